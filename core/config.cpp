@@ -1,0 +1,539 @@
+// Loading the configuration. One table below names every setting once: its type, range or
+// choices, the environment variable that overrides it and whether it is a path. Reading the
+// file, applying the environment and validating are all driven by that table, so a new setting
+// is one new row.
+#include "core/config.h"
+
+#include "core/error.h"
+#include "core/paths.h"
+
+#include <libconfig.h++>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <variant>
+
+#ifndef TR_DEFAULT_CONFIG
+#define TR_DEFAULT_CONFIG "config/task-runner.cfg"
+#endif
+
+namespace tr {
+namespace {
+
+template <typename T> using Accessor = T &(*)(Config &);
+using StringList = std::vector<std::string>;
+using Field = std::variant<Accessor<bool>, Accessor<int>, Accessor<double>, Accessor<std::string>,
+                           Accessor<StringList>>;
+
+struct Setting {
+    Setting(const char *path_, Field field_) : path(path_), field(field_) {}
+
+    const char *path;
+    Field field;
+    double min = 0; // numbers: inclusive range
+    double max = 0;
+    std::vector<std::string> choices; // strings: allowed values; empty allows any
+    const char *env = nullptr;        // environment variable that overrides the file
+    bool is_path = false;             // relative values resolve against the config's directory
+};
+
+Setting integer(const char *path, Accessor<int> field, double min, double max, const char *env = nullptr) {
+    Setting setting{path, field};
+    setting.min = min;
+    setting.max = max;
+    setting.env = env;
+    return setting;
+}
+
+Setting real(const char *path, Accessor<double> field, double min, double max) {
+    Setting setting{path, field};
+    setting.min = min;
+    setting.max = max;
+    return setting;
+}
+
+Setting boolean(const char *path, Accessor<bool> field, const char *env = nullptr) {
+    Setting setting{path, field};
+    setting.env = env;
+    return setting;
+}
+
+Setting text(const char *path, Accessor<std::string> field, const char *env = nullptr,
+             std::vector<std::string> choices = {}) {
+    Setting setting{path, field};
+    setting.env = env;
+    setting.choices = std::move(choices);
+    return setting;
+}
+
+Setting strings(const char *path, Accessor<StringList> field, const char *env = nullptr) {
+    Setting setting{path, field};
+    setting.env = env;
+    return setting;
+}
+
+template <typename T> Setting path_setting(const char *path, Accessor<T> field) {
+    Setting setting{path, field};
+    setting.is_path = true;
+    return setting;
+}
+
+// clang-format off
+const std::vector<Setting> &settings() {
+    static const std::vector<Setting> table = {
+        text("model.provider", [](Config &c) -> std::string & { return c.model.provider; }, "TASK_RUNNER_MODEL_PROVIDER",
+             {"builtin", "openai", "anthropic", "zhipu", "local"}),
+        text("model.model_name", [](Config &c) -> std::string & { return c.model.model_name; }, "TASK_RUNNER_MODEL_NAME"),
+        text("model.api_key", [](Config &c) -> std::string & { return c.model.api_key; }, "TASK_RUNNER_API_KEY"),
+        text("model.endpoint", [](Config &c) -> std::string & { return c.model.endpoint; }, "TASK_RUNNER_MODEL_ENDPOINT"),
+        integer("model.max_tokens", [](Config &c) -> int & { return c.model.max_tokens; }, 1, 1000000),
+        real("model.temperature", [](Config &c) -> double & { return c.model.temperature; }, 0, 2),
+
+        integer("execution.max_steps", [](Config &c) -> int & { return c.execution.max_steps; }, 1, 1000),
+        integer("execution.max_retries", [](Config &c) -> int & { return c.execution.max_retries; }, 0, 20),
+        real("execution.retry_delay_seconds", [](Config &c) -> double & { return c.execution.retry_delay_seconds; }, 0, 300),
+        integer("execution.timeout_seconds", [](Config &c) -> int & { return c.execution.timeout_seconds; }, 1, 86400),
+        integer("execution.poll_interval_ms", [](Config &c) -> int & { return c.execution.poll_interval_ms; }, 10, 10000),
+        integer("execution.lease_seconds", [](Config &c) -> int & { return c.execution.lease_seconds; }, 5, 3600),
+        integer("execution.shutdown_grace_seconds", [](Config &c) -> int & { return c.execution.shutdown_grace_seconds; }, 0, 3600),
+
+        boolean("tools.enable_file_operations", [](Config &c) -> bool & { return c.tools.enable_file_operations; }),
+        boolean("tools.enable_command_execution", [](Config &c) -> bool & { return c.tools.enable_command_execution; }),
+        path_setting<std::string>("tools.working_directory", [](Config &c) -> std::string & { return c.tools.working_directory; }),
+        path_setting<StringList>("tools.allowed_paths", [](Config &c) -> StringList & { return c.tools.allowed_paths; }),
+        strings("tools.forbidden_commands", [](Config &c) -> StringList & { return c.tools.forbidden_commands; }),
+        integer("tools.command_timeout_seconds", [](Config &c) -> int & { return c.tools.command_timeout_seconds; }, 1, 86400),
+        integer("tools.max_output_bytes", [](Config &c) -> int & { return c.tools.max_output_bytes; }, 1024, 16 * 1024 * 1024),
+        integer("tools.max_file_bytes", [](Config &c) -> int & { return c.tools.max_file_bytes; }, 1, 1024 * 1024 * 1024),
+        integer("tools.memory_limit_mb", [](Config &c) -> int & { return c.tools.memory_limit_mb; }, 16, 1024 * 1024),
+        integer("tools.max_processes", [](Config &c) -> int & { return c.tools.max_processes; }, 1, 65536),
+        text("tools.sandbox", [](Config &c) -> std::string & { return c.tools.sandbox; }, nullptr, {"auto", "bubblewrap", "none"}),
+
+        text("service.bind_address", [](Config &c) -> std::string & { return c.service.bind_address; }, "BIND_ADDRESS"),
+        integer("service.max_concurrent_tasks", [](Config &c) -> int & { return c.service.max_concurrent_tasks; }, 1, 256, "TASK_RUNNER_MAX_CONCURRENT_TASKS"),
+        integer("service.default_task_timeout", [](Config &c) -> int & { return c.service.default_task_timeout; }, 1, 86400, "TASK_RUNNER_DEFAULT_TASK_TIMEOUT"),
+        boolean("service.enable_metrics", [](Config &c) -> bool & { return c.service.enable_metrics; }, "TASK_RUNNER_ENABLE_METRICS"),
+        text("service.log_level", [](Config &c) -> std::string & { return c.service.log_level; }, "TASK_RUNNER_LOG_LEVEL", {"debug", "info", "warn", "error"}),
+        integer("service.handler_threads", [](Config &c) -> int & { return c.service.handler_threads; }, 1, 1024),
+        integer("service.max_request_body_kb", [](Config &c) -> int & { return c.service.max_request_body_kb; }, 1, 64 * 1024),
+        strings("service.cors.allowed_origins", [](Config &c) -> StringList & { return c.service.cors.allowed_origins; }, "TASK_RUNNER_CORS_ALLOWED_ORIGINS"),
+        strings("service.cors.allowed_methods", [](Config &c) -> StringList & { return c.service.cors.allowed_methods; }),
+        strings("service.cors.allowed_headers", [](Config &c) -> StringList & { return c.service.cors.allowed_headers; }),
+        boolean("service.cors.allow_credentials", [](Config &c) -> bool & { return c.service.cors.allow_credentials; }),
+        integer("service.cors.max_age_seconds", [](Config &c) -> int & { return c.service.cors.max_age_seconds; }, 0, 86400),
+        integer("service.rate_limiting.requests_per_minute", [](Config &c) -> int & { return c.service.rate_limiting.requests_per_minute; }, 1, 1000000),
+        integer("service.rate_limiting.burst_size", [](Config &c) -> int & { return c.service.rate_limiting.burst_size; }, 0, 1000000),
+
+        path_setting<std::string>("storage.database", [](Config &c) -> std::string & { return c.storage.database; }),
+        text("storage.synchronous", [](Config &c) -> std::string & { return c.storage.synchronous; }, nullptr, {"normal", "full"}),
+        path_setting<std::string>("storage.run_dir", [](Config &c) -> std::string & { return c.storage.run_dir; }),
+    };
+    return table;
+}
+// clang-format on
+
+const char *const known_groups[] = {"model",   "execution",    "tools",
+                                    "service", "service.cors", "service.rate_limiting",
+                                    "storage"};
+
+std::string join(const std::vector<std::string> &items, const char *separator) {
+    std::string out;
+    for (const std::string &item : items) {
+        if (!out.empty())
+            out += separator;
+        out += item;
+    }
+    return out;
+}
+
+std::string format_number(double value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
+}
+
+std::string quoted(const std::string &value) { return "\"" + value + "\""; }
+
+const char *type_name(libconfig::Setting::Type type) {
+    switch (type) {
+    case libconfig::Setting::TypeInt:
+    case libconfig::Setting::TypeInt64: return "an integer";
+    case libconfig::Setting::TypeFloat: return "a number";
+    case libconfig::Setting::TypeString: return "a string";
+    case libconfig::Setting::TypeBoolean: return "a boolean";
+    case libconfig::Setting::TypeGroup: return "a group";
+    case libconfig::Setting::TypeArray: return "an array";
+    case libconfig::Setting::TypeList: return "a list";
+    default: return "nothing";
+    }
+}
+
+// Collects every problem instead of stopping at the first, so one run shows them all.
+class Loader {
+public:
+    Loader(Config &config, std::string display_path)
+        : config_(config), display_path_(std::move(display_path)) {}
+
+    void read_file(const libconfig::Config &file) {
+        for (const Setting &setting : settings()) {
+            if (!file.exists(setting.path))
+                continue;
+            const libconfig::Setting &value = file.lookup(setting.path);
+            const std::string where = display_path_ + ":" + std::to_string(value.getSourceLine());
+            if (read_value(setting, value, where))
+                config_.sources[setting.path] = where;
+        }
+        report_unknown(file.getRoot());
+    }
+
+    void read_environment(const EnvLookup &env) {
+        for (const Setting &setting : settings()) {
+            if (!setting.env)
+                continue;
+            const std::optional<std::string> value = env(setting.env);
+            if (!value)
+                continue;
+            if (parse_env_value(setting, *value))
+                config_.sources[setting.path] = std::string("env ") + setting.env;
+        }
+    }
+
+    void check_ranges() {
+        for (const Setting &setting : settings())
+            std::visit([&](auto accessor) { check(setting, accessor(config_)); }, setting.field);
+    }
+
+    void resolve_paths() {
+        for (const Setting &setting : settings()) {
+            if (!setting.is_path)
+                continue;
+            if (auto *text = std::get_if<Accessor<std::string>>(&setting.field)) {
+                std::string &value = (*text)(config_);
+                if (!value.empty())
+                    value = absolute_path(value, config_.directory);
+            } else if (auto *list = std::get_if<Accessor<StringList>>(&setting.field)) {
+                for (std::string &value : (*list)(config_))
+                    value = absolute_path(value, config_.directory);
+            }
+        }
+    }
+
+    void check_relations() {
+        const ServiceConfig &service = config_.service;
+        const ToolsConfig &tools = config_.tools;
+        if (service.default_task_timeout > config_.execution.timeout_seconds)
+            problem("service.default_task_timeout", "must not exceed execution.timeout_seconds (" +
+                                                        std::to_string(service.default_task_timeout) +
+                                                        " > " +
+                                                        std::to_string(config_.execution.timeout_seconds) + ")");
+        if (!parse_bind_address(service.bind_address))
+            problem("service.bind_address", "must be HOST:PORT or PORT with a port 1..65535 (got " +
+                                                quoted(service.bind_address) + ")");
+        if (tools.allowed_paths.empty())
+            problem("tools.allowed_paths", "must list at least one directory");
+        std::vector<std::string> roots;
+        for (const std::string &path : tools.allowed_paths) {
+            std::optional<std::string> real = real_directory(path);
+            if (!real) {
+                problem("tools.allowed_paths", "entry " + quoted(path) + " is not an existing directory");
+                continue;
+            }
+            roots.push_back(*real);
+        }
+        const std::optional<std::string> work = real_directory(tools.working_directory);
+        if (!work)
+            problem("tools.working_directory", quoted(tools.working_directory) + " is not an existing directory");
+        else if (!roots.empty() && !is_within_any(*work, roots))
+            problem("tools.working_directory", quoted(*work) + " is outside tools.allowed_paths");
+        if (config_.service.cors.allow_credentials) {
+            for (const std::string &origin : service.cors.allowed_origins)
+                if (origin == "*")
+                    problem("service.cors.allow_credentials",
+                            "cannot be true while service.cors.allowed_origins contains \"*\" "
+                            "(browsers reject credentials with a wildcard origin)");
+        }
+    }
+
+    const std::vector<std::string> &problems() const { return problems_; }
+
+private:
+    void problem(const std::string &path, const std::string &message) {
+        problems_.push_back(config_.source_of(path) + ": " + path + " " + message);
+    }
+
+    void problem_at(const std::string &where, const std::string &message) {
+        problems_.push_back(where + ": " + message);
+    }
+
+    bool read_value(const Setting &setting, const libconfig::Setting &value, const std::string &where) {
+        using Type = libconfig::Setting::Type;
+        const Type type = value.getType();
+        const auto wrong_type = [&](const char *expected) {
+            problem_at(where, std::string(setting.path) + " must be " + expected + " (got " +
+                                  type_name(type) + ")");
+            return false;
+        };
+        return std::visit(
+            [&](auto accessor) -> bool {
+                using T = std::decay_t<decltype(accessor(config_))>;
+                T &target = accessor(config_);
+                if constexpr (std::is_same_v<T, bool>) {
+                    if (type != Type::TypeBoolean)
+                        return wrong_type("a boolean");
+                    target = static_cast<bool>(value);
+                } else if constexpr (std::is_same_v<T, int>) {
+                    if (type != Type::TypeInt && type != Type::TypeInt64)
+                        return wrong_type("an integer");
+                    const long long number = static_cast<long long>(value);
+                    // Out-of-int values are clamped so check_ranges reports them, not a wrap-around.
+                    target = static_cast<int>(std::clamp<long long>(number, INT_MIN, INT_MAX));
+                } else if constexpr (std::is_same_v<T, double>) {
+                    if (type == Type::TypeInt || type == Type::TypeInt64)
+                        target = static_cast<double>(static_cast<long long>(value));
+                    else if (type == Type::TypeFloat)
+                        target = static_cast<double>(value);
+                    else
+                        return wrong_type("a number");
+                } else if constexpr (std::is_same_v<T, std::string>) {
+                    if (type != Type::TypeString)
+                        return wrong_type("a string");
+                    target = static_cast<const char *>(value);
+                } else {
+                    if (type != Type::TypeArray && type != Type::TypeList)
+                        return wrong_type("a list of strings, such as [\"a\", \"b\"]");
+                    StringList items;
+                    for (int i = 0; i < value.getLength(); ++i) {
+                        if (value[i].getType() != Type::TypeString)
+                            return wrong_type("a list of strings");
+                        items.emplace_back(static_cast<const char *>(value[i]));
+                    }
+                    target = std::move(items);
+                }
+                return true;
+            },
+            setting.field);
+    }
+
+    bool parse_env_value(const Setting &setting, const std::string &text) {
+        const std::string where = setting.env;
+        return std::visit(
+            [&](auto accessor) -> bool {
+                using T = std::decay_t<decltype(accessor(config_))>;
+                T &target = accessor(config_);
+                if constexpr (std::is_same_v<T, bool>) {
+                    if (text == "true" || text == "1" || text == "yes" || text == "on")
+                        target = true;
+                    else if (text == "false" || text == "0" || text == "no" || text == "off")
+                        target = false;
+                    else
+                        return fail_env(where, setting, "true or false", text);
+                } else if constexpr (std::is_same_v<T, int>) {
+                    errno = 0;
+                    char *end = nullptr;
+                    const long long number = std::strtoll(text.c_str(), &end, 10);
+                    if (text.empty() || *end != '\0' || errno == ERANGE)
+                        return fail_env(where, setting, "an integer", text);
+                    target = static_cast<int>(std::clamp<long long>(number, INT_MIN, INT_MAX));
+                } else if constexpr (std::is_same_v<T, double>) {
+                    char *end = nullptr;
+                    const double number = std::strtod(text.c_str(), &end);
+                    if (text.empty() || *end != '\0' || !std::isfinite(number))
+                        return fail_env(where, setting, "a number", text);
+                    target = number;
+                } else if constexpr (std::is_same_v<T, std::string>) {
+                    target = text;
+                } else {
+                    StringList items;
+                    std::stringstream stream(text);
+                    std::string item;
+                    while (std::getline(stream, item, ','))
+                        if (const std::string trimmed = trim(item); !trimmed.empty())
+                            items.push_back(trimmed);
+                    target = std::move(items);
+                }
+                return true;
+            },
+            setting.field);
+    }
+
+    bool fail_env(const std::string &where, const Setting &setting, const std::string &expected,
+                  const std::string &text) {
+        problem_at(where, std::string(setting.path) + " must be " + expected + " (got " + quoted(text) + ")");
+        return false;
+    }
+
+    template <typename T> void check(const Setting &setting, const T &value) {
+        if constexpr (std::is_same_v<T, int> || std::is_same_v<T, double>) {
+            if (value < setting.min || value > setting.max)
+                problem(setting.path, "must be " + range_text(setting) + " (got " + format_number(value) + ")");
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            if (setting.choices.empty())
+                return;
+            for (const std::string &choice : setting.choices)
+                if (value == choice)
+                    return;
+            problem(setting.path, "must be one of " + join(setting.choices, ", ") + " (got " + quoted(value) + ")");
+        }
+    }
+
+    static std::string range_text(const Setting &setting) {
+        return format_number(setting.min) + ".." + format_number(setting.max);
+    }
+
+    static std::string trim(const std::string &text) {
+        const auto first = text.find_first_not_of(" \t");
+        if (first == std::string::npos)
+            return "";
+        const auto last = text.find_last_not_of(" \t");
+        return text.substr(first, last - first + 1);
+    }
+
+    void report_unknown(const libconfig::Setting &group) {
+        for (int i = 0; i < group.getLength(); ++i) {
+            const libconfig::Setting &child = group[i];
+            const std::string path = child.getPath();
+            if (child.isGroup() && is_known_group(path)) {
+                report_unknown(child);
+                continue;
+            }
+            if (is_known_setting(path))
+                continue;
+            problem_at(display_path_ + ":" + std::to_string(child.getSourceLine()),
+                       "unknown setting " + path + known_in(path));
+        }
+    }
+
+    static bool is_known_group(const std::string &path) {
+        for (const char *known : known_groups)
+            if (path == known)
+                return true;
+        return false;
+    }
+
+    static bool is_known_setting(const std::string &path) {
+        for (const Setting &setting : settings())
+            if (path == setting.path)
+                return true;
+        return false;
+    }
+
+    // "(service.cors takes allowed_origins, allowed_methods, ...)": the fix for a typo.
+    static std::string known_in(const std::string &path) {
+        const auto dot = path.rfind('.');
+        const std::string parent = dot == std::string::npos ? "" : path.substr(0, dot);
+        std::vector<std::string> names;
+        if (parent.empty()) {
+            for (const char *group : known_groups)
+                if (std::string(group).find('.') == std::string::npos)
+                    names.emplace_back(group);
+        } else {
+            for (const Setting &setting : settings()) {
+                const std::string candidate = setting.path;
+                if (candidate.compare(0, parent.size() + 1, parent + ".") == 0 &&
+                    candidate.find('.', parent.size() + 1) == std::string::npos)
+                    names.push_back(candidate.substr(parent.size() + 1));
+            }
+        }
+        if (names.empty())
+            return "";
+        return " (" + (parent.empty() ? std::string("the file") : parent) + " takes " +
+               join(names, ", ") + ")";
+    }
+
+    Config &config_;
+    std::string display_path_;
+    std::vector<std::string> problems_;
+};
+
+} // namespace
+
+std::string Config::source_of(const std::string &path) const {
+    const auto found = sources.find(path);
+    return found == sources.end() ? "default" : found->second;
+}
+
+EnvLookup process_environment() {
+    return [](const char *name) -> std::optional<std::string> {
+        const char *value = std::getenv(name);
+        if (!value)
+            return std::nullopt;
+        return std::string(value);
+    };
+}
+
+std::string default_config_path(const EnvLookup &env) {
+    if (std::optional<std::string> path = env("TASK_RUNNER_CONFIG"); path && !path->empty())
+        return *path;
+    return TR_DEFAULT_CONFIG;
+}
+
+std::optional<BindAddress> parse_bind_address(std::string_view text) {
+    BindAddress address;
+    std::string_view port_text = text;
+    const std::size_t colon = text.rfind(':');
+    if (colon != std::string_view::npos) {
+        std::string_view host = text.substr(0, colon);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+            host = host.substr(1, host.size() - 2);
+        else if (host.find(':') != std::string_view::npos)
+            return std::nullopt; // an IPv6 address needs brackets, as in URLs
+        if (host.empty())
+            return std::nullopt;
+        address.host = std::string(host);
+        port_text = text.substr(colon + 1);
+    } else {
+        address.host = "127.0.0.1";
+    }
+    if (port_text.empty() || port_text.size() > 5)
+        return std::nullopt;
+    for (const char c : port_text) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        address.port = address.port * 10 + (c - '0');
+    }
+    if (address.port < 1 || address.port > 65535)
+        return std::nullopt;
+    return address;
+}
+
+std::vector<std::string> config_environment_variables() {
+    std::vector<std::string> names;
+    for (const Setting &setting : settings())
+        if (setting.env)
+            names.emplace_back(setting.env);
+    return names;
+}
+
+Config load_config(const std::string &path, const EnvLookup &env) {
+    Config config;
+    config.file = absolute_path(path, current_directory());
+    config.directory = parent_directory(config.file);
+
+    libconfig::Config file;
+    try {
+        file.readFile(config.file.c_str());
+    } catch (const libconfig::FileIOException &) {
+        throw Error(ErrorCode::InvalidRequest, system_error_text(path + ": cannot read config file", errno));
+    } catch (const libconfig::ParseException &e) {
+        throw Error(ErrorCode::InvalidRequest,
+                    path + ":" + std::to_string(e.getLine()) + ": " + e.getError());
+    }
+
+    Loader loader(config, path);
+    loader.read_file(file);
+    loader.read_environment(env);
+    loader.check_ranges();
+    loader.resolve_paths();
+    if (loader.problems().empty())
+        loader.check_relations();
+    if (!loader.problems().empty())
+        throw Error(ErrorCode::InvalidRequest, join(loader.problems(), "\n"));
+    return config;
+}
+
+} // namespace tr

@@ -1,0 +1,119 @@
+// The service configuration: a libconfig file with the original's sections (model, execution,
+// tools, service with cors and rate_limiting) plus storage, overridden by environment variables.
+//
+// Loaded once at start-up, validated whole, then passed down as `const Config &` and never
+// mutated. Precedence, lowest first: built-in defaults (the member initializers below), the file,
+// the environment. Model settings changed through the API live in SQLite and are read per task.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tr {
+
+struct ModelConfig {
+    std::string provider = "builtin"; // builtin | openai | anthropic | zhipu | local
+    std::string model_name;           // empty: the provider's default model
+    std::string api_key;              // secret: never logged, never served
+    std::string endpoint;             // base URL; empty: the provider's default
+    int max_tokens = 4000;
+    double temperature = 0.7;
+};
+
+struct ExecutionConfig {
+    int max_steps = 10;
+    int max_retries = 3;
+    double retry_delay_seconds = 1;
+    int timeout_seconds = 300; // the hard ceiling of any task's wall-clock time
+    int poll_interval_ms = 100;
+    int lease_seconds = 30;
+    int shutdown_grace_seconds = 10;
+};
+
+struct ToolsConfig {
+    bool enable_file_operations = true;
+    bool enable_command_execution = true;
+    std::string working_directory = ".";
+    std::vector<std::string> allowed_paths{"."};
+    std::vector<std::string> forbidden_commands{"rm -rf", "format", "fdisk"};
+    int command_timeout_seconds = 60;
+    int max_output_bytes = 64 * 1024;
+    int max_file_bytes = 10 * 1024 * 1024;
+    int memory_limit_mb = 1024;
+    int max_processes = 256;
+    std::string sandbox = "auto"; // auto | bubblewrap | none
+};
+
+struct CorsConfig {
+    std::vector<std::string> allowed_origins{"*"};
+    std::vector<std::string> allowed_methods{"GET", "POST", "DELETE"};
+    std::vector<std::string> allowed_headers{"*"};
+    bool allow_credentials = false;
+    int max_age_seconds = 600;
+};
+
+struct RateLimitConfig {
+    int requests_per_minute = 60;
+    int burst_size = 10;
+};
+
+struct ServiceConfig {
+    std::string bind_address = "127.0.0.1:8080";
+    int max_concurrent_tasks = 10;
+    int default_task_timeout = 300;
+    bool enable_metrics = true;
+    std::string log_level = "info";
+    int handler_threads = 16;
+    int max_request_body_kb = 1024;
+    CorsConfig cors;
+    RateLimitConfig rate_limiting;
+};
+
+struct StorageConfig {
+    std::string database = "data/task-runner.db";
+    std::string synchronous = "normal"; // normal: survives a crash; full: survives power loss
+    std::string run_dir;                // sockets and nginx state; empty: a private temp dir
+};
+
+struct Config {
+    std::string file;      // the file it was loaded from, absolute
+    std::string directory; // relative paths in the file resolve against this
+    ModelConfig model;
+    ExecutionConfig execution;
+    ToolsConfig tools;
+    ServiceConfig service;
+    StorageConfig storage;
+    // Where each setting's value came from: "config/task-runner.cfg:14", "env BIND_ADDRESS" or
+    // "default", keyed by its path ("execution.max_steps").
+    std::map<std::string, std::string> sources;
+
+    std::string source_of(const std::string &path) const;
+};
+
+// Reads environment variables; tests pass their own.
+using EnvLookup = std::function<std::optional<std::string>(const char *name)>;
+EnvLookup process_environment();
+
+// Loads, overrides and validates. Throws Error(InvalidRequest) whose message lists every
+// problem, one per line, each with its place: "task-runner.cfg:14: execution.max_steps must be
+// 1..1000 (got 0)" or "TASK_RUNNER_LOG_LEVEL: service.log_level must be one of ...".
+Config load_config(const std::string &path, const EnvLookup &env = process_environment());
+
+// The file to load when none is given: $TASK_RUNNER_CONFIG, else the build's default.
+std::string default_config_path(const EnvLookup &env = process_environment());
+
+// "127.0.0.1:8080", "[::1]:8080", "localhost:8080" or a bare "8080" (meaning 127.0.0.1).
+struct BindAddress {
+    std::string host;
+    int port = 0;
+};
+std::optional<BindAddress> parse_bind_address(std::string_view text);
+
+// The names of the environment variables that override settings, for documentation and tests.
+std::vector<std::string> config_environment_variables();
+
+} // namespace tr

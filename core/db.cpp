@@ -1,0 +1,117 @@
+// Opening connections, caching statements, translating SQLite errors.
+#include "core/db.h"
+
+#include "core/paths.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+namespace tr {
+namespace {
+
+constexpr int busy_timeout_ms = 5000;
+
+void make_directories(const std::string &directory) {
+    if (directory == "/" || ::access(directory.c_str(), F_OK) == 0)
+        return;
+    make_directories(parent_directory(directory));
+    if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST)
+        throw Error(ErrorCode::InternalError, system_error_text("mkdir " + directory, errno));
+}
+
+// SQLite would create the file with the process umask; the database holds task text, outputs
+// and later key hashes, so it is created private first. SQLite gives -wal and -shm the
+// database file's mode.
+const std::string &create_private_file(const std::string &path) {
+    make_directories(parent_directory(path));
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        throw Error(ErrorCode::InternalError, system_error_text("open " + path, errno));
+    ::close(fd);
+    return path;
+}
+
+// journal_mode=WAL needs a moment of exclusive access; when several processes open a fresh
+// database together, one of them can see SQLITE_BUSY here before any busy handler applies.
+void enable_wal(SQLite::Database &database) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+    for (;;) {
+        try {
+            database.exec("PRAGMA journal_mode=WAL");
+            return;
+        } catch (const SQLite::Exception &e) {
+            if (e.getErrorCode() != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline)
+                throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+}
+
+} // namespace
+
+Durability parse_durability(std::string_view name) {
+    return name == "full" ? Durability::Full : Durability::Normal;
+}
+
+Query::~Query() {
+    statement_.tryReset();
+    try {
+        statement_.clearBindings();
+    } catch (...) {
+        // sqlite3_clear_bindings cannot fail; SQLiteCpp only checks a code that is always OK.
+    }
+}
+
+Db::Db(const std::string &path, Durability durability)
+    : path_(path),
+      database_(create_private_file(path),
+                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+                busy_timeout_ms) {
+    enable_wal(database_);
+    database_.exec(durability == Durability::Full ? "PRAGMA synchronous=FULL"
+                                                  : "PRAGMA synchronous=NORMAL");
+    database_.exec("PRAGMA foreign_keys=ON");
+}
+
+Query Db::query(const std::string &sql) {
+    auto found = statements_.find(sql);
+    if (found == statements_.end())
+        found = statements_.emplace(sql, std::make_unique<SQLite::Statement>(database_, sql)).first;
+    return Query(*found->second);
+}
+
+Error database_error(const SQLite::Exception &e) {
+    switch (e.getErrorCode()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return Error(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly");
+    case SQLITE_CONSTRAINT:
+        if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY ||
+            e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE)
+            return Error(ErrorCode::Conflict, "a record with this id already exists");
+        break;
+    default:
+        break;
+    }
+    return Error(ErrorCode::InternalError, std::string("database: ") + e.what());
+}
+
+std::optional<std::string> optional_text(const SQLite::Column &column) {
+    if (column.isNull())
+        return std::nullopt;
+    return column.getString();
+}
+
+std::optional<long long> optional_int(const SQLite::Column &column) {
+    if (column.isNull())
+        return std::nullopt;
+    return column.getInt64();
+}
+
+} // namespace tr

@@ -1,0 +1,68 @@
+// The SQLite connection every component uses, opened one way: WAL, a busy timeout, foreign
+// keys on, the file created 0600. One Db per thread, never shared (SQLITE_OPEN_NOMUTEX).
+//
+// Statements are prepared once per connection and reused: query(sql) hands out the cached
+// statement inside a Query guard, which resets it and clears its bindings when it goes out of
+// scope, so a half-read statement never holds a read transaction open.
+#pragma once
+
+#include "core/error.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace tr {
+
+enum class Durability {
+    Normal, // synchronous=NORMAL: a commit survives a process crash
+    Full,   // synchronous=FULL: a commit survives power loss
+};
+
+Durability parse_durability(std::string_view name); // "normal" | "full"
+
+class Query {
+public:
+    explicit Query(SQLite::Statement &statement) noexcept : statement_(statement) {}
+    Query(const Query &) = delete;
+    Query &operator=(const Query &) = delete;
+    ~Query();
+
+    SQLite::Statement &operator*() noexcept { return statement_; }
+    SQLite::Statement *operator->() noexcept { return &statement_; }
+
+private:
+    SQLite::Statement &statement_;
+};
+
+class Db {
+public:
+    // Creates the file (mode 0600) and its directory (0700) when missing. Throws Error.
+    explicit Db(const std::string &path, Durability durability = Durability::Normal);
+
+    SQLite::Database &handle() noexcept { return database_; }
+    const std::string &path() const noexcept { return path_; }
+
+    // The prepared statement for this SQL text; `sql` is constant text with placeholders.
+    Query query(const std::string &sql);
+
+private:
+    std::string path_;
+    SQLite::Database database_;
+    std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
+// Maps a SQLite failure to the service's error: busy (after the timeout) is
+// ServiceUnavailable, a uniqueness violation Conflict, anything else InternalError.
+Error database_error(const SQLite::Exception &e);
+
+// Column helpers: NULL as nullopt.
+std::optional<std::string> optional_text(const SQLite::Column &column);
+std::optional<long long> optional_int(const SQLite::Column &column);
+
+} // namespace tr

@@ -1,0 +1,225 @@
+// fork/exec with a process group, resource limits, a scrubbed signal state, and exec failures
+// reported to the parent. Between fork and exec only async-signal-safe calls are made: every
+// string the child needs is prepared before the fork.
+#include "core/process.h"
+
+#include "core/error.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <thread>
+
+extern char **environ;
+
+namespace tr {
+namespace {
+
+std::vector<char *> c_strings(const std::vector<std::string> &strings) {
+    std::vector<char *> pointers;
+    pointers.reserve(strings.size() + 1);
+    for (const std::string &s : strings)
+        pointers.push_back(const_cast<char *>(s.c_str()));
+    pointers.push_back(nullptr);
+    return pointers;
+}
+
+void set_limit(int resource, const std::optional<unsigned long> &value) {
+    if (!value)
+        return;
+    const rlimit limit{static_cast<rlim_t>(*value), static_cast<rlim_t>(*value)};
+    ::setrlimit(resource, &limit); // lowering a limit only fails for invalid values; none here
+}
+
+// Runs in the child: never returns. Reports errno through `report` if exec fails.
+[[noreturn]] void exec_child(const SpawnSpec &spec, char *const *argv, char *const *envp,
+                             int report, int out, int err, pid_t parent) {
+    // Move our pipe ends clear of 0..2 first, whatever descriptors the parent had free.
+    report = ::fcntl(report, F_DUPFD_CLOEXEC, 3);
+    if (spec.capture_output) {
+        out = ::fcntl(out, F_DUPFD_CLOEXEC, 3);
+        err = ::fcntl(err, F_DUPFD_CLOEXEC, 3);
+    }
+    ::setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Ignored signals stay ignored across exec (libfcgi ignores SIGPIPE); commands get defaults.
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            ::signal(sig, SIG_DFL);
+    if (spec.die_with_parent) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) // the parent died before prctl took effect
+            ::_exit(127);
+    }
+    if (spec.capture_output) {
+        const int null_fd = ::open("/dev/null", O_RDONLY);
+        if (null_fd >= 0)
+            ::dup2(null_fd, 0);
+        ::dup2(out, 1);
+        ::dup2(err, 2);
+    }
+    // Only what we chose reaches the command; the report pipe stays until exec closes it.
+    if (report > 3)
+        ::close_range(3, static_cast<unsigned>(report) - 1, 0);
+    ::close_range(static_cast<unsigned>(report) + 1, ~0U, 0);
+    set_limit(RLIMIT_CPU, spec.limits.cpu_seconds);
+    set_limit(RLIMIT_AS, spec.limits.address_space_bytes);
+    set_limit(RLIMIT_FSIZE, spec.limits.file_size_bytes);
+    set_limit(RLIMIT_NPROC, spec.limits.processes);
+    int error = 0;
+    if (!spec.working_directory.empty() && ::chdir(spec.working_directory.c_str()) != 0) {
+        error = errno;
+    } else {
+        ::execve(argv[0], argv, envp);
+        error = errno;
+    }
+    ssize_t ignored = ::write(report, &error, sizeof error);
+    (void)ignored; // the parent sees a short read either way
+    ::_exit(127);
+}
+
+ExitStatus decode(int raw) {
+    ExitStatus status;
+    if (WIFEXITED(raw)) {
+        status.code = WEXITSTATUS(raw);
+    } else if (WIFSIGNALED(raw)) {
+        status.signal = WTERMSIG(raw);
+    }
+    return status;
+}
+
+} // namespace
+
+std::string ExitStatus::describe() const {
+    if (exited())
+        return "exit code " + std::to_string(code);
+    return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+}
+
+ChildProcess ChildProcess::spawn(const SpawnSpec &spec) {
+    if (spec.argv.empty())
+        throw Error(ErrorCode::InternalError, "spawn: empty argv");
+    const std::string &program = spec.argv[0];
+    std::vector<char *> argv = c_strings(spec.argv);
+    std::vector<char *> envp = spec.environment ? c_strings(*spec.environment) : std::vector<char *>{};
+    char *const *environment = spec.environment ? envp.data() : environ;
+
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0)
+        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program + ": pipe", errno));
+    UniqueFd report_read(report[0]), report_write(report[1]);
+
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (spec.capture_output && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0))
+        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program + ": pipe", errno));
+    UniqueFd out_read(out[0]), out_write(out[1]), err_read(err[0]), err_write(err[1]);
+
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program + ": fork", errno));
+    if (pid == 0)
+        exec_child(spec, argv.data(), environment, report_write.get(), out_write.get(),
+                   err_write.get(), parent);
+
+    // Also from the parent: the group exists before anyone signals it, whichever runs first.
+    ::setpgid(pid, pid);
+    ChildProcess child;
+    child.pid_ = pid;
+    report_write.reset();
+    out_write.reset();
+    err_write.reset();
+    int child_errno = 0;
+    ssize_t n;
+    do {
+        n = ::read(report_read.get(), &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    if (n == sizeof child_errno) { // exec failed; the child has exited with 127
+        child.wait();
+        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program, child_errno));
+    }
+    child.stdout_ = std::move(out_read);
+    child.stderr_ = std::move(err_read);
+    return child;
+}
+
+ChildProcess::ChildProcess(ChildProcess &&other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), status_(std::move(other.status_)),
+      stdout_(std::move(other.stdout_)), stderr_(std::move(other.stderr_)) {}
+
+ChildProcess &ChildProcess::operator=(ChildProcess &&other) noexcept {
+    if (this != &other) {
+        if (running())
+            kill_group();
+        pid_ = std::exchange(other.pid_, -1);
+        status_ = std::move(other.status_);
+        stdout_ = std::move(other.stdout_);
+        stderr_ = std::move(other.stderr_);
+    }
+    return *this;
+}
+
+ChildProcess::~ChildProcess() {
+    if (running())
+        kill_group();
+}
+
+std::optional<ExitStatus> ChildProcess::poll() {
+    if (status_ || pid_ <= 0)
+        return status_;
+    int raw = 0;
+    const pid_t reaped = ::waitpid(pid_, &raw, WNOHANG);
+    if (reaped == pid_)
+        status_ = decode(raw);
+    return status_;
+}
+
+std::optional<ExitStatus> ChildProcess::wait_for(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    // Polling keeps this free of SIGCHLD handling, which would belong to the whole process.
+    auto pause = std::chrono::milliseconds(1);
+    while (!poll()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return std::nullopt;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+    return status_;
+}
+
+ExitStatus ChildProcess::wait() {
+    while (!status_ && pid_ > 0) {
+        int raw = 0;
+        const pid_t reaped = ::waitpid(pid_, &raw, 0);
+        if (reaped == pid_)
+            status_ = decode(raw);
+        else if (reaped < 0 && errno != EINTR)
+            status_ = ExitStatus{}; // ECHILD: someone else reaped it; nothing left to wait for
+    }
+    return status_.value_or(ExitStatus{});
+}
+
+void ChildProcess::signal_group(int signal) noexcept {
+    if (running())
+        ::kill(-pid_, signal);
+}
+
+ExitStatus ChildProcess::kill_group() noexcept {
+    // The group, not the pid: `sh -c` forks, and the grandchild would outlive a plain kill.
+    signal_group(SIGKILL);
+    try {
+        return wait();
+    } catch (...) {
+        return ExitStatus{};
+    }
+}
+
+} // namespace tr

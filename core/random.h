@@ -1,0 +1,19 @@
+// Identifiers from the kernel's CSPRNG (getrandom), never from a seeded PRNG: task ids are
+// guessable otherwise, and later API keys come from the same source.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace tr {
+
+// Fills the buffer completely or throws Error(InternalError).
+void fill_random(void *buffer, std::size_t size);
+
+// RFC 9562 version 4 UUID, lower-case: "9b2c6a1e-3f4d-4c1b-8a2e-5d7f9e0c1b2a".
+std::string new_uuid();
+
+// 2 * bytes lower-case hex digits.
+std::string random_hex(std::size_t bytes);
+
+} // namespace tr

@@ -1,0 +1,264 @@
+// Validation of task requests. Strict on purpose: an unknown field is refused rather than
+// ignored, because a misspelt "prority" would otherwise silently run the task at the default.
+#include "core/task_request.h"
+
+#include "core/error.h"
+#include "core/paths.h"
+#include "core/tool_catalog.h"
+
+#include <algorithm>
+#include <initializer_list>
+
+namespace tr {
+namespace {
+
+[[noreturn]] void reject(const std::string &message) { throw Error(ErrorCode::InvalidRequest, message); }
+
+const char *json_type_name(const json_t *value) {
+    switch (json_typeof(value)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
+std::string got(const json_t *value) {
+    if (json_is_string(value)) {
+        std::string text(json_string_value(value), std::min<std::size_t>(json_string_length(value), 80));
+        return "(got \"" + text + (json_string_length(value) > 80 ? "...\")" : "\")");
+    }
+    if (json_is_integer(value))
+        return "(got " + std::to_string(json_integer_value(value)) + ")";
+    return std::string("(got ") + json_type_name(value) + ")";
+}
+
+void reject_unknown_fields(const json_t *object, const std::string &scope,
+                           std::initializer_list<const char *> known) {
+    const char *key;
+    json_t *value;
+    json_object_foreach(const_cast<json_t *>(object), key, value) {
+        if (std::any_of(known.begin(), known.end(), [key](const char *name) { return std::string_view(key) == name; }))
+            continue;
+        std::string names;
+        for (const char *name : known)
+            names += (names.empty() ? "" : ", ") + std::string(name);
+        const std::string field = scope.empty() ? std::string(key) : scope + "." + key;
+        reject("unknown field \"" + field.substr(0, 120) + "\" (" + (scope.empty() ? std::string("a task request") : scope) +
+               " accepts " + names + ")");
+    }
+}
+
+std::string string_field(const json_t *value, const std::string &name) {
+    if (!json_is_string(value))
+        reject(name + " must be a string " + got(value));
+    return std::string(json_string_value(value), json_string_length(value));
+}
+
+int integer_field(const json_t *value, const std::string &name, long long min, long long max,
+                  const std::string &limit_note) {
+    if (!json_is_integer(value) || json_integer_value(value) < min || json_integer_value(value) > max)
+        reject(name + " must be an integer " + std::to_string(min) + ".." + std::to_string(max) +
+               limit_note + " " + got(value));
+    return static_cast<int>(json_integer_value(value));
+}
+
+bool is_blank(const std::string &text) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    });
+}
+
+bool is_valid_task_id(const std::string &id) {
+    if (id.empty() || id.size() > max_task_id_length)
+        return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.' || c == ':';
+    });
+}
+
+bool is_valid_variable_name(const std::string &name) {
+    if (name.empty() || name.size() > 128 || (name[0] >= '0' && name[0] <= '9'))
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+std::vector<std::string> parse_tools(const json_t *value, const ToolsConfig &config) {
+    if (!json_is_array(value))
+        reject("context.tools must be an array of tool names " + got(value));
+    std::vector<std::string> tools;
+    std::size_t index;
+    json_t *item;
+    json_array_foreach(value, index, item) {
+        const std::string name = string_field(item, "context.tools[" + std::to_string(index) + "]");
+        const ToolInfo *tool = find_tool(name);
+        if (!tool)
+            reject("context.tools[" + std::to_string(index) + "] must be one of " + tool_names_text() +
+                   " (got \"" + name + "\")");
+        if (!tool_enabled(*tool, config))
+            reject("context.tools[" + std::to_string(index) + "]: " + name +
+                   " is disabled on this server (tools." +
+                   (tool->kind == ToolKind::File ? "enable_file_operations" : "enable_command_execution") +
+                   " is false)");
+        if (std::find(tools.begin(), tools.end(), name) == tools.end())
+            tools.push_back(name);
+    }
+    return tools;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_environment(const json_t *value) {
+    if (!json_is_object(value))
+        reject("context.environment must be an object of string values " + got(value));
+    if (json_object_size(value) > max_environment_entries)
+        reject("context.environment may hold at most " + std::to_string(max_environment_entries) +
+               " variables (got " + std::to_string(json_object_size(value)) + ")");
+    std::vector<std::pair<std::string, std::string>> environment;
+    const char *key;
+    json_t *item;
+    json_object_foreach(const_cast<json_t *>(value), key, item) {
+        const std::string name = key;
+        if (!is_valid_variable_name(name))
+            reject("context.environment: \"" + name.substr(0, 80) +
+                   "\" is not a variable name (letters, digits and _, not starting with a digit)");
+        // The dynamic loader reads LD_* before the command runs, so they are not the task's to set.
+        if (name.compare(0, 3, "LD_") == 0)
+            reject("context.environment: " + name + " may not be set (LD_* variables are refused)");
+        const std::string text = string_field(item, "context.environment." + name);
+        if (text.size() > max_environment_value_bytes)
+            reject("context.environment." + name + " must be at most " +
+                   std::to_string(max_environment_value_bytes) + " bytes");
+        environment.emplace_back(name, text);
+    }
+    return environment;
+}
+
+std::vector<std::string> parse_allowed_paths(const json_t *value, const Config &config,
+                                             const std::vector<std::string> &server_roots) {
+    if (!json_is_array(value) || json_array_size(value) == 0)
+        reject("context.constraints.allowed_paths must be a non-empty array of directories " + got(value));
+    std::vector<std::string> roots;
+    std::size_t index;
+    json_t *item;
+    json_array_foreach(value, index, item) {
+        const std::string name = "context.constraints.allowed_paths[" + std::to_string(index) + "]";
+        const std::string path = string_field(item, name);
+        try {
+            const std::string resolved = resolve_path(path, config.tools.working_directory,
+                                                      server_roots, MustExist::Yes);
+            if (!real_directory(resolved))
+                reject(name + " must be a directory (got \"" + path + "\")");
+            roots.push_back(resolved);
+        } catch (const Error &e) {
+            reject(name + ": " + e.what());
+        }
+    }
+    return roots;
+}
+
+} // namespace
+
+TaskContext resolve_task_context(const json_t *context, const Config &config) {
+    TaskContext resolved;
+    resolved.timeout_seconds = config.service.default_task_timeout;
+    resolved.max_steps = config.execution.max_steps;
+    const std::vector<std::string> server_roots = resolve_roots(config.tools.allowed_paths);
+    resolved.allowed_paths = server_roots;
+    for (const ToolInfo &tool : tool_catalog())
+        if (tool_enabled(tool, config.tools))
+            resolved.tools.emplace_back(tool.name);
+
+    if (context && !json_is_null(context)) {
+        if (!json_is_object(context))
+            reject("context must be an object " + got(context));
+        reject_unknown_fields(context, "context", {"working_directory", "environment", "tools", "constraints"});
+        if (const json_t *tools = json_object_get(context, "tools"))
+            resolved.tools = parse_tools(tools, config.tools);
+        if (const json_t *environment = json_object_get(context, "environment"))
+            resolved.environment = parse_environment(environment);
+        if (const json_t *constraints = json_object_get(context, "constraints")) {
+            if (!json_is_object(constraints))
+                reject("context.constraints must be an object " + got(constraints));
+            reject_unknown_fields(constraints, "context.constraints",
+                                  {"max_execution_time", "max_steps", "allowed_paths"});
+            if (const json_t *time = json_object_get(constraints, "max_execution_time"))
+                resolved.timeout_seconds = integer_field(
+                    time, "context.constraints.max_execution_time", 1, config.execution.timeout_seconds,
+                    " seconds (this server's execution.timeout_seconds)");
+            if (const json_t *steps = json_object_get(constraints, "max_steps"))
+                resolved.max_steps = integer_field(steps, "context.constraints.max_steps", 1,
+                                                   config.execution.max_steps,
+                                                   " (this server's execution.max_steps)");
+            if (const json_t *paths = json_object_get(constraints, "allowed_paths"))
+                resolved.allowed_paths = parse_allowed_paths(paths, config, server_roots);
+        }
+    }
+
+    const json_t *directory = context ? json_object_get(context, "working_directory") : nullptr;
+    const std::string requested = directory ? string_field(directory, "context.working_directory") : ".";
+    try {
+        resolved.working_directory = resolve_path(requested, config.tools.working_directory,
+                                                  resolved.allowed_paths, MustExist::Yes);
+    } catch (const Error &e) {
+        reject(std::string("context.working_directory: ") + e.what());
+    }
+    if (!real_directory(resolved.working_directory))
+        reject("context.working_directory must be a directory (got \"" + requested + "\")");
+    return resolved;
+}
+
+TaskRequest parse_task_request(const json_t *body, const Config &config) {
+    if (!json_is_object(body))
+        reject(std::string("the request body must be a JSON object ") + got(body));
+    reject_unknown_fields(body, "", {"task", "task_id", "priority", "metadata", "context"});
+
+    TaskRequest request;
+    const json_t *task = json_object_get(body, "task");
+    if (!task)
+        reject("task is required: say what to do, e.g. {\"task\": \"list the files in .\"}");
+    request.task = string_field(task, "task");
+    if (is_blank(request.task))
+        reject("task must not be empty");
+    if (request.task.size() > max_task_text_bytes)
+        reject("task must be at most " + std::to_string(max_task_text_bytes) + " bytes (got " +
+               std::to_string(request.task.size()) + ")");
+
+    if (const json_t *id = json_object_get(body, "task_id")) {
+        const std::string text = string_field(id, "task_id");
+        if (!is_valid_task_id(text))
+            reject("task_id must be 1.." + std::to_string(max_task_id_length) +
+                   " characters of A-Z a-z 0-9 - _ . : " + got(id));
+        request.task_id = text;
+    }
+
+    if (const json_t *priority = json_object_get(body, "priority")) {
+        const std::string text = string_field(priority, "priority");
+        const std::optional<Priority> parsed = parse_priority(text);
+        if (!parsed)
+            reject("priority must be one of low, normal, high, critical " + got(priority));
+        request.priority = *parsed;
+    }
+
+    if (const json_t *metadata = json_object_get(body, "metadata"); metadata && !json_is_null(metadata)) {
+        if (!json_is_object(metadata))
+            reject("metadata must be an object " + got(metadata));
+        if (dump_json(metadata).size() > max_metadata_bytes)
+            reject("metadata must be at most " + std::to_string(max_metadata_bytes) + " bytes as JSON");
+        request.metadata = json_share(const_cast<json_t *>(metadata));
+    }
+
+    if (const json_t *context = json_object_get(body, "context"); context && !json_is_null(context)) {
+        resolve_task_context(context, config); // validates; the runner resolves it again
+        request.context = json_share(const_cast<json_t *>(context));
+    }
+    return request;
+}
+
+} // namespace tr

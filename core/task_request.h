@@ -1,0 +1,48 @@
+// The body of POST /api/v1/tasks (SPEC.md §3), validated completely before anything is written:
+// every rejection names the field, the value and what is allowed.
+#pragma once
+
+#include "core/config.h"
+#include "core/json.h"
+#include "core/task.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tr {
+
+inline constexpr std::size_t max_task_text_bytes = 32 * 1024;
+inline constexpr std::size_t max_task_id_length = 128;
+inline constexpr std::size_t max_metadata_bytes = 64 * 1024;
+inline constexpr std::size_t max_environment_entries = 64;
+inline constexpr std::size_t max_environment_value_bytes = 4096;
+
+// context: what the runner needs, with every path resolved and every limit within the server's.
+struct TaskContext {
+    std::string working_directory;                               // resolved, absolute
+    std::vector<std::string> allowed_paths;                      // resolved roots
+    std::vector<std::pair<std::string, std::string>> environment; // extra variables for commands
+    std::vector<std::string> tools;                              // the allowed tool names
+    int timeout_seconds = 0;
+    int max_steps = 0;
+};
+
+struct TaskRequest {
+    std::optional<std::string> task_id;
+    std::string task;
+    Priority priority = Priority::Normal;
+    JsonPtr metadata; // an object, or null
+    JsonPtr context;  // the validated context object as given, or null; stored for the runner
+};
+
+// Throws Error(InvalidRequest) on the first problem found.
+TaskRequest parse_task_request(const json_t *body, const Config &config);
+
+// Interprets a stored (or just received) context against the server's configuration. The
+// runner calls this again at claim time, so a task never runs with limits wider than the
+// configuration it runs under. Throws Error(InvalidRequest).
+TaskContext resolve_task_context(const json_t *context, const Config &config);
+
+} // namespace tr

@@ -1,0 +1,125 @@
+// Inserting submissions and reading tasks as JSON.
+#include "core/task_store.h"
+
+#include "core/random.h"
+
+#include <SQLiteCpp/Transaction.h>
+
+namespace tr {
+namespace {
+
+constexpr const char *insert_sql =
+    "INSERT INTO tasks (id, task, context, priority, metadata, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)";
+
+constexpr const char *select_task_sql =
+    "SELECT id, status, task, priority, metadata, batch_id, plan, result, metrics, error_code, "
+    "error_message, attempts, provider, model, created_at, started_at, finished_at "
+    "FROM tasks WHERE id = ?";
+
+constexpr const char *select_steps_sql =
+    "SELECT step_number, step_type, description, tool, input, output, status, error, "
+    "execution_time_ms, tokens_input, tokens_output, timestamp, attempt "
+    "FROM steps WHERE task_id = ? ORDER BY step_number";
+
+json_t *text_or_null(const SQLite::Column &column) {
+    return column.isNull() ? json_null() : json_text(column.getString());
+}
+
+json_t *int_or_null(const SQLite::Column &column) {
+    return column.isNull() ? json_null() : json_integer(column.getInt64());
+}
+
+json_t *stored_json(const SQLite::Column &column) { return json_from_column(optional_text(column)); }
+
+JsonPtr read_step(SQLite::Statement &row) {
+    JsonPtr step(json_object());
+    json_t *s = step.get();
+    json_object_set_new(s, "step_number", json_integer(row.getColumn(0).getInt64()));
+    json_object_set_new(s, "step_type", text_or_null(row.getColumn(1)));
+    json_object_set_new(s, "description", text_or_null(row.getColumn(2)));
+    json_object_set_new(s, "tool", text_or_null(row.getColumn(3)));
+    json_object_set_new(s, "input", stored_json(row.getColumn(4)));
+    json_object_set_new(s, "output", text_or_null(row.getColumn(5)));
+    json_object_set_new(s, "status", text_or_null(row.getColumn(6)));
+    json_object_set_new(s, "error", text_or_null(row.getColumn(7)));
+    json_object_set_new(s, "execution_time_ms", int_or_null(row.getColumn(8)));
+    if (row.getColumn(9).isNull() && row.getColumn(10).isNull()) {
+        json_object_set_new(s, "tokens", json_null());
+    } else {
+        json_object_set_new(s, "tokens", json_pack("{s:o,s:o}", "input", int_or_null(row.getColumn(9)),
+                                                   "output", int_or_null(row.getColumn(10))));
+    }
+    json_object_set_new(s, "timestamp", text_or_null(row.getColumn(11)));
+    json_object_set_new(s, "attempt", json_integer(row.getColumn(12).getInt64()));
+    return step;
+}
+
+} // namespace
+
+SubmittedTask insert_task(Db &db, const TaskRequest &request, TimePoint now) {
+    SubmittedTask submitted{request.task_id ? *request.task_id : new_uuid(), format_utc(now)};
+    const std::string context = request.context ? dump_json(request.context.get()) : "";
+    const std::string metadata = request.metadata ? dump_json(request.metadata.get()) : "";
+    Query insert = db.query(insert_sql);
+    insert->bind(1, submitted.id);
+    insert->bind(2, request.task);
+    if (request.context)
+        insert->bind(3, context);
+    insert->bind(4, to_string(request.priority));
+    if (request.metadata)
+        insert->bind(5, metadata);
+    insert->bind(6, submitted.created_at);
+    try {
+        insert->exec();
+    } catch (const SQLite::Exception &e) {
+        Error error = database_error(e);
+        if (error.code() == ErrorCode::Conflict)
+            throw Error(ErrorCode::Conflict, "task_id \"" + submitted.id + "\" is already used by another task");
+        throw error;
+    }
+    return submitted;
+}
+
+std::optional<JsonPtr> load_task(Db &db, const std::string &id) {
+    SQLite::Transaction snapshot(db.handle()); // deferred: a consistent read, no write lock
+    Query select = db.query(select_task_sql);
+    select->bind(1, id);
+    if (!select->executeStep())
+        return std::nullopt;
+
+    JsonPtr task(json_object());
+    json_t *t = task.get();
+    SQLite::Statement &row = *select;
+    json_object_set_new(t, "task_id", text_or_null(row.getColumn(0)));
+    json_object_set_new(t, "status", text_or_null(row.getColumn(1)));
+    json_object_set_new(t, "task", text_or_null(row.getColumn(2)));
+    json_object_set_new(t, "priority", text_or_null(row.getColumn(3)));
+    json_object_set_new(t, "metadata", stored_json(row.getColumn(4)));
+    json_object_set_new(t, "batch_id", text_or_null(row.getColumn(5)));
+    json_object_set_new(t, "plan", stored_json(row.getColumn(6)));
+    json_object_set_new(t, "result", stored_json(row.getColumn(7)));
+    json_object_set_new(t, "metrics", stored_json(row.getColumn(8)));
+    if (row.getColumn(9).isNull()) {
+        json_object_set_new(t, "error", json_null());
+    } else {
+        json_object_set_new(t, "error", json_pack("{s:o,s:o}", "code", text_or_null(row.getColumn(9)),
+                                                  "message", text_or_null(row.getColumn(10))));
+    }
+    json_object_set_new(t, "attempts", json_integer(row.getColumn(11).getInt64()));
+    json_object_set_new(t, "provider", text_or_null(row.getColumn(12)));
+    json_object_set_new(t, "model", text_or_null(row.getColumn(13)));
+    json_object_set_new(t, "created_at", text_or_null(row.getColumn(14)));
+    json_object_set_new(t, "started_at", text_or_null(row.getColumn(15)));
+    json_object_set_new(t, "completed_at", text_or_null(row.getColumn(16)));
+
+    JsonPtr steps(json_array());
+    Query select_steps = db.query(select_steps_sql);
+    select_steps->bind(1, id);
+    while (select_steps->executeStep())
+        json_array_append_new(steps.get(), read_step(*select_steps).release());
+    json_object_set_new(t, "steps", steps.release());
+    return task;
+}
+
+} // namespace tr
