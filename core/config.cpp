@@ -173,6 +173,14 @@ const char *type_name(libconfig::Setting::Type type) {
     }
 }
 
+// libconfig++ converts only between identical types unless auto-conversion is on, which
+// would also accept 1.5 for an integer; so integers are read by their exact type.
+long long integer_value(const libconfig::Setting &value) {
+    if (value.getType() == libconfig::Setting::TypeInt64)
+        return static_cast<long long>(value);
+    return static_cast<int>(value);
+}
+
 // Collects every problem instead of stopping at the first, so one run shows them all.
 class Loader {
 public:
@@ -289,12 +297,12 @@ private:
                 } else if constexpr (std::is_same_v<T, int>) {
                     if (type != Type::TypeInt && type != Type::TypeInt64)
                         return wrong_type("an integer");
-                    const long long number = static_cast<long long>(value);
+                    const long long number = integer_value(value);
                     // Out-of-int values are clamped so check_ranges reports them, not a wrap-around.
                     target = static_cast<int>(std::clamp<long long>(number, INT_MIN, INT_MAX));
                 } else if constexpr (std::is_same_v<T, double>) {
                     if (type == Type::TypeInt || type == Type::TypeInt64)
-                        target = static_cast<double>(static_cast<long long>(value));
+                        target = static_cast<double>(integer_value(value));
                     else if (type == Type::TypeFloat)
                         target = static_cast<double>(value);
                     else

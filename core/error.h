@@ -16,7 +16,6 @@ enum class ErrorCode {
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
-    UnsupportedMediaType,
     RateLimitExceeded,
     InternalError,
     ServiceUnavailable,

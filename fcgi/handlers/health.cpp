@@ -1,0 +1,41 @@
+// GET /health: alive, the database answers, and at least one runner has a recent heartbeat.
+// 503 otherwise, with the reason, so a load balancer and a human both know what is wrong.
+#include "fcgi/handlers/routes.h"
+
+#include "core/runners.h"
+
+namespace tr::fcgi {
+namespace {
+
+HttpResponse get_health(HandlerContext &context, const Call &) {
+    JsonPtr body(json_object());
+    json_object_set_new(body.get(), "version", json_string(TR_VERSION));
+    RunnerSummary runners;
+    try {
+        runners = summarize_runners(context.db, Clock::now());
+        json_object_set_new(body.get(), "database", json_string("ok"));
+    } catch (const SQLite::Exception &e) {
+        context.log.warn("health.database_failed", {{"error", e.what()}});
+        json_object_set_new(body.get(), "status", json_string("unhealthy"));
+        json_object_set_new(body.get(), "database", json_string("unavailable"));
+        json_object_set_new(body.get(), "reason", json_string("the database does not answer"));
+        return json_response(503, body.get());
+    }
+    json_object_set_new(body.get(), "runners_alive", json_integer(runners.alive));
+    json_object_set_new(body.get(), "last_runner_heartbeat",
+                        runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str()) : json_null());
+    if (runners.alive == 0) {
+        json_object_set_new(body.get(), "status", json_string("unhealthy"));
+        json_object_set_new(body.get(), "reason",
+                            json_string("no runner has sent a heartbeat recently; queued tasks will not run"));
+        return json_response(503, body.get());
+    }
+    json_object_set_new(body.get(), "status", json_string("healthy"));
+    return json_response(200, body.get());
+}
+
+} // namespace
+
+std::vector<Route> health_routes() { return {{Method::Get, "/health", get_health}}; }
+
+} // namespace tr::fcgi

@@ -1,0 +1,217 @@
+// task-runner-fcgi: the stateless HTTP handlers behind nginx.
+//
+//   task-runner-fcgi --socket PATH [--config FILE] [--threads N]   FastCGI server on a unix socket
+//   task-runner-fcgi [--config FILE]     with a listening socket on fd 0 (spawn-fcgi): FastCGI
+//   task-runner-fcgi                     run by a CGI host: answers the one request and exits
+//
+// A pool of threads waits in FCGX_Accept_r, each with its own SQLite connection and prepared
+// statements. Shutdown (SIGTERM/SIGINT): the main thread, the only one that takes signals,
+// shuts the listening socket down, which wakes every accepting thread; requests in progress
+// finish, then the process exits.
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "core/migrate.h"
+#include "core/unique_fd.h"
+#include "fcgi/fcgi_request.h"
+#include "fcgi/handlers/routes.h"
+#include "fcgi/respond.h"
+
+#include <fcgiapp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+extern char **environ;
+
+namespace tr::fcgi {
+namespace {
+
+struct Options {
+    std::string config_path;
+    std::string socket_path;
+    int threads = 0; // 0: service.handler_threads
+};
+
+[[noreturn]] void usage_error(const std::string &message) {
+    std::fprintf(stderr, "task-runner-fcgi: %s\nusage: task-runner-fcgi [--config FILE] [--socket PATH] [--threads N]\n",
+                 message.c_str());
+    std::exit(2);
+}
+
+Options parse_options(int argc, char **argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 >= argc)
+                usage_error(arg + " needs a value");
+            return argv[++i];
+        };
+        if (arg == "--config")
+            options.config_path = value();
+        else if (arg == "--socket")
+            options.socket_path = value();
+        else if (arg == "--threads") {
+            const std::string text = value();
+            char *end = nullptr;
+            const long n = std::strtol(text.c_str(), &end, 10);
+            if (*end != '\0' || n < 1 || n > 1024)
+                usage_error("--threads must be 1..1024 (got \"" + text + "\")");
+            options.threads = static_cast<int>(n);
+        } else if (arg == "--help" || arg == "-h") {
+            std::printf("usage: task-runner-fcgi [--config FILE] [--socket PATH] [--threads N]\n");
+            std::exit(0);
+        } else {
+            usage_error("unknown argument \"" + arg + "\"");
+        }
+    }
+    return options;
+}
+
+Router make_router() {
+    std::vector<Route> routes = health_routes();
+    for (Route route : task_routes())
+        routes.push_back(route);
+    return Router(std::move(routes));
+}
+
+// A unix socket that nginx (possibly running as another user) can connect to; access is
+// governed by the directory it lives in. Refuses to take over a socket a live server holds.
+UniqueFd listen_unix(const std::string &path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path)
+        throw Error(ErrorCode::InternalError, "socket path is too long: " + path);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(probe.get(), reinterpret_cast<sockaddr *>(&address), sizeof address) == 0)
+        throw Error(ErrorCode::InternalError, "another server is already listening on " + path);
+    ::unlink(path.c_str()); // a stale socket from a previous run
+
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid())
+        throw Error(ErrorCode::InternalError, system_error_text("socket", errno));
+    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&address), sizeof address) != 0)
+        throw Error(ErrorCode::InternalError, system_error_text("bind " + path, errno));
+    if (::chmod(path.c_str(), 0666) != 0)
+        throw Error(ErrorCode::InternalError, system_error_text("chmod " + path, errno));
+    if (::listen(fd.get(), 1024) != 0)
+        throw Error(ErrorCode::InternalError, system_error_text("listen " + path, errno));
+    return fd;
+}
+
+struct Server {
+    const Config &config;
+    const Log &log;
+    const Router &router;
+    std::chrono::steady_clock::time_point started;
+    std::atomic<bool> failed{false};
+};
+
+void serve_requests(Server &server, int listen_fd) {
+    try {
+        Db db(server.config.storage.database, parse_durability(server.config.storage.synchronous));
+        HandlerContext context{server.config, server.log, db, server.started};
+        FcgiRequest request(listen_fd);
+        while (request.accept()) {
+            const HttpResponse response =
+                respond(server.router, context, parse_params(request.params()),
+                        [&request](char *buffer, std::size_t size) { return request.read(buffer, size); });
+            request.write(serialize_cgi(response));
+        }
+    } catch (const std::exception &e) {
+        // A thread that cannot serve (its database will not open) takes the process down, so
+        // the supervisor sees a failure instead of a server with fewer threads than configured.
+        server.log.error("worker.failed", {{"error", e.what()}});
+        server.failed = true;
+        ::kill(::getpid(), SIGTERM);
+    }
+}
+
+int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threads) {
+    const Router router = make_router();
+    Server server{config, log, router, std::chrono::steady_clock::now()};
+
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); // inherited by every worker
+
+    std::vector<std::thread> workers;
+    for (int i = 0; i < threads; ++i)
+        workers.emplace_back(serve_requests, std::ref(server), listen_fd);
+    log.info("fcgi.started", {{"threads", threads}, {"pid", static_cast<long>(::getpid())}});
+
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    log.info("fcgi.stopping", {{"signal", strsignal(signal)}});
+    FCGX_ShutdownPending();
+    ::shutdown(listen_fd, SHUT_RDWR); // wakes every thread blocked in accept(2)
+    for (std::thread &worker : workers)
+        worker.join();
+    log.info("fcgi.stopped");
+    return server.failed ? 1 : 0;
+}
+
+// Plain CGI: one request from the environment and stdin, the answer to stdout.
+int serve_cgi(const Config &config, const Log &log) {
+    Db db(config.storage.database, parse_durability(config.storage.synchronous));
+    HandlerContext context{config, log, db, std::chrono::steady_clock::now()};
+    const HttpResponse response = respond(make_router(), context, parse_params(environ),
+                                          [](char *buffer, std::size_t size) {
+                                              return std::fread(buffer, 1, size, stdin);
+                                          });
+    std::cout << serialize_cgi(response) << std::flush;
+    return 0;
+}
+
+int run(int argc, char **argv) {
+    const Options options = parse_options(argc, argv);
+    const Config config =
+        load_config(options.config_path.empty() ? default_config_path() : options.config_path);
+    Log log("fcgi", parse_log_level(config.service.log_level).value_or(LogLevel::Info));
+    {
+        Db db(config.storage.database, parse_durability(config.storage.synchronous));
+        const MigrationReport report = migrate(db.handle());
+        if (!report.applied.empty())
+            log.info("db.migrated", {{"schema_version", report.schema_version}});
+    }
+    if (FCGX_Init() != 0)
+        throw Error(ErrorCode::InternalError, "FCGX_Init failed");
+    const int threads = options.threads ? options.threads : config.service.handler_threads;
+    if (!options.socket_path.empty()) {
+        const UniqueFd listen_fd = listen_unix(options.socket_path);
+        log.info("fcgi.listening", {{"socket", options.socket_path}});
+        const int status = serve_fastcgi(config, log, listen_fd.get(), threads);
+        ::unlink(options.socket_path.c_str());
+        return status;
+    }
+    if (!FCGX_IsCGI())
+        return serve_fastcgi(config, log, 0, threads); // a listening socket handed to us on fd 0
+    return serve_cgi(config, log);
+}
+
+} // namespace
+} // namespace tr::fcgi
+
+int main(int argc, char **argv) {
+    try {
+        return tr::fcgi::run(argc, argv);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "task-runner-fcgi: %s\n", e.what());
+        return 1;
+    }
+}
