@@ -87,7 +87,7 @@ template <typename T> Setting path_setting(const char *path, Accessor<T> field) 
 const std::vector<Setting> &settings() {
     static const std::vector<Setting> table = {
         text("model.provider", [](Config &c) -> std::string & { return c.model.provider; }, "TASK_RUNNER_MODEL_PROVIDER",
-             {"builtin", "openai", "anthropic", "zhipu", "local"}),
+             {"builtin"}),
         text("model.model_name", [](Config &c) -> std::string & { return c.model.model_name; }, "TASK_RUNNER_MODEL_NAME"),
         text("model.api_key", [](Config &c) -> std::string & { return c.model.api_key; }, "TASK_RUNNER_API_KEY"),
         text("model.endpoint", [](Config &c) -> std::string & { return c.model.endpoint; }, "TASK_RUNNER_MODEL_ENDPOINT"),

@@ -16,7 +16,7 @@
 namespace tr {
 
 struct ModelConfig {
-    std::string provider = "builtin"; // builtin | openai | anthropic | zhipu | local
+    std::string provider = "builtin"; // builtin: the offline planner (runner/providers/builtin.cpp)
     std::string model_name;           // empty: the provider's default model
     std::string api_key;              // secret: never logged, never served
     std::string endpoint;             // base URL; empty: the provider's default

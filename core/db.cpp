@@ -25,17 +25,17 @@ void make_directories(const std::string &directory) {
         throw Error(ErrorCode::InternalError, system_error_text("mkdir " + directory, errno));
 }
 
-// SQLite would create the file with the process umask; the database holds task text, outputs
-// and later key hashes, so it is created private first. SQLite gives -wal and -shm the
-// database file's mode.
-const std::string &create_private_file(const std::string &path) {
+} // namespace
+
+void prepare_database_file(const std::string &path) {
     make_directories(parent_directory(path));
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         throw Error(ErrorCode::InternalError, system_error_text("open " + path, errno));
     ::close(fd);
-    return path;
 }
+
+namespace {
 
 // journal_mode=WAL needs a moment of exclusive access; when several processes open a fresh
 // database together, one of them can see SQLITE_BUSY here before any busy handler applies.
@@ -70,7 +70,7 @@ Query::~Query() {
 
 Db::Db(const std::string &path, Durability durability)
     : path_(path),
-      database_(create_private_file(path),
+      database_(path,
                 SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
                 busy_timeout_ms) {
     enable_wal(database_);

@@ -40,9 +40,18 @@ private:
     SQLite::Statement &statement_;
 };
 
+// Creates the database file (mode 0600) and its directory (0700) when missing, so SQLite never
+// creates it with the umask's wider mode (SQLite gives -wal and -shm the database's mode).
+//
+// Call it once per process, before that process opens any connection: closing a descriptor of
+// the database file releases every POSIX lock this process holds on it, including the locks
+// of open SQLite connections, after which another process can delete the WAL under them and
+// committed transactions vanish. (It happened: 16 handler threads each "touching" the file.)
+void prepare_database_file(const std::string &path);
+
 class Db {
 public:
-    // Creates the file (mode 0600) and its directory (0700) when missing. Throws Error.
+    // Opens (creating if needed) the database. Throws SQLite::Exception or Error.
     explicit Db(const std::string &path, Durability durability = Durability::Normal);
 
     SQLite::Database &handle() noexcept { return database_; }

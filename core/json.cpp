@@ -23,7 +23,7 @@ std::string dump_json(const json_t *json) {
     struct Free {
         void operator()(char *text) const noexcept { std::free(text); }
     };
-    std::unique_ptr<char, Free> text(json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY));
+    std::unique_ptr<char, Free> text(json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12)));
     if (!text)
         throw Error(ErrorCode::InternalError, "json_dumps failed (out of memory)");
     return text.get();
@@ -32,8 +32,11 @@ std::string dump_json(const json_t *json) {
 JsonPtr json_share(json_t *json) { return JsonPtr(json_incref(json)); }
 
 json_t *json_text(std::string_view text) {
-    json_t *value = json_stringn(text.data(), text.size());
-    return value ? value : json_null();
+    if (json_t *value = json_stringn(text.data(), text.size()))
+        return value;
+    const std::string repaired = to_valid_utf8(text); // json_stringn refuses invalid UTF-8
+    json_t *value = json_stringn(repaired.data(), repaired.size());
+    return value ? value : json_null(); // only NUL bytes remain as a reason; Jansson refuses them
 }
 
 json_t *json_from_column(const std::optional<std::string> &text) {

@@ -28,7 +28,7 @@ std::string dump_json(const json_t *json);
 // A borrowed reference made owning: for values kept beyond the life of their container.
 JsonPtr json_share(json_t *json);
 
-// json_string for a string_view (Jansson copies it); invalid UTF-8 becomes a JSON null.
+// json_string for a string_view (Jansson copies it); invalid UTF-8 is repaired first.
 json_t *json_text(std::string_view text);
 
 // A stored JSON column: NULL stays JSON null, text is parsed (stored text is always valid JSON).

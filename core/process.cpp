@@ -208,7 +208,8 @@ ExitStatus ChildProcess::wait() {
 }
 
 void ChildProcess::signal_group(int signal) noexcept {
-    if (running())
+    // Also after the leader is reaped: its group lives on while any member does.
+    if (pid_ > 0)
         ::kill(-pid_, signal);
 }
 

@@ -63,7 +63,7 @@ public:
     std::optional<ExitStatus> wait_for(std::chrono::milliseconds limit);
     ExitStatus wait();
 
-    // Sends a signal to the whole process group; quietly does nothing once it is reaped.
+    // Sends a signal to the whole process group, including members that outlived the leader.
     void signal_group(int signal) noexcept;
     // SIGKILL to the group, then reap the child.
     ExitStatus kill_group() noexcept;

@@ -24,6 +24,7 @@ bool is_terminal(TaskStatus status) noexcept;
 
 // Why a task ended without completing; stored in tasks.error_code.
 namespace task_error {
+inline constexpr const char *invalid_context = "INVALID_CONTEXT"; // context no longer valid here
 inline constexpr const char *planning_failed = "PLANNING_FAILED"; // the task was not understood
 inline constexpr const char *tool_failed = "TOOL_FAILED";         // a tool call failed
 inline constexpr const char *task_failed = "TASK_FAILED";         // the agent reported failure

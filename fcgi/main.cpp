@@ -183,6 +183,7 @@ int run(int argc, char **argv) {
     const Config config =
         load_config(options.config_path.empty() ? default_config_path() : options.config_path);
     Log log("fcgi", parse_log_level(config.service.log_level).value_or(LogLevel::Info));
+    prepare_database_file(config.storage.database); // before any connection: see core/db.h
     {
         Db db(config.storage.database, parse_durability(config.storage.synchronous));
         const MigrationReport report = migrate(db.handle());

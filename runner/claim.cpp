@@ -1,0 +1,118 @@
+// The lease queries. Each is one statement or one short IMMEDIATE transaction.
+#include "runner/claim.h"
+
+#include "core/task.h"
+
+#include <SQLiteCpp/Transaction.h>
+
+namespace tr::runner {
+
+std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id, TimePoint now,
+                                           TimePoint lease_until) {
+    // One UPDATE ... RETURNING: the choice and the take are a single write, so two runners
+    // cannot both see the same row as queued. The subquery walks the tasks_queue index.
+    Query claim = db.query(
+        "UPDATE tasks SET status = 'running', runner_id = :runner, lease_expires_at = :lease, "
+        "started_at = :now, attempts = attempts + 1 "
+        "WHERE id = (SELECT id FROM tasks WHERE status = 'queued' "
+        "            ORDER BY priority_rank DESC, created_at, rowid LIMIT 1) "
+        "RETURNING id, task, context, priority, attempts");
+    claim->bind(":runner", runner_id);
+    claim->bind(":lease", format_utc(lease_until));
+    claim->bind(":now", format_utc(now));
+    if (!claim->executeStep())
+        return std::nullopt;
+    ClaimedTask task;
+    task.id = claim->getColumn(0).getString();
+    task.task = claim->getColumn(1).getString();
+    task.context = optional_text(claim->getColumn(2));
+    task.priority = claim->getColumn(3).getString();
+    task.attempt = claim->getColumn(4).getInt();
+    return task;
+}
+
+int renew_leases(Db &db, const std::string &runner_id, TimePoint lease_until) {
+    Query renew = db.query("UPDATE tasks SET lease_expires_at = ? "
+                           "WHERE status = 'running' AND runner_id = ?");
+    renew->bind(1, format_utc(lease_until));
+    renew->bind(2, runner_id);
+    return renew->exec();
+}
+
+int recover_expired_leases(Db &db, TimePoint now) {
+    const std::string cutoff = format_utc(now);
+    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    Query steps = db.query(
+        "UPDATE steps SET status = 'failed', finished_at = :now, "
+        "error = 'the runner executing this step stopped responding' "
+        "WHERE status = 'running' AND task_id IN "
+        "(SELECT id FROM tasks WHERE status = 'running' AND lease_expires_at < :now)");
+    steps->bind(":now", cutoff);
+    steps->exec();
+    Query tasks = db.query(
+        "UPDATE tasks SET lease_expires_at = NULL, "
+        "status = CASE WHEN attempts >= :max THEN 'failed' ELSE 'queued' END, "
+        "error_code = CASE WHEN attempts >= :max THEN :code ELSE error_code END, "
+        "error_message = CASE WHEN attempts >= :max THEN :message ELSE error_message END, "
+        "finished_at = CASE WHEN attempts >= :max THEN :now ELSE finished_at END "
+        "WHERE status = 'running' AND lease_expires_at < :now");
+    tasks->bind(":max", max_attempts);
+    tasks->bind(":code", task_error::runner_lost);
+    tasks->bind(":message", "the runner executing this task stopped responding " +
+                                std::to_string(max_attempts) + " times");
+    tasks->bind(":now", cutoff);
+    const int recovered = tasks->exec();
+    transaction.commit();
+    return recovered;
+}
+
+bool release_task(Db &db, const std::string &task_id, const std::string &runner_id) {
+    Query release = db.query(
+        "UPDATE tasks SET status = 'queued', lease_expires_at = NULL, attempts = attempts - 1 "
+        "WHERE id = ? AND runner_id = ? AND status = 'running'");
+    release->bind(1, task_id);
+    release->bind(2, runner_id);
+    return release->exec() == 1;
+}
+
+std::vector<std::string> cancel_requests(Db &db, const std::string &runner_id) {
+    Query select = db.query("SELECT id FROM tasks WHERE status = 'running' AND runner_id = ? "
+                            "AND cancel_requested_at IS NOT NULL");
+    select->bind(1, runner_id);
+    std::vector<std::string> ids;
+    while (select->executeStep())
+        ids.push_back(select->getColumn(0).getString());
+    return ids;
+}
+
+void register_runner(Db &db, const RunnerRecord &runner, TimePoint now) {
+    Query insert = db.query(
+        "INSERT INTO runners (id, hostname, pid, version, max_concurrent_tasks, started_at, heartbeat_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const std::string time = format_utc(now);
+    insert->bind(1, runner.id);
+    insert->bind(2, runner.hostname);
+    insert->bind(3, static_cast<int64_t>(runner.pid));
+    insert->bind(4, TR_VERSION);
+    insert->bind(5, runner.max_concurrent_tasks);
+    insert->bind(6, time);
+    insert->bind(7, time);
+    insert->exec();
+}
+
+void record_heartbeat(Db &db, const std::string &runner_id, int active_tasks, TimePoint now) {
+    Query update = db.query("UPDATE runners SET heartbeat_at = ?, active_tasks = ? WHERE id = ?");
+    update->bind(1, format_utc(now));
+    update->bind(2, active_tasks);
+    update->bind(3, runner_id);
+    update->exec();
+}
+
+void record_runner_stopped(Db &db, const std::string &runner_id, TimePoint now) {
+    Query update = db.query("UPDATE runners SET stopped_at = ?, active_tasks = 0 WHERE id = ?");
+    update->bind(1, format_utc(now));
+    update->bind(2, runner_id);
+    update->exec();
+}
+
+} // namespace tr::runner

@@ -1,0 +1,35 @@
+// Running one claimed task: resolve its context, plan it, drive the tool-calling loop until the
+// provider gives a final answer, and store the result, the error and the metrics. This is the
+// runner's per-task exception boundary: whatever goes wrong ends the task with a stored status,
+// never the runner.
+#pragma once
+
+#include "core/config.h"
+#include "core/db.h"
+#include "core/log.h"
+#include "runner/claim.h"
+#include "runner/sandbox/bubblewrap.h"
+#include "runner/task_control.h"
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace tr::runner {
+
+struct RunnerEnvironment {
+    const Config &config;
+    const Log &log;
+    SandboxKind sandbox;
+    std::string runner_id;
+    const std::atomic<bool> &shutdown; // set when the grace period of a shutdown is over
+};
+
+// Called with the task's control once its deadline is known, and with nullptr when it ends, so
+// the supervisor can deliver cancellations to it.
+using ControlRegistration = std::function<void(const std::string &task_id, TaskControl *control)>;
+
+void run_claimed_task(Db &db, const RunnerEnvironment &environment, const ClaimedTask &task,
+                      const ControlRegistration &register_control);
+
+} // namespace tr::runner

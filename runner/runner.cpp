@@ -1,0 +1,197 @@
+// Supervisor and workers.
+#include "runner/runner.h"
+
+#include "core/db.h"
+#include "core/random.h"
+#include "core/runners.h"
+#include "runner/loop.h"
+
+#include <SQLiteCpp/Exception.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace tr::runner {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds cancel_check_interval{250};
+
+std::string make_runner_id() {
+    char host[256] = "host";
+    ::gethostname(host, sizeof host - 1);
+    return std::string(host) + "-" + std::to_string(::getpid()) + "-" + random_hex(3);
+}
+
+Db open_db(const Config &config) {
+    return Db(config.storage.database, parse_durability(config.storage.synchronous));
+}
+
+// A cheap read before claiming, which takes the write lock that submissions also need.
+bool anything_queued(Db &db) {
+    Query queued = db.query("SELECT EXISTS (SELECT 1 FROM tasks WHERE status = 'queued')");
+    return queued->executeStep() && queued->getColumn(0).getInt() != 0;
+} // the statement is reset here: a read left open would make the claim's write fail with BUSY
+
+} // namespace
+
+Runner::Runner(const Config &config, const Log &log, SandboxKind sandbox)
+    : config_(config), log_(log), sandbox_(sandbox), id_(make_runner_id()) {}
+
+int Runner::run(const sigset_t &stop_signals) {
+    {
+        Db db = open_db(config_);
+        register_runner(db, {id_, "", static_cast<long>(::getpid()), config_.service.max_concurrent_tasks},
+                        Clock::now());
+    }
+    log_.info("runner.started", {{"runner", id_},
+                                 {"workers", config_.service.max_concurrent_tasks},
+                                 {"sandbox", sandbox_ == SandboxKind::Bubblewrap ? "bubblewrap" : "none"}});
+    std::vector<std::thread> workers;
+    for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
+        workers.emplace_back(&Runner::work, this);
+    std::thread supervisor(&Runner::supervise, this);
+
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    log_.info("runner.stopping", {{"signal", strsignal(signal)},
+                                  {"grace_seconds", config_.execution.shutdown_grace_seconds}});
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopping_ = true;
+    // Tasks handed over but not yet started go straight back to the queue.
+    std::deque<ClaimedTask> unstarted;
+    unstarted.swap(queue_);
+    changed_.notify_all();
+    const bool finished = changed_.wait_for(lock, std::chrono::seconds(config_.execution.shutdown_grace_seconds),
+                                            [this] { return active_tasks_ == 0; });
+    lock.unlock();
+    if (!finished) {
+        log_.info("runner.interrupting", {{"running_tasks", active_tasks_}});
+        abort_tasks_ = true; // each task stops at its next check (within 50 ms) and is released
+    }
+    for (std::thread &worker : workers)
+        worker.join();
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        supervisor_done_ = true;
+    }
+    changed_.notify_all();
+    supervisor.join();
+
+    Db db = open_db(config_);
+    for (const ClaimedTask &task : unstarted)
+        release_task(db, task.id, id_);
+    record_runner_stopped(db, id_, Clock::now());
+    log_.info("runner.stopped", {{"runner", id_}});
+    return 0;
+}
+
+void Runner::work() {
+    Db db = open_db(config_);
+    const RunnerEnvironment environment{config_, log_, sandbox_, id_, abort_tasks_};
+    const ControlRegistration registration = [this](const std::string &id, TaskControl *control) {
+        register_control(id, control);
+    };
+    for (;;) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ++idle_workers_;
+        changed_.notify_all();
+        changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        --idle_workers_;
+        if (queue_.empty())
+            return; // stopping
+        ClaimedTask task = std::move(queue_.front());
+        queue_.pop_front();
+        ++active_tasks_;
+        lock.unlock();
+        try {
+            run_claimed_task(db, environment, task, registration);
+        } catch (const std::exception &e) {
+            // Most likely the database failed while recording; the lease lapses and another
+            // attempt (here or elsewhere) picks the task up again.
+            log_.error("task.unrecorded", {{"task_id", task.id}, {"error", e.what()}});
+        }
+        lock.lock();
+        --active_tasks_;
+        changed_.notify_all();
+    }
+}
+
+void Runner::register_control(const std::string &task_id, TaskControl *control) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    if (control)
+        controls_[task_id] = control;
+    else
+        controls_.erase(task_id);
+}
+
+void Runner::claim_while_idle(Db &db) {
+    if (!anything_queued(db))
+        return;
+    for (;;) {
+        {
+            std::lock_guard<std::mutex> guard(mutex_);
+            if (stopping_ || idle_workers_ <= static_cast<int>(queue_.size()))
+                return;
+        }
+        const TimePoint now = Clock::now();
+        std::optional<ClaimedTask> task =
+            claim_next_task(db, id_, now, now + std::chrono::seconds(config_.execution.lease_seconds));
+        if (!task)
+            return;
+        log_.debug("task.claimed", {{"task_id", task->id}, {"attempt", task->attempt}});
+        std::lock_guard<std::mutex> guard(mutex_);
+        queue_.push_back(std::move(*task));
+        changed_.notify_all();
+    }
+}
+
+void Runner::deliver_cancellations(Db &db) {
+    const std::vector<std::string> cancelled = cancel_requests(db, id_);
+    std::lock_guard<std::mutex> guard(mutex_);
+    for (const std::string &id : cancelled)
+        if (const auto found = controls_.find(id); found != controls_.end())
+            found->second->cancel();
+}
+
+void Runner::supervise() {
+    Db db = open_db(config_);
+    const auto poll = std::chrono::milliseconds(config_.execution.poll_interval_ms);
+    SteadyClock::time_point next_heartbeat = SteadyClock::now();
+    SteadyClock::time_point next_cancel_check = SteadyClock::now();
+    for (;;) {
+        try {
+            const SteadyClock::time_point now = SteadyClock::now();
+            if (now >= next_heartbeat) {
+                int active;
+                {
+                    std::lock_guard<std::mutex> guard(mutex_);
+                    active = active_tasks_;
+                }
+                const TimePoint wall = Clock::now();
+                record_heartbeat(db, id_, active, wall);
+                renew_leases(db, id_, wall + std::chrono::seconds(config_.execution.lease_seconds));
+                if (const int recovered = recover_expired_leases(db, wall))
+                    log_.warn("tasks.recovered", {{"count", recovered}});
+                next_heartbeat = now + runner_heartbeat_interval;
+            }
+            if (now >= next_cancel_check) {
+                deliver_cancellations(db);
+                next_cancel_check = now + cancel_check_interval;
+            }
+            claim_while_idle(db);
+        } catch (const std::exception &e) {
+            // A busy or failing database must not end supervision; the next tick tries again.
+            log_.warn("runner.supervision_failed", {{"error", e.what()}});
+        }
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (changed_.wait_for(lock, poll, [this] { return supervisor_done_; }))
+            return;
+    }
+}
+
+} // namespace tr::runner

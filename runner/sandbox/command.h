@@ -1,0 +1,51 @@
+// Running one shell command for a task: in its own process group (inside bubblewrap when
+// available), with a scrubbed environment, resource limits, a wall-clock timeout that kills the
+// whole group, and stdout/stderr captured up to a cap. Stops early, killing the group, when the
+// task is cancelled, times out, or the runner shuts down.
+#pragma once
+
+#include "core/process.h"
+#include "runner/sandbox/bubblewrap.h"
+#include "runner/task_control.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tr::runner {
+
+struct CommandSpec {
+    std::string command;
+    std::string working_directory;
+    std::vector<std::string> readable_paths;                      // for the sandbox
+    std::vector<std::pair<std::string, std::string>> environment; // added to the base environment
+    std::chrono::milliseconds timeout{60000};
+    std::size_t max_output_bytes = 64 * 1024; // per stream
+    ResourceLimits limits;
+    SandboxKind sandbox = SandboxKind::None;
+};
+
+struct CapturedStream {
+    std::string text;
+    bool truncated = false;
+    std::size_t total_bytes = 0; // including what was cut
+};
+
+struct CommandResult {
+    ExitStatus status;
+    CapturedStream out;
+    CapturedStream err;
+    bool timed_out = false;              // the command's own timeout
+    std::optional<StopReason> stopped;   // the task was stopped while it ran
+    long long duration_ms = 0;
+};
+
+// Throws Error when the command cannot be started at all.
+CommandResult run_command(const CommandSpec &spec, const TaskControl &control);
+
+// The environment every command starts from: no variable of the runner's own leaks in.
+std::vector<std::pair<std::string, std::string>> base_environment(const std::string &home);
+
+} // namespace tr::runner
