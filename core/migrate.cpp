@@ -1,6 +1,7 @@
 // Applying migrations, one transaction each.
 #include "core/migrate.h"
 
+#include "core/embedded_file.h"
 #include "core/error.h"
 
 #include <SQLiteCpp/Statement.h>
@@ -23,7 +24,34 @@ std::set<int> applied_versions(SQLite::Database &database) {
     return versions;
 }
 
+// "0001_initial.sql" -> {1, "initial"}.
+Migration parse_migration(const EmbeddedFile &file) {
+    const std::string name = file.name;
+    const bool well_formed = name.size() > 9 && name.compare(name.size() - 4, 4, ".sql") == 0 &&
+                             name[4] == '_' &&
+                             name.find_first_not_of("0123456789") == 4 &&
+                             name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", 5) == name.size() - 4;
+    if (!well_formed)
+        throw Error(ErrorCode::InternalError,
+                    "migration file \"" + name + "\" is not named NNNN_short_name.sql");
+    return {std::stoi(name.substr(0, 4)), name.substr(5, name.size() - 9), file.text};
+}
+
 } // namespace
+
+const std::vector<Migration> &embedded_migrations() {
+    static const std::vector<Migration> migrations = [] {
+        std::vector<Migration> parsed;
+        for (const EmbeddedFile &file : embedded_migration_files()) {
+            parsed.push_back(parse_migration(file));
+            if (parsed.size() > 1 && parsed[parsed.size() - 2].version >= parsed.back().version)
+                throw Error(ErrorCode::InternalError, "two migrations share version " +
+                                                          std::to_string(parsed.back().version));
+        }
+        return parsed;
+    }();
+    return migrations;
+}
 
 int schema_version(SQLite::Database &database) {
     const std::set<int> versions = applied_versions(database);

@@ -6,17 +6,19 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include <string>
 #include <vector>
 
 namespace tr {
 
 struct Migration {
     int version;
-    const char *name;
+    std::string name; // "initial" for 0001_initial.sql
     const char *sql;
 };
 
-// Every migration in db/migrations, by version.
+// Every migration in db/migrations, by version. Throws Error(InternalError) when a file is not
+// named NNNN_short_name.sql or two share a version.
 const std::vector<Migration> &embedded_migrations();
 
 struct MigrationReport {

@@ -1,0 +1,35 @@
+// The HTTP API as the CLI uses it. One connection, reused; every non-2xx answer becomes an
+// Error carrying the server's own code and message.
+#pragma once
+
+#include "core/curl.h"
+#include "core/json.h"
+
+#include <string>
+
+namespace tr::cli {
+
+class ApiClient {
+public:
+    explicit ApiClient(std::string server_url);
+
+    // POST /api/v1/tasks; returns the reply (task_id, status).
+    JsonPtr submit_task(const json_t *request);
+    // GET /api/v1/tasks/{id}.
+    JsonPtr get_task(const std::string &id);
+    // GET /health: the status code and body, whatever they are.
+    HttpReply health();
+
+    const std::string &server_url() const noexcept { return server_url_; }
+
+private:
+    JsonPtr call(const std::string &method, const std::string &path, const std::string &body);
+
+    std::string server_url_;
+    HttpClient http_;
+};
+
+// The server to talk to: --server, else $TASK_RUNNER_URL, else the local default.
+std::string default_server_url();
+
+} // namespace tr::cli

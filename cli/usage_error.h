@@ -1,0 +1,14 @@
+// A mistake in how the CLI was called: reported with the usage line and exit status 2,
+// distinct from what the server or the task said.
+#pragma once
+
+#include <stdexcept>
+
+namespace tr::cli {
+
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace tr::cli
