@@ -1,0 +1,170 @@
+// Shared helpers for the unit tests: temporary directories that remove themselves, small file
+// helpers, configurations written to disk and loaded the real way (tr::load_config), and polling
+// with a deadline instead of fixed sleeps.
+#pragma once
+
+#include "core/config.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+namespace tr::test {
+
+// A fresh directory under /tmp, removed recursively (never following symlinks) when the owner
+// goes away. Its path is already resolved, so it compares equal to what resolve_path returns.
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = "/tmp/tr-unit-XXXXXX";
+        if (!::mkdtemp(pattern.data()))
+            throw std::runtime_error("mkdtemp failed");
+        path_ = std::filesystem::canonical(pattern).string();
+    }
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    ~TempDir() {
+        std::error_code ignored; // a destructor must not throw; a leftover dir is only litter
+        std::filesystem::remove_all(path_, ignored);
+    }
+
+    const std::string &path() const noexcept { return path_; }
+
+    // The absolute path of `relative` inside the directory.
+    std::string operator/(std::string_view relative) const {
+        return path_ + "/" + std::string(relative);
+    }
+
+    // Writes `content` to `relative`, creating parent directories; returns the absolute path.
+    std::string write(std::string_view relative, std::string_view content) const {
+        const std::string target = *this / relative;
+        std::filesystem::create_directories(std::filesystem::path(target).parent_path());
+        std::ofstream out(target, std::ios::binary | std::ios::trunc);
+        out.write(content.data(), static_cast<std::streamsize>(content.size()));
+        if (!out)
+            throw std::runtime_error("cannot write " + target);
+        return target;
+    }
+
+    // mkdir -p of `relative`; returns the absolute path.
+    std::string make_dir(std::string_view relative) const {
+        const std::string target = *this / relative;
+        std::filesystem::create_directories(target);
+        return target;
+    }
+
+private:
+    std::string path_;
+};
+
+inline std::string read_text(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::runtime_error("cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+inline bool exists(const std::string &path) {
+    std::error_code ignored;
+    return std::filesystem::exists(std::filesystem::symlink_status(path, ignored));
+}
+
+// Whether `haystack` contains `needle`: for messages, where EXPECT_THAT is not available.
+inline bool contains(std::string_view haystack, std::string_view needle) {
+    return haystack.find(needle) != std::string_view::npos;
+}
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+inline bool wait_until(const std::function<bool()> &condition,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
+// Whether a process is alive: it exists and is not a zombie (an orphan killed in a container
+// whose init does not reap would otherwise still answer kill(pid, 0)).
+inline bool process_running(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!stat || !std::getline(stat, text))
+        return false;
+    const std::size_t paren = text.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= text.size())
+        return false;
+    const char state = text[paren + 2];
+    return state != 'Z' && state != 'X' && state != 'x';
+}
+
+// An environment with exactly these variables, instead of the test process's own.
+inline EnvLookup environment_of(std::map<std::string, std::string> variables = {}) {
+    return [variables = std::move(variables)](const char *name) -> std::optional<std::string> {
+        const auto found = variables.find(name);
+        if (found == variables.end())
+            return std::nullopt;
+        return found->second;
+    };
+}
+
+// Extra settings for each group of a minimal configuration; each is spliced into its group.
+struct ConfigExtras {
+    std::string execution;
+    std::string tools;
+    std::string service;
+};
+
+// A minimal valid configuration: the tools work in `work/` of the config's directory (created
+// by write_minimal_config), the database lives in `data/`, and there is no sandbox.
+inline std::string minimal_config_text(const ConfigExtras &extras = {}) {
+    return "execution = {\n" + extras.execution +
+           "\n};\n"
+           "tools = {\n"
+           "    working_directory = \"work\";\n"
+           "    allowed_paths = [\"work\"];\n"
+           "    sandbox = \"none\";\n" +
+           extras.tools +
+           "\n};\n"
+           "service = {\n" +
+           extras.service +
+           "\n};\n"
+           "storage = {\n"
+           "    database = \"data/tasks.db\";\n"
+           "};\n";
+}
+
+// Writes `text` as `name` in `dir` and loads it with the given environment (none by default).
+inline Config write_and_load_config(const TempDir &dir, const std::string &text,
+                                    const EnvLookup &env = environment_of(),
+                                    const std::string &name = "task-runner.cfg") {
+    return load_config(dir.write(name, text), env);
+}
+
+// Creates `work/` in `dir` and loads a minimal configuration from it.
+inline Config load_minimal_config(const TempDir &dir, const ConfigExtras &extras = {},
+                                  const EnvLookup &env = environment_of()) {
+    dir.make_dir("work");
+    return write_and_load_config(dir, minimal_config_text(extras), env);
+}
+
+} // namespace tr::test
