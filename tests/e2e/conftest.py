@@ -1,0 +1,238 @@
+"""Fixtures that start the real Task Runner stack for end-to-end tests.
+
+Each stack is `task-runner serve` (nginx + FastCGI handlers + runner) with its own config,
+database, working directory and run directory, listening on a free loopback port. Teardown
+stops the launcher with SIGTERM, kills anything left in its process groups, and prints the
+stack's log when a test failed.
+"""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("TR_BIN_DIR", ROOT / "build" / "bin"))
+TERMINAL = {"completed", "failed", "cancelled", "timeout"}
+
+
+def wait_until(condition, timeout=10.0, interval=0.05, message="condition"):
+    """Polls `condition` until it returns a truthy value, which is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def libconfig_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(libconfig_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def render_config(settings):
+    """{"tools.max_output_bytes": 2048, ...} -> libconfig text with nested groups."""
+    tree = {}
+    for path, value in settings.items():
+        node = tree
+        *groups, leaf = path.split(".")
+        for group in groups:
+            node = node.setdefault(group, {})
+        node[leaf] = value
+
+    def emit(node, indent):
+        lines = []
+        for key, value in node.items():
+            if isinstance(value, dict):
+                lines.append(f"{indent}{key} = {{")
+                lines.extend(emit(value, indent + "    "))
+                lines.append(f"{indent}}};")
+            else:
+                lines.append(f"{indent}{key} = {libconfig_value(value)};")
+        return lines
+
+    return "\n".join(emit(tree, "")) + "\n"
+
+
+class Stack:
+    """One running stack; `url`, `db_path`, `work` (the tasks' working directory)."""
+
+    def __init__(self, directory, overrides=None, env=None):
+        self.directory = Path(directory)
+        self.work = self.directory / "work"
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.directory / "data" / "task-runner.db"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = {
+            "service.bind_address": f"127.0.0.1:{self.port}",
+            "service.handler_threads": 4,
+            "service.max_concurrent_tasks": 4,
+            "service.log_level": "info",
+            "execution.poll_interval_ms": 20,
+            "execution.shutdown_grace_seconds": 5,
+            "tools.working_directory": str(self.work),
+            "tools.allowed_paths": [str(self.work)],
+            "tools.command_timeout_seconds": 20,
+            "storage.database": str(self.db_path),
+        }
+        settings.update(overrides or {})
+        self.config_path = self.directory / "task-runner.cfg"
+        self.config_path.write_text(render_config(settings))
+        self.log_path = self.directory / "stack.log"
+        self.env = dict(os.environ, **(env or {}))
+        self.process = None
+        self.session = requests.Session()
+
+    def start(self):
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [str(BIN / "task-runner"), "serve", "--config", str(self.config_path)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=self.env, start_new_session=True)
+        log.close()
+        wait_until(self._healthy, timeout=30, message=f"the stack on {self.url} to be healthy")
+        return self
+
+    def _healthy(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"the launcher exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            return self.session.get(self.url + "/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def component_pids(self):
+        """The launcher's children and their children (nginx workers), by /proc."""
+        children = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+            except (OSError, IndexError):
+                continue
+        found, frontier = [], [self.process.pid]
+        while frontier:
+            pid = frontier.pop()
+            for child in children.get(pid, []):
+                found.append(child)
+                frontier.append(child)
+        return found
+
+    def stop(self, timeout=30):
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise
+
+    def kill_leftovers(self):
+        for pid in self.component_pids():
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- API helpers -------------------------------------------------------------------------
+
+    def post(self, path, body=None, raw=None, **kwargs):
+        if raw is not None:
+            return self.session.post(self.url + path, data=raw, timeout=10, **kwargs)
+        return self.session.post(self.url + path, json=body, timeout=10, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.session.get(self.url + path, timeout=10, **kwargs)
+
+    def submit(self, task, **fields):
+        response = self.post("/api/v1/tasks", dict(task=task, **fields))
+        assert response.status_code == 202, response.text
+        return response.json()["task_id"]
+
+    def wait_for(self, task_id, timeout=30):
+        def terminal():
+            task = self.get(f"/api/v1/tasks/{task_id}").json()
+            return task if task["status"] in TERMINAL else None
+        return wait_until(terminal, timeout=timeout, message=f"task {task_id} to finish")
+
+    def run(self, task, timeout=30, **fields):
+        return self.wait_for(self.submit(task, **fields), timeout=timeout)
+
+    def query(self, sql, params=()):
+        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10) as db:
+            return db.execute(sql, params).fetchall()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for stack in getattr(item, "_stacks", []):
+            report.sections.append((f"stack log ({stack.url})", stack.log()[-20000:]))
+
+
+@pytest.fixture
+def make_stack(request, tmp_path):
+    """make_stack(overrides={...}, env={...}) -> a started Stack, stopped after the test."""
+    stacks = []
+    request.node._stacks = stacks
+
+    def make(overrides=None, env=None, start=True):
+        stack = Stack(tmp_path / f"stack{len(stacks)}", overrides, env)
+        stacks.append(stack)
+        return stack.start() if start else stack
+
+    yield make
+    for stack in stacks:
+        try:
+            stack.stop()
+        finally:
+            stack.kill_leftovers()
+
+
+@pytest.fixture(scope="module")
+def stack(request, tmp_path_factory):
+    """A stack shared by the tests of one module, with the default test settings."""
+    started = Stack(tmp_path_factory.mktemp("stack")).start()
+    yield started
+    try:
+        started.stop()
+    finally:
+        started.kill_leftovers()
+
+
+@pytest.fixture(autouse=True)
+def attach_shared_stack_log(request):
+    if "stack" in request.fixturenames:
+        request.node._stacks = [request.getfixturevalue("stack")]
+    yield

@@ -1,0 +1,101 @@
+"""Bad requests: each gets the right status and error code in the JSON error shape, and none of
+them writes anything to the database."""
+
+import json
+
+import pytest
+
+LONG_TASK = "x" * (32 * 1024 + 1)
+
+# (name, method, path, body, status, code); a body of bytes is sent as is, anything else as JSON.
+CASES = [
+    ("malformed JSON", "POST", "/api/v1/tasks", b'{"task": ', 400, "INVALID_REQUEST"),
+    ("empty body", "POST", "/api/v1/tasks", b"", 400, "INVALID_REQUEST"),
+    ("body is an array", "POST", "/api/v1/tasks", [], 400, "INVALID_REQUEST"),
+    ("body is a bare string", "POST", "/api/v1/tasks", b'"list the files"', 400, "INVALID_REQUEST"),
+    ("duplicate keys", "POST", "/api/v1/tasks", b'{"task": "a", "task": "b"}', 400, "INVALID_REQUEST"),
+    ("invalid UTF-8", "POST", "/api/v1/tasks", b'{"task": "read \xff\xfe"}', 400, "INVALID_REQUEST"),
+    ("missing task", "POST", "/api/v1/tasks", {}, 400, "INVALID_REQUEST"),
+    ("task is a number", "POST", "/api/v1/tasks", {"task": 42}, 400, "INVALID_REQUEST"),
+    ("task is empty", "POST", "/api/v1/tasks", {"task": ""}, 400, "INVALID_REQUEST"),
+    ("task is blank", "POST", "/api/v1/tasks", {"task": "  \n\t"}, 400, "INVALID_REQUEST"),
+    ("task is too long", "POST", "/api/v1/tasks", {"task": LONG_TASK}, 400, "INVALID_REQUEST"),
+    ("unknown priority", "POST", "/api/v1/tasks", {"task": "list", "priority": "urgent"}, 400, "INVALID_REQUEST"),
+    ("priority is a number", "POST", "/api/v1/tasks", {"task": "list", "priority": 1}, 400, "INVALID_REQUEST"),
+    ("misspelt field", "POST", "/api/v1/tasks", {"task": "list", "prority": "high"}, 400, "INVALID_REQUEST"),
+    ("task_id with a slash", "POST", "/api/v1/tasks", {"task": "list", "task_id": "a/b"}, 400, "INVALID_REQUEST"),
+    ("task_id too long", "POST", "/api/v1/tasks", {"task": "list", "task_id": "a" * 129}, 400, "INVALID_REQUEST"),
+    ("metadata is a list", "POST", "/api/v1/tasks", {"task": "list", "metadata": [1]}, 400, "INVALID_REQUEST"),
+    ("context is a string", "POST", "/api/v1/tasks", {"task": "list", "context": "."}, 400, "INVALID_REQUEST"),
+    ("unknown context field", "POST", "/api/v1/tasks", {"task": "list", "context": {"cwd": "."}}, 400, "INVALID_REQUEST"),
+    ("unknown tool", "POST", "/api/v1/tasks", {"task": "list", "context": {"tools": ["format_disk"]}}, 400, "INVALID_REQUEST"),
+    ("tools is a string", "POST", "/api/v1/tasks", {"task": "list", "context": {"tools": "read_file"}}, 400, "INVALID_REQUEST"),
+    ("working directory outside", "POST", "/api/v1/tasks", {"task": "list", "context": {"working_directory": "/etc"}}, 400, "INVALID_REQUEST"),
+    ("working directory escapes with ..", "POST", "/api/v1/tasks", {"task": "list", "context": {"working_directory": "../.."}}, 400, "INVALID_REQUEST"),
+    ("working directory missing", "POST", "/api/v1/tasks", {"task": "list", "context": {"working_directory": "no/such/dir"}}, 400, "INVALID_REQUEST"),
+    ("timeout above the server's", "POST", "/api/v1/tasks", {"task": "list", "context": {"constraints": {"max_execution_time": 100000}}}, 400, "INVALID_REQUEST"),
+    ("max_steps zero", "POST", "/api/v1/tasks", {"task": "list", "context": {"constraints": {"max_steps": 0}}}, 400, "INVALID_REQUEST"),
+    ("max_steps as a string", "POST", "/api/v1/tasks", {"task": "list", "context": {"constraints": {"max_steps": "5"}}}, 400, "INVALID_REQUEST"),
+    ("allowed path outside", "POST", "/api/v1/tasks", {"task": "list", "context": {"constraints": {"allowed_paths": ["/"]}}}, 400, "INVALID_REQUEST"),
+    ("environment value not a string", "POST", "/api/v1/tasks", {"task": "list", "context": {"environment": {"N": 1}}}, 400, "INVALID_REQUEST"),
+    ("environment LD_PRELOAD", "POST", "/api/v1/tasks", {"task": "list", "context": {"environment": {"LD_PRELOAD": "/x.so"}}}, 400, "INVALID_REQUEST"),
+    ("environment bad name", "POST", "/api/v1/tasks", {"task": "list", "context": {"environment": {"A-B": "x"}}}, 400, "INVALID_REQUEST"),
+    ("unknown task id", "GET", "/api/v1/tasks/no-such-task", None, 404, "TASK_NOT_FOUND"),
+    ("unknown endpoint", "POST", "/api/v1/nothing-here", {"task": "list"}, 404, "NOT_FOUND"),
+    ("path below a task", "GET", "/api/v1/tasks/a/b", None, 404, "NOT_FOUND"),
+    ("path outside the API", "GET", "/index.php", None, 404, "NOT_FOUND"),
+    ("PUT on the task collection", "PUT", "/api/v1/tasks", {"task": "list"}, 405, "METHOD_NOT_ALLOWED"),
+    ("POST on a task", "POST", "/api/v1/tasks/some-id", {"task": "list"}, 405, "METHOD_NOT_ALLOWED"),
+    ("DELETE on health", "DELETE", "/health", None, 405, "METHOD_NOT_ALLOWED"),
+    ("body over the size limit", "POST", "/api/v1/tasks", b'{"task":"' + b"y" * (2 * 1024 * 1024) + b'"}', 413, "PAYLOAD_TOO_LARGE"),
+]
+
+
+def counts(stack):
+    return stack.query("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM steps), "
+                       "(SELECT count(*) FROM task_transitions)")[0]
+
+
+@pytest.mark.parametrize("name,method,path,body,status,code", CASES, ids=[c[0] for c in CASES])
+def test_bad_request_is_refused_with_a_json_error_and_changes_nothing(stack, name, method, path, body, status, code):
+    before = counts(stack)
+    if isinstance(body, bytes):
+        response = stack.session.request(method, stack.url + path, data=body, timeout=10)
+    else:
+        response = stack.session.request(method, stack.url + path, json=body, timeout=10)
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    error = json.loads(response.text)["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    if status == 405:
+        assert response.headers["Allow"]
+    assert counts(stack) == before
+
+
+def test_messages_name_the_field_and_what_is_allowed(stack):
+    message = stack.post("/api/v1/tasks", {"task": "x", "priority": "urgent"}).json()["error"]["message"]
+    assert message == 'priority must be one of low, normal, high, critical (got "urgent")'
+    message = stack.post("/api/v1/tasks", {"task": "x", "prority": "high"}).json()["error"]["message"]
+    assert '"prority"' in message and "priority" in message
+    message = stack.post("/api/v1/tasks", raw=b'{"task": ').json()["error"]["message"]
+    assert message.startswith("malformed JSON at line 1")
+
+
+def test_a_taken_task_id_with_another_body_is_a_conflict_and_writes_nothing(stack):
+    first = stack.post("/api/v1/tasks", {"task": "list the files in .", "task_id": "e2e-conflict"})
+    assert first.status_code == 202
+    before = counts(stack)
+    second = stack.post("/api/v1/tasks", {"task": "read the file x", "task_id": "e2e-conflict"})
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "CONFLICT"
+    assert counts(stack)[0] == before[0]
+    assert stack.query("SELECT task FROM tasks WHERE id = 'e2e-conflict'") == [("list the files in .",)]
+
+
+def test_a_rejected_request_does_not_use_up_its_task_id(stack):
+    bad = stack.post("/api/v1/tasks", {"task": "list", "task_id": "e2e-unused", "priority": "urgent"})
+    assert bad.status_code == 400
+    good = stack.post("/api/v1/tasks", {"task": "list the files in .", "task_id": "e2e-unused"})
+    assert good.status_code == 202
+    assert good.json()["task_id"] == "e2e-unused"
