@@ -45,7 +45,8 @@ TEST(Error, EveryCodeMapsToItsWireName) {
 TEST(Error, TheTableCoversEveryEnumeratorInOrder) {
     // The table in error.cpp is indexed by the enumerator: a row out of place would give one
     // code another's status. Every enumerator is listed above, so the names must all differ.
-    ASSERT_EQ(std::size(expected_errors), static_cast<std::size_t>(ErrorCode::ServiceUnavailable) + 1);
+    ASSERT_EQ(std::size(expected_errors),
+              static_cast<std::size_t>(ErrorCode::ServiceUnavailable) + 1);
     std::set<std::string> names;
     for (std::size_t i = 0; i < std::size(expected_errors); ++i) {
         EXPECT_EQ(static_cast<std::size_t>(expected_errors[i].code), i);
