@@ -38,6 +38,14 @@ bool read_digits(std::string_view text, std::size_t &pos, int count, int &value)
     return true;
 }
 
+// timegm() silently normalises impossible dates (February 31 becomes March 3), so the day is
+// checked against its month first.
+int days_in_month(int year, int month) {
+    static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
 bool expect(std::string_view text, std::size_t &pos, std::string_view allowed) {
     if (pos >= text.size() || allowed.find(text[pos]) == std::string_view::npos)
         return false;
@@ -57,7 +65,8 @@ std::optional<TimePoint> parse_utc(std::string_view text) {
         !read_digits(text, pos, 2, minute) || !expect(text, pos, ":") ||
         !read_digits(text, pos, 2, second))
         return std::nullopt;
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
+        minute > 59 || second > 60)
         return std::nullopt;
     long long nanos = 0;
     if (pos < text.size() && text[pos] == '.') {

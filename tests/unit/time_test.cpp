@@ -133,6 +133,15 @@ TEST(ParseUtc, RejectsOutOfRangeFields) {
         EXPECT_FALSE(parse_utc(text)) << text;
 }
 
+// Regression: parse_utc checked only day <= 31, and timegm() then moved "2026-02-31" to
+// March 3, so an impossible date was accepted as a different, valid one.
+TEST(ParseUtc, RejectsDaysTheMonthDoesNotHave) {
+    for (const char *text : {"2026-02-29T00:00:00Z", "2026-02-30T00:00:00Z", "2026-02-31T00:00:00Z",
+                             "2100-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z",
+                             "2026-09-31T00:00:00Z", "2026-11-31T00:00:00Z"})
+        EXPECT_FALSE(parse_utc(text)) << text;
+}
+
 TEST(ParseUtc, RejectsBadOffsets) {
     for (const char *text :
          {"2026-11-29T07:49:35+24:00", "2026-11-29T07:49:35+08:60", "2026-11-29T07:49:35+0800",
