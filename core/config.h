@@ -67,7 +67,7 @@ struct ServiceConfig {
     int default_task_timeout = 300;
     bool enable_metrics = true;
     std::string log_level = "info";
-    int handler_threads = 16;
+    int handler_threads = 4;
     int max_request_body_kb = 1024;
     CorsConfig cors;
     RateLimitConfig rate_limiting;
