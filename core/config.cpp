@@ -14,6 +14,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <iomanip>
 #include <set>
 #include <sstream>
 #include <variant>
@@ -151,9 +152,10 @@ std::string join(const std::vector<std::string> &items, const char *separator) {
     return out;
 }
 
+// Enough digits for any int exactly: the default six turned 16777216 into "1.67772e+07".
 std::string format_number(double value) {
     std::ostringstream text;
-    text << value;
+    text << std::setprecision(15) << value;
     return text.str();
 }
 

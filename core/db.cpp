@@ -86,6 +86,17 @@ Query Db::query(const std::string &sql) {
     return Query(*found->second);
 }
 
+ReadSnapshot::ReadSnapshot(Db &db) : db_(db) { db_.query("BEGIN")->exec(); }
+
+ReadSnapshot::~ReadSnapshot() {
+    try {
+        db_.query("COMMIT")->exec();
+    } catch (...) {
+        // COMMIT of a read-only transaction cannot fail for a reason worth reporting; if it did,
+        // the connection's next BEGIN would say so.
+    }
+}
+
 Error database_error(const SQLite::Exception &e) {
     switch (e.getErrorCode()) {
     case SQLITE_BUSY:

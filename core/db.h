@@ -66,6 +66,20 @@ private:
     std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
 };
 
+// A read transaction on cached BEGIN/COMMIT statements (SQLite::Transaction compiles its SQL on
+// every use): several SELECTs that see one snapshot. Ends in the destructor; a read has nothing
+// to commit, so ending it early or by an exception is the same.
+class ReadSnapshot {
+public:
+    explicit ReadSnapshot(Db &db);
+    ReadSnapshot(const ReadSnapshot &) = delete;
+    ReadSnapshot &operator=(const ReadSnapshot &) = delete;
+    ~ReadSnapshot();
+
+private:
+    Db &db_;
+};
+
 // Maps a SQLite failure to the service's error: busy (after the timeout) is
 // ServiceUnavailable, a uniqueness violation Conflict, anything else InternalError.
 Error database_error(const SQLite::Exception &e);

@@ -3,7 +3,6 @@
 
 #include "core/random.h"
 
-#include <SQLiteCpp/Transaction.h>
 
 namespace tr {
 namespace {
@@ -82,7 +81,7 @@ SubmittedTask insert_task(Db &db, const TaskRequest &request, TimePoint now) {
 }
 
 std::optional<JsonPtr> load_task(Db &db, const std::string &id) {
-    SQLite::Transaction snapshot(db.handle()); // deferred: a consistent read, no write lock
+    const ReadSnapshot snapshot(db); // the task row and its steps from the same moment
     Query select = db.query(select_task_sql);
     select->bind(1, id);
     if (!select->executeStep())
