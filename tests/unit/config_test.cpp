@@ -318,6 +318,30 @@ TEST(LoadConfig, OutOfRangeValuesAreReportedForEveryKindOfNumber) {
     }
 }
 
+// Regression: numbers in these messages were printed with six significant digits, so the
+// range of tools.max_output_bytes read "1024..1.67772e+07" and large values were rounded.
+TEST(LoadConfig, OutOfRangeMessagesPrintLargeNumbersExactly) {
+    struct Case {
+        const char *text;
+        const char *message;
+    };
+    const Case cases[] = {
+        {"tools = { max_output_bytes = 10; };",
+         "tools.max_output_bytes must be 1024..16777216 (got 10)"},
+        {"tools = { max_output_bytes = 16777217; };",
+         "tools.max_output_bytes must be 1024..16777216 (got 16777217)"},
+        {"tools = { max_file_bytes = 2000000001; };",
+         "tools.max_file_bytes must be 1..1073741824 (got 2000000001)"},
+        {"service = { rate_limiting = { requests_per_minute = 1234567; }; };",
+         "service.rate_limiting.requests_per_minute must be 1..1000000 (got 1234567)"},
+    };
+    for (const Case &c : cases) {
+        TempDir dir;
+        const std::string message = load_error(dir, c.text);
+        EXPECT_EQ(message, config_path(dir) + ":1: " + c.message);
+    }
+}
+
 TEST(LoadConfig, RejectsValuesOfTheWrongType) {
     struct Case {
         const char *text;
