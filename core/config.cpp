@@ -407,14 +407,18 @@ private:
         for (int i = 0; i < group.getLength(); ++i) {
             const libconfig::Setting &child = group[i];
             const std::string path = child.getPath();
-            if (child.isGroup() && is_known_group(path)) {
-                report_unknown(child);
+            const std::string where = display_path_ + ":" + std::to_string(child.getSourceLine());
+            if (is_known_group(path)) {
+                if (child.isGroup())
+                    report_unknown(child);
+                else // "execution = 5;" is a known name in the wrong shape, not an unknown one
+                    problem_at(where, path + " must be a group, such as " + path + " = { ... }; (got " +
+                                          type_name(child.getType()) + ")");
                 continue;
             }
             if (is_known_setting(path))
                 continue;
-            problem_at(display_path_ + ":" + std::to_string(child.getSourceLine()),
-                       "unknown setting " + path + known_in(path));
+            problem_at(where, "unknown setting " + path + known_in(path));
         }
     }
 
@@ -442,12 +446,15 @@ private:
                 if (std::string(group).find('.') == std::string::npos)
                     names.emplace_back(group);
         } else {
-            for (const Setting &setting : settings()) {
-                const std::string candidate = setting.path;
+            const auto add_child = [&](const std::string &candidate) {
                 if (candidate.compare(0, parent.size() + 1, parent + ".") == 0 &&
                     candidate.find('.', parent.size() + 1) == std::string::npos)
                     names.push_back(candidate.substr(parent.size() + 1));
-            }
+            };
+            for (const Setting &setting : settings())
+                add_child(setting.path);
+            for (const char *group : known_groups) // service's cors and rate_limiting
+                add_child(group);
         }
         if (names.empty())
             return "";

@@ -423,6 +423,31 @@ TEST(LoadConfig, RejectsAnUnknownSettingInANestedGroup) {
         << message;
 }
 
+// Regression: a known group given as a plain value ("execution = 5;") was reported as
+// "unknown setting execution (the file takes model, execution, ...)", contradicting itself.
+TEST(LoadConfig, RejectsAGroupGivenAsAPlainValueSayingItMustBeAGroup) {
+    TempDir dir;
+    EXPECT_EQ(load_error(dir, "\nexecution = 5;\n"),
+              config_path(dir) +
+                  ":2: execution must be a group, such as execution = { ... }; (got an integer)");
+    EXPECT_EQ(
+        load_error(dir, "service = { cors = [\"*\"]; };\n"),
+        config_path(dir) +
+            ":1: service.cors must be a group, such as service.cors = { ... }; (got an array)");
+}
+
+// Regression: the settings listed for a typo inside service left out its groups cors and
+// rate_limiting, so "cor = { ... }" got a list without the name that was meant.
+TEST(LoadConfig, AnUnknownSettingInServiceListsItsGroupsToo) {
+    TempDir dir;
+    const std::string message = load_error(dir, "service = { cor = { max_age_seconds = 1; }; };\n");
+    EXPECT_TRUE(contains(message, config_path(dir) +
+                                      ":1: unknown setting service.cor (service takes "
+                                      "bind_address, "))
+        << message;
+    EXPECT_TRUE(contains(message, ", cors, rate_limiting)")) << message;
+}
+
 TEST(LoadConfig, ReportsSeveralProblemsTogether) {
     TempDir dir;
     const std::string text = "execution = {\n"
