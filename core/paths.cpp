@@ -119,7 +119,8 @@ std::string resolve_path(std::string_view requested, const std::string &base,
 
     // Walk from "/" (or the resolved base) one component at a time, as path lookup does.
     std::vector<std::string> parts;
-    bool missing = false; // once a component is missing, the rest cannot be symlinks
+    bool missing = false; // once a component is missing, the rest cannot be symlinks...
+    std::size_t missing_from = 0; // ...until ".." climbs back above it (index in parts)
     if (requested.front() != '/') {
         const std::optional<std::string> real_base = real_path(base);
         if (!real_base)
@@ -133,6 +134,8 @@ std::string resolve_path(std::string_view requested, const std::string &base,
         if (part == "..") {
             if (!parts.empty())
                 parts.pop_back();
+            if (missing && parts.size() <= missing_from)
+                missing = false; // back on existing ground: what follows may be a symlink again
             continue;
         }
         parts.emplace_back(part);
@@ -142,6 +145,7 @@ std::string resolve_path(std::string_view requested, const std::string &base,
         struct stat info {};
         if (::lstat(so_far.c_str(), &info) != 0) {
             missing = true;
+            missing_from = parts.size() - 1;
             continue;
         }
         if (S_ISLNK(info.st_mode)) {

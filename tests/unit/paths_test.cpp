@@ -235,6 +235,18 @@ TEST_F(ResolvePath, RefusesAMissingTailOutsideEvenWhenItNeedNotExist) {
     EXPECT_TRUE(contains(refusal("new/../../x", MustExist::No), "is outside the allowed paths"));
 }
 
+// Regression: once a component was missing, later components were appended without looking
+// at them, even after ".." had climbed back out of the missing part. "new/../out_link/x" came
+// back as root/out_link/x, inside the root on paper, while out_link leads outside.
+TEST_F(ResolvePath, LooksAtComponentsAgainAfterDotDotLeavesAMissingDirectory) {
+    EXPECT_TRUE(
+        contains(refusal("new/../out_link/x.txt", MustExist::No), "is outside the allowed paths"));
+    EXPECT_TRUE(contains(refusal("a/b/../../etc_link/passwd", MustExist::No),
+                         "is outside the allowed paths"));
+    EXPECT_EQ(resolve("new/../in_link/x.txt", MustExist::No), root_ + "/sub/x.txt");
+    EXPECT_EQ(refusal("new/more/../b.txt"), "path \"new/more/../b.txt\" does not exist");
+}
+
 TEST_F(ResolvePath, RefusesABrokenSymlink) {
     EXPECT_EQ(refusal("broken"), "path \"broken\" goes through a broken symbolic link");
     EXPECT_EQ(refusal("broken", MustExist::No),
