@@ -150,15 +150,16 @@ std::vector<std::string> parse_allowed_paths(const json_t *value, const Config &
     json_array_foreach(value, index, item) {
         const std::string name = "context.constraints.allowed_paths[" + std::to_string(index) + "]";
         const std::string path = string_field(item, name);
+        std::string resolved;
         try {
-            const std::string resolved = resolve_path(path, config.tools.working_directory,
-                                                      server_roots, MustExist::Yes);
-            if (!real_directory(resolved))
-                reject(name + " must be a directory (got \"" + path + "\")");
-            roots.push_back(resolved);
+            resolved = resolve_path(path, config.tools.working_directory, server_roots, MustExist::Yes);
         } catch (const Error &e) {
             reject(name + ": " + e.what());
         }
+        // Outside the try: its catch would prefix the field name a second time.
+        if (!real_directory(resolved))
+            reject(name + " must be a directory (got \"" + path + "\")");
+        roots.push_back(resolved);
     }
     return roots;
 }

@@ -347,6 +347,15 @@ TEST_F(TaskRequestTest, RejectsAllowedPathsThatAreMissing) {
               "context.constraints.allowed_paths[0]: path \"missing\" does not exist");
 }
 
+// Regression: the "must be a directory" rejection was thrown inside the try that prefixes
+// resolve_path's errors, so the message named the field twice:
+// "context.constraints.allowed_paths[0]: context.constraints.allowed_paths[0] must be ...".
+TEST_F(TaskRequestTest, RejectsAnAllowedPathThatIsAFileNamingTheFieldOnce) {
+    dir_.write("work/file.txt", "x");
+    EXPECT_EQ(context_rejection(R"({"constraints":{"allowed_paths":["file.txt"]}})"),
+              "context.constraints.allowed_paths[0] must be a directory (got \"file.txt\")");
+}
+
 TEST_F(TaskRequestTest, RejectsAWorkingDirectoryOutsideTheAllowedPaths) {
     EXPECT_EQ(context_rejection(R"({"working_directory":"/etc"})"),
               "context.working_directory: path \"/etc\" is outside the allowed paths");
