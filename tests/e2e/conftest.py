@@ -154,6 +154,8 @@ class Stack:
             raise
 
     def kill_leftovers(self):
+        if self.process is None:
+            return
         for pid in self.component_pids():
             try:
                 os.killpg(pid, signal.SIGKILL)
