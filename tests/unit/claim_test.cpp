@@ -1,0 +1,405 @@
+// runner/claim with core/task_store: the queue order, leases that no two runners share, lease
+// renewal, recovery of a dead runner's tasks (RUNNER_LOST after max_attempts) and release on
+// shutdown. Every test works on a real, freshly migrated SQLite file.
+#include "runner/claim.h"
+
+#include "core/db.h"
+#include "core/error.h"
+#include "core/migrate.h"
+#include "core/runners.h"
+#include "core/task_store.h"
+#include "runner/recorder.h"
+#include "test_support.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tr::runner {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using test::contains;
+using test::TempDir;
+
+// A fixed instant, so times in the database are predictable.
+const TimePoint t0 = TimePoint(seconds(1800000000)); // 2027-01-15T08:00:00Z
+
+class ClaimTest : public ::testing::Test {
+protected:
+    ClaimTest() : path_(dir_ / "tasks.db") {
+        prepare_database_file(path_);
+        db_ = std::make_unique<Db>(path_);
+        migrate(db_->handle());
+    }
+
+    Db &db() { return *db_; }
+
+    std::string insert(const std::string &text, Priority priority = Priority::Normal,
+                       TimePoint created = t0, std::optional<std::string> id = std::nullopt) {
+        TaskRequest request;
+        request.task = text;
+        request.priority = priority;
+        request.task_id = std::move(id);
+        return insert_task(db(), request, created).id;
+    }
+
+    // One column of one task, as text (NULL as "NULL").
+    std::string column(const std::string &id, const std::string &name) {
+        SQLite::Statement select(db().handle(), "SELECT " + name + " FROM tasks WHERE id = ?");
+        select.bind(1, id);
+        if (!select.executeStep())
+            return "(no task)";
+        return select.getColumn(0).isNull() ? "NULL" : select.getColumn(0).getString();
+    }
+
+    std::string step_column(const std::string &id, int step, const std::string &name) {
+        SQLite::Statement select(
+            db().handle(), "SELECT " + name + " FROM steps WHERE task_id = ? AND step_number = ?");
+        select.bind(1, id);
+        select.bind(2, step);
+        if (!select.executeStep())
+            return "(no step)";
+        return select.getColumn(0).isNull() ? "NULL" : select.getColumn(0).getString();
+    }
+
+    std::optional<ClaimedTask> claim(const std::string &runner, TimePoint now = t0,
+                                     seconds lease = seconds(30)) {
+        return claim_next_task(db(), runner, now, now + lease);
+    }
+
+    TempDir dir_;
+    std::string path_;
+    std::unique_ptr<Db> db_;
+};
+
+TEST_F(ClaimTest, ClaimingAnEmptyQueueReturnsNothing) {
+    EXPECT_EQ(claim("r1"), std::nullopt);
+}
+
+TEST_F(ClaimTest, ClaimOrderIsPriorityFirstThenAge) {
+    const std::string low = insert("low", Priority::Low, t0);
+    const std::string normal_old = insert("normal old", Priority::Normal, t0 + milliseconds(1));
+    const std::string critical = insert("critical", Priority::Critical, t0 + milliseconds(2));
+    const std::string high = insert("high", Priority::High, t0 + milliseconds(3));
+    const std::string normal_new = insert("normal new", Priority::Normal, t0 + milliseconds(4));
+    const std::string critical_new =
+        insert("critical new", Priority::Critical, t0 + milliseconds(5));
+    std::vector<std::string> order;
+    while (const std::optional<ClaimedTask> task = claim("r1", t0 + seconds(1)))
+        order.push_back(task->id);
+    EXPECT_EQ(order, (std::vector<std::string>{critical, critical_new, high, normal_old, normal_new,
+                                               low}));
+}
+
+TEST_F(ClaimTest, TasksSubmittedInTheSameMillisecondAreClaimedInSubmissionOrder) {
+    std::vector<std::string> submitted;
+    for (int i = 0; i < 5; ++i)
+        submitted.push_back(insert("same time " + std::to_string(i), Priority::High, t0));
+    std::vector<std::string> order;
+    while (const std::optional<ClaimedTask> task = claim("r1"))
+        order.push_back(task->id);
+    EXPECT_EQ(order, submitted);
+}
+
+TEST_F(ClaimTest, AClaimTakesTheTaskUnderTheRunnersLease) {
+    TaskRequest request;
+    request.task = "list the files in .";
+    request.priority = Priority::High;
+    request.context = parse_json(R"({"tools":["list_files"]})");
+    const std::string id = insert_task(db(), request, t0).id;
+
+    const std::optional<ClaimedTask> task =
+        claim_next_task(db(), "r1", t0 + seconds(5), t0 + seconds(35));
+    ASSERT_TRUE(task);
+    EXPECT_EQ(task->id, id);
+    EXPECT_EQ(task->task, "list the files in .");
+    EXPECT_EQ(task->context, R"({"tools":["list_files"]})");
+    EXPECT_EQ(task->priority, "high");
+    EXPECT_EQ(task->attempt, 1);
+    EXPECT_EQ(column(id, "status"), "running");
+    EXPECT_EQ(column(id, "runner_id"), "r1");
+    EXPECT_EQ(column(id, "lease_expires_at"), format_utc(t0 + seconds(35)));
+    EXPECT_EQ(column(id, "started_at"), format_utc(t0 + seconds(5)));
+    EXPECT_EQ(column(id, "attempts"), "1");
+}
+
+TEST_F(ClaimTest, ATaskWithoutContextIsClaimedWithNone) {
+    insert("no context");
+    const std::optional<ClaimedTask> task = claim("r1");
+    ASSERT_TRUE(task);
+    EXPECT_EQ(task->context, std::nullopt);
+}
+
+TEST_F(ClaimTest, AClaimedTaskIsNotClaimedAgain) {
+    insert("only one");
+    ASSERT_TRUE(claim("r1"));
+    EXPECT_EQ(claim("r1"), std::nullopt);
+    EXPECT_EQ(claim("r2"), std::nullopt);
+}
+
+TEST_F(ClaimTest, TwoRunnersNeverGetTheSameTask) {
+    constexpr int tasks = 200;
+    constexpr int runners = 4;
+    std::set<std::string> submitted;
+    for (int i = 0; i < tasks; ++i)
+        submitted.insert(insert("task " + std::to_string(i), static_cast<Priority>(i % 4),
+                                t0 + milliseconds(i % 7)));
+
+    std::vector<std::vector<std::string>> claimed(runners);
+    std::vector<std::string> errors(runners);
+    std::mutex mutex;
+    std::condition_variable ready;
+    int waiting = 0;
+    std::vector<std::thread> threads;
+    for (int r = 0; r < runners; ++r)
+        threads.emplace_back([&, r] {
+            try {
+                Db connection(path_); // one connection per thread, never shared
+                {
+                    std::unique_lock<std::mutex> lock(mutex);
+                    ++waiting;
+                    ready.notify_all();
+                    ready.wait(lock, [&] { return waiting == runners; });
+                }
+                const std::string runner = "runner-" + std::to_string(r);
+                while (const std::optional<ClaimedTask> task =
+                           claim_next_task(connection, runner, t0, t0 + seconds(30)))
+                    claimed[r].push_back(task->id);
+            } catch (const std::exception &e) {
+                errors[r] = e.what();
+            }
+        });
+    for (std::thread &thread : threads)
+        thread.join();
+
+    std::map<std::string, int> times_claimed;
+    for (int r = 0; r < runners; ++r) {
+        EXPECT_EQ(errors[r], "") << "runner " << r;
+        for (const std::string &id : claimed[r]) {
+            ++times_claimed[id];
+            EXPECT_EQ(column(id, "runner_id"), "runner-" + std::to_string(r)); // the lease agrees
+        }
+    }
+    EXPECT_EQ(times_claimed.size(), submitted.size());
+    for (const auto &[id, times] : times_claimed) {
+        EXPECT_EQ(times, 1) << id;
+        EXPECT_TRUE(submitted.count(id)) << id;
+        EXPECT_EQ(column(id, "attempts"), "1") << id;
+    }
+    EXPECT_EQ(
+        db().handle().execAndGet("SELECT count(*) FROM tasks WHERE status = 'running'").getInt(),
+        tasks);
+}
+
+TEST_F(ClaimTest, RenewLeasesExtendsOnlyThisRunnersLeases) {
+    const std::string a1 = insert("a1", Priority::Normal, t0);
+    const std::string a2 = insert("a2", Priority::Normal, t0 + milliseconds(1));
+    const std::string b1 = insert("b1", Priority::Normal, t0 + milliseconds(2));
+    const std::string queued = insert("queued", Priority::Low, t0 + milliseconds(3));
+    ASSERT_EQ(claim("a")->id, a1);
+    ASSERT_EQ(claim("a")->id, a2);
+    ASSERT_EQ(claim("b")->id, b1);
+
+    EXPECT_EQ(renew_leases(db(), "a", t0 + seconds(90)), 2);
+    EXPECT_EQ(column(a1, "lease_expires_at"), format_utc(t0 + seconds(90)));
+    EXPECT_EQ(column(a2, "lease_expires_at"), format_utc(t0 + seconds(90)));
+    EXPECT_EQ(column(b1, "lease_expires_at"), format_utc(t0 + seconds(30)));
+    EXPECT_EQ(column(queued, "lease_expires_at"), "NULL");
+    EXPECT_EQ(column(queued, "status"), "queued");
+}
+
+TEST_F(ClaimTest, RenewLeasesOfARunnerWithoutTasksChangesNothing) {
+    insert("queued");
+    EXPECT_EQ(renew_leases(db(), "idle", t0 + seconds(90)), 0);
+}
+
+TEST_F(ClaimTest, RenewLeasesSkipsTasksThatAreNoLongerRunning) {
+    const std::string id = insert("done");
+    const std::optional<ClaimedTask> task = claim("a");
+    ASSERT_TRUE(task);
+    TaskRecorder recorder(db(), id, "a", task->attempt);
+    ASSERT_TRUE(recorder.finish(TaskEnd{}));
+    EXPECT_EQ(renew_leases(db(), "a", t0 + seconds(90)), 0);
+    EXPECT_EQ(column(id, "status"), "completed");
+    EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
+}
+
+TEST_F(ClaimTest, RecoverLeavesLeasesThatHaveNotExpired) {
+    const std::string id = insert("running");
+    ASSERT_TRUE(claim("r1", t0, seconds(30)));
+    EXPECT_EQ(recover_expired_leases(db(), t0 + seconds(29)), 0);
+    EXPECT_EQ(column(id, "status"), "running");
+}
+
+TEST_F(ClaimTest, RecoverRequeuesAnExpiredTaskAndFailsItsRunningSteps) {
+    const std::string id = insert("crashed runner's task");
+    const std::optional<ClaimedTask> task = claim("dead", t0, seconds(30));
+    ASSERT_TRUE(task);
+    TaskRecorder recorder(db(), id, "dead", task->attempt);
+    const int done = recorder.begin_step(StepType::Planning, "plan", "", nullptr);
+    recorder.end_step(done, StepEnd{});
+    const int running = recorder.begin_step(StepType::ToolUse, "read a.txt", "read_file", nullptr);
+
+    EXPECT_EQ(recover_expired_leases(db(), t0 + seconds(31)), 1);
+    EXPECT_EQ(column(id, "status"), "queued");
+    EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
+    EXPECT_EQ(column(id, "attempts"), "1");
+    EXPECT_EQ(column(id, "error_code"), "NULL");
+    EXPECT_EQ(column(id, "finished_at"), "NULL");
+    EXPECT_EQ(step_column(id, running, "status"), "failed");
+    EXPECT_EQ(step_column(id, running, "error"),
+              "the runner executing this step stopped responding");
+    EXPECT_EQ(step_column(id, running, "finished_at"), format_utc(t0 + seconds(31)));
+    EXPECT_EQ(step_column(id, done, "status"), "completed");
+
+    // Another runner takes it up again, as its second attempt.
+    const std::optional<ClaimedTask> again = claim("alive", t0 + seconds(32));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->id, id);
+    EXPECT_EQ(again->attempt, 2);
+}
+
+TEST_F(ClaimTest, RecoverLeavesOtherRunnersLiveTasksAndFinishedTasksAlone) {
+    const std::string expired = insert("expired", Priority::Normal, t0);
+    const std::string live = insert("live", Priority::Normal, t0 + milliseconds(1));
+    const std::string finished = insert("finished", Priority::Normal, t0 + milliseconds(2));
+    const std::string queued = insert("queued", Priority::Low, t0 + milliseconds(3));
+    ASSERT_EQ(claim("dead", t0, seconds(10))->id, expired);
+    ASSERT_EQ(claim("alive", t0, seconds(60))->id, live);
+    const std::optional<ClaimedTask> done = claim("alive", t0, seconds(10));
+    ASSERT_EQ(done->id, finished);
+    TaskRecorder(db(), finished, "alive", done->attempt).finish(TaskEnd{});
+
+    EXPECT_EQ(recover_expired_leases(db(), t0 + seconds(20)), 1);
+    EXPECT_EQ(column(expired, "status"), "queued");
+    EXPECT_EQ(column(live, "status"), "running");
+    EXPECT_EQ(column(finished, "status"), "completed");
+    EXPECT_EQ(column(queued, "status"), "queued");
+}
+
+TEST_F(ClaimTest, RecoverFailsATaskWithRunnerLostAfterMaxAttempts) {
+    const std::string id = insert("keeps killing its runner");
+    TimePoint now = t0;
+    for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+        const std::optional<ClaimedTask> task =
+            claim("r" + std::to_string(attempt), now, seconds(30));
+        ASSERT_TRUE(task) << "attempt " << attempt;
+        EXPECT_EQ(task->attempt, attempt);
+        now += seconds(31);
+        EXPECT_EQ(recover_expired_leases(db(), now), 1);
+        EXPECT_EQ(column(id, "status"), attempt < max_attempts ? "queued" : "failed");
+    }
+    EXPECT_EQ(column(id, "error_code"), "RUNNER_LOST");
+    EXPECT_EQ(column(id, "error_message"),
+              "the runner executing this task stopped responding 3 times");
+    EXPECT_EQ(column(id, "finished_at"), format_utc(now));
+    EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
+    EXPECT_EQ(claim("r4", now), std::nullopt); // failed for good, not back in the queue
+}
+
+TEST_F(ClaimTest, ReleaseRequeuesWithoutCountingTheAttempt) {
+    const std::string id = insert("interrupted by shutdown");
+    ASSERT_EQ(claim("r1")->attempt, 1);
+    EXPECT_TRUE(release_task(db(), id, "r1"));
+    EXPECT_EQ(column(id, "status"), "queued");
+    EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
+    EXPECT_EQ(column(id, "attempts"), "0");
+    const std::optional<ClaimedTask> again = claim("r2");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->id, id);
+    EXPECT_EQ(again->attempt, 1);
+}
+
+TEST_F(ClaimTest, ReleaseRefusesAnotherRunnersTask) {
+    const std::string id = insert("not yours");
+    ASSERT_TRUE(claim("owner"));
+    EXPECT_FALSE(release_task(db(), id, "someone-else"));
+    EXPECT_EQ(column(id, "status"), "running");
+    EXPECT_EQ(column(id, "runner_id"), "owner");
+}
+
+TEST_F(ClaimTest, ReleaseRefusesATaskThatIsNotRunning) {
+    const std::string id = insert("queued");
+    EXPECT_FALSE(release_task(db(), id, "r1"));
+    EXPECT_FALSE(release_task(db(), "no-such-task", "r1"));
+    EXPECT_EQ(column(id, "attempts"), "0");
+}
+
+TEST_F(ClaimTest, CancelRequestsListsOnlyThisRunnersRunningTasksMarkedForCancellation) {
+    const std::string mine = insert("mine", Priority::Normal, t0);
+    const std::string also_mine = insert("also mine", Priority::Normal, t0 + milliseconds(1));
+    const std::string theirs = insert("theirs", Priority::Normal, t0 + milliseconds(2));
+    ASSERT_EQ(claim("a")->id, mine);
+    ASSERT_EQ(claim("a")->id, also_mine);
+    ASSERT_EQ(claim("b")->id, theirs);
+    db().handle().exec("UPDATE tasks SET cancel_requested_at = '" + format_utc(t0) +
+                       "' WHERE id IN ('" + mine + "', '" + theirs + "')");
+    EXPECT_EQ(cancel_requests(db(), "a"), std::vector<std::string>{mine});
+    EXPECT_EQ(cancel_requests(db(), "b"), std::vector<std::string>{theirs});
+    EXPECT_TRUE(cancel_requests(db(), "c").empty());
+}
+
+TEST_F(ClaimTest, RunnersAreRegisteredBeatAndStop) {
+    register_runner(db(), {"r1", "host", 1234, 4}, t0);
+    register_runner(db(), {"r2", "host", 1235, 4}, t0);
+    EXPECT_EQ(summarize_runners(db(), t0 + seconds(1)).alive, 2);
+    record_heartbeat(db(), "r1", 3, t0 + seconds(20));
+    const RunnerSummary later = summarize_runners(db(), t0 + seconds(21));
+    EXPECT_EQ(later.alive, 1); // r2 missed its beats
+    EXPECT_EQ(later.last_heartbeat, format_utc(t0 + seconds(20)));
+    record_runner_stopped(db(), "r1", t0 + seconds(22));
+    EXPECT_EQ(summarize_runners(db(), t0 + seconds(22)).alive, 0);
+}
+
+TEST_F(ClaimTest, InsertTaskGivesAUuidWhenNoIdIsRequested) {
+    const std::string id = insert("anonymous");
+    EXPECT_EQ(id.size(), 36u);
+    EXPECT_EQ(id[14], '4'); // version 4
+    EXPECT_NE(insert("another"), id);
+}
+
+TEST_F(ClaimTest, InsertTaskKeepsTheRequestedIdAndStoresTheRequest) {
+    TaskRequest request;
+    request.task = "read README.md";
+    request.task_id = "custom-id";
+    request.priority = Priority::Critical;
+    request.metadata = parse_json(R"({"k":"v"})");
+    const SubmittedTask submitted = insert_task(db(), request, t0);
+    EXPECT_EQ(submitted.id, "custom-id");
+    EXPECT_EQ(submitted.created_at, format_utc(t0));
+    const std::optional<JsonPtr> task = load_task(db(), "custom-id");
+    ASSERT_TRUE(task);
+    EXPECT_EQ(json_string_member(task->get(), "status"), "queued");
+    EXPECT_EQ(json_string_member(task->get(), "priority"), "critical");
+    EXPECT_EQ(json_string_member(task->get(), "task"), "read README.md");
+    EXPECT_EQ(dump_json(json_object_get(task->get(), "metadata")), R"({"k":"v"})");
+    EXPECT_EQ(json_array_size(json_object_get(task->get(), "steps")), 0u);
+}
+
+TEST_F(ClaimTest, InsertTaskRefusesATaskIdInUse) {
+    insert("first", Priority::Normal, t0, "same-id");
+    try {
+        insert("second", Priority::Normal, t0, "same-id");
+        FAIL() << "a duplicate task_id was accepted";
+    } catch (const Error &e) {
+        EXPECT_EQ(e.code(), ErrorCode::Conflict);
+        EXPECT_EQ(std::string(e.what()), "task_id \"same-id\" is already used by another task");
+    }
+    EXPECT_EQ(column("same-id", "task"), "first");
+}
+
+TEST_F(ClaimTest, LoadTaskOfAnUnknownIdIsNothing) {
+    EXPECT_EQ(load_task(db(), "no-such-task"), std::nullopt);
+}
+
+} // namespace
+} // namespace tr::runner
