@@ -53,8 +53,12 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout, const s
     add(argv, {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
     for (const std::string &path : layout.readable_paths)
         add(argv, {"--ro-bind", path, path});
-    add(argv, {"--bind", layout.working_directory, layout.working_directory, "--chdir",
-               layout.working_directory, "--clearenv"});
+    add(argv, {"--bind", layout.working_directory, layout.working_directory});
+    // bwrap builds the sandbox on a fresh tmpfs root, writable unless remounted: without this,
+    // commands could write to /, /etc and any directory created for a bind mount. Last, so
+    // every mount point above exists first; /tmp, /dev and the working directory are mounts
+    // of their own and stay writable.
+    add(argv, {"--remount-ro", "/", "--chdir", layout.working_directory, "--clearenv"});
     for (const auto &[name, value] : layout.environment)
         add(argv, {"--setenv", name, value});
     add(argv, {"--", "/bin/sh", "-c", command});

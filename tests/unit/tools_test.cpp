@@ -618,6 +618,7 @@ TEST(BubblewrapCommand, ConfinesTheShellCommand) {
     EXPECT_TRUE(has({"--ro-bind", "/srv/shared", "/srv/shared"}));
     EXPECT_TRUE(has({"--bind", "/srv/work", "/srv/work"}));
     EXPECT_TRUE(has({"--chdir", "/srv/work"}));
+    EXPECT_TRUE(has({"--remount-ro", "/"}));
     EXPECT_TRUE(has({"--setenv", "HOME", "/srv/work"}));
     EXPECT_FALSE(has({"--ro-bind", "/etc", "/etc"})); // only chosen entries of /etc
     EXPECT_FALSE(has({"--share-net"}));
@@ -678,6 +679,19 @@ TEST_F(SandboxedToolsTest, CanReadButNotWriteTheOtherAllowedPaths) {
     EXPECT_FALSE(write.ok);
     EXPECT_TRUE(contains(data_string(write, "stderr"), "Read-only file system")) << write.output;
     EXPECT_FALSE(test::exists(shared + "/new.txt"));
+}
+
+// Regression: bwrap's root is a writable tmpfs unless remounted read-only, so "echo x >
+// /etc/tr-probe" and "echo x > /tr-probe" succeeded inside the sandbox (invisibly to the host,
+// but against "only the working directory writable").
+TEST_F(SandboxedToolsTest, CannotWriteOutsideTheWorkingDirectory) {
+    for (const char *target : {"/usr/tr-probe", "/etc/tr-probe", "/tr-probe"}) {
+        const ToolResult result = sandboxed(std::string("echo x > ") + target);
+        EXPECT_FALSE(result.ok) << target;
+        EXPECT_TRUE(contains(data_string(result, "stderr"), "Read-only file system"))
+            << result.output;
+        EXPECT_FALSE(test::exists(target)) << target;
+    }
 }
 
 TEST_F(SandboxedToolsTest, HasAPrivateTmp) {
