@@ -44,7 +44,8 @@ bool bubblewrap_works() {
     return works;
 }
 
-// Processes whose command line contains `marker` (a number no other test uses).
+// Live processes whose command line contains `marker`. Each test sleeps for its own odd number
+// of seconds ("sleep 4711"), so tests running in parallel never see each other's processes.
 std::vector<pid_t> processes_with(const std::string &marker) {
     std::vector<pid_t> found;
     std::unique_ptr<DIR, int (*)(DIR *)> proc(::opendir("/proc"), ::closedir);
@@ -486,7 +487,9 @@ TEST_F(ToolsTest, RunCommandTimeoutKillsTheWholeProcessGroup) {
     EXPECT_TRUE(result.output.rfind("timed out after 1.0 s, killed\n", 0) == 0) << result.output;
     const pid_t background = static_cast<pid_t>(std::stol(test::read_text(work_ + "/bg.pid")));
     EXPECT_TRUE(test::wait_until([&] { return !test::process_running(background); }));
-    EXPECT_TRUE(test::wait_until([] { return processes_with("sleep 471").empty(); }));
+    EXPECT_TRUE(test::wait_until([] {
+        return processes_with("sleep 4711").empty() && processes_with("sleep 4712").empty();
+    }));
 }
 
 TEST_F(ToolsTest, RunCommandTakesTheShorterOfItsOwnAndTheServersTimeout) {
@@ -719,7 +722,9 @@ TEST_F(SandboxedToolsTest, TimeoutKillsEverythingInTheSandbox) {
     const ToolResult result = sandboxed("sleep 4721 & sleep 4722");
     EXPECT_LT(SteadyClock::now() - started, seconds(10));
     EXPECT_TRUE(data_true(result, "timed_out"));
-    EXPECT_TRUE(test::wait_until([] { return processes_with("sleep 472").empty(); }));
+    EXPECT_TRUE(test::wait_until([] {
+        return processes_with("sleep 4721").empty() && processes_with("sleep 4722").empty();
+    }));
 }
 
 TEST_F(SandboxedToolsTest, CancellationKillsEverythingInTheSandbox) {
@@ -733,7 +738,9 @@ TEST_F(SandboxedToolsTest, CancellationKillsEverythingInTheSandbox) {
                           SandboxKind::Bubblewrap),
                  TaskStopped);
     canceller.join();
-    EXPECT_TRUE(test::wait_until([] { return processes_with("sleep 472").empty(); }));
+    EXPECT_TRUE(test::wait_until([] {
+        return processes_with("sleep 4723").empty() && processes_with("sleep 4724").empty();
+    }));
 }
 
 } // namespace
