@@ -20,8 +20,10 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -348,6 +350,22 @@ TEST_F(ToolsTest, ListFilesSaysWhenADirectoryIsEmpty) {
     const ToolResult result = run("list_files", R"({"path":"empty"})");
     ASSERT_TRUE(result.ok) << result.error;
     EXPECT_EQ(result.output, "(empty directory)\n");
+}
+
+TEST_F(ToolsTest, ListFilesStopsAfterAThousandEntriesAndSaysSo) {
+    const std::string many = dir_.make_dir("work/many");
+    for (int i = 0; i < 1005; ++i) {
+        char name[16];
+        std::snprintf(name, sizeof name, "f%04d", i);
+        std::ofstream(many + "/" + name).put('x');
+    }
+    const ToolResult result = run("list_files", R"({"path":"many"})");
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(data_integer(result, "entries"), 1000);
+    EXPECT_TRUE(data_true(result, "truncated"));
+    EXPECT_TRUE(contains(result.output, "f0999  1 bytes\n[truncated after 1000 entries]\n"))
+        << result.output;
+    EXPECT_FALSE(contains(result.output, "f1000"));
 }
 
 TEST_F(ToolsTest, ListFilesRefusesAFile) {
