@@ -209,7 +209,7 @@ public:
             if (!value)
                 continue;
             if (parse_env_value(setting, *value))
-                config_.sources[setting.path] = std::string("env ") + setting.env;
+                config_.sources[setting.path] = setting.env; // a variable's name says where it came from
         }
     }
 
@@ -300,8 +300,9 @@ private:
                     if (type != Type::TypeInt && type != Type::TypeInt64)
                         return wrong_type("an integer");
                     const long long number = integer_value(value);
-                    // Out-of-int values are clamped so check_ranges reports them, not a wrap-around.
-                    target = static_cast<int>(std::clamp<long long>(number, INT_MIN, INT_MAX));
+                    if (number < INT_MIN || number > INT_MAX) // said here: the int would misquote it
+                        return out_of_range(where, setting, std::to_string(number));
+                    target = static_cast<int>(number);
                 } else if constexpr (std::is_same_v<T, double>) {
                     if (type == Type::TypeInt || type == Type::TypeInt64)
                         target = static_cast<double>(integer_value(value));
@@ -318,8 +319,11 @@ private:
                         return wrong_type("a list of strings, such as [\"a\", \"b\"]");
                     StringList items;
                     for (int i = 0; i < value.getLength(); ++i) {
-                        if (value[i].getType() != Type::TypeString)
-                            return wrong_type("a list of strings");
+                        if (value[i].getType() != Type::TypeString) {
+                            problem_at(where, std::string(setting.path) + " must be a list of strings (item " +
+                                                  std::to_string(i + 1) + " is " + type_name(value[i].getType()) + ")");
+                            return false;
+                        }
                         items.emplace_back(static_cast<const char *>(value[i]));
                     }
                     target = std::move(items);
@@ -346,9 +350,13 @@ private:
                     errno = 0;
                     char *end = nullptr;
                     const long long number = std::strtoll(text.c_str(), &end, 10);
-                    if (text.empty() || *end != '\0' || errno == ERANGE)
+                    // strtoll also takes leading blanks and '+'; a setting's value is digits.
+                    if (text.empty() || (text[0] != '-' && (text[0] < '0' || text[0] > '9')) ||
+                        *end != '\0' || errno == ERANGE)
                         return fail_env(where, setting, "an integer", text);
-                    target = static_cast<int>(std::clamp<long long>(number, INT_MIN, INT_MAX));
+                    if (number < INT_MIN || number > INT_MAX)
+                        return out_of_range(where, setting, text);
+                    target = static_cast<int>(number);
                 } else if constexpr (std::is_same_v<T, double>) {
                     char *end = nullptr;
                     const double number = std::strtod(text.c_str(), &end);
@@ -369,6 +377,11 @@ private:
                 return true;
             },
             setting.field);
+    }
+
+    bool out_of_range(const std::string &where, const Setting &setting, const std::string &got) {
+        problem_at(where, std::string(setting.path) + " must be " + range_text(setting) + " (got " + got + ")");
+        return false;
     }
 
     bool fail_env(const std::string &where, const Setting &setting, const std::string &expected,

@@ -62,6 +62,12 @@ MigrationReport migrate(SQLite::Database &database, const std::vector<Migration>
     MigrationReport report;
     const int newest_known = migrations.empty() ? 0 : migrations.back().version;
     const std::set<int> already = applied_versions(database);
+    // Checked before applying anything: a downgrade would misread the schema silently.
+    if (!already.empty() && *already.rbegin() > newest_known)
+        throw Error(ErrorCode::InternalError,
+                    "the database schema is version " + std::to_string(*already.rbegin()) +
+                        ", newer than this build knows (" + std::to_string(newest_known) +
+                        "); run a newer build");
     for (const Migration &migration : migrations) {
         if (already.count(migration.version))
             continue; // the common start-up: nothing to do, and no write lock taken for it
@@ -84,11 +90,6 @@ MigrationReport migrate(SQLite::Database &database, const std::vector<Migration>
         report.applied.push_back(migration.version);
     }
     report.schema_version = schema_version(database);
-    if (report.schema_version > newest_known)
-        throw Error(ErrorCode::InternalError,
-                    "the database schema is version " + std::to_string(report.schema_version) +
-                        ", newer than this build knows (" + std::to_string(newest_known) +
-                        "); run a newer build");
     return report;
 }
 

@@ -29,6 +29,8 @@ const char *json_type_name(const json_t *value) {
 }
 
 std::string got(const json_t *value) {
+    if (!value)
+        return "(got nothing)";
     if (json_is_string(value)) {
         std::string text(json_string_value(value), std::min<std::size_t>(json_string_length(value), 80));
         return "(got \"" + text + (json_string_length(value) > 80 ? "...\")" : "\")");

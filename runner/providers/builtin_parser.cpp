@@ -214,6 +214,8 @@ std::optional<BuiltinAction> parse_clause(const std::string &clause, bool &summa
             [[fallthrough]];
         case Pattern::Read: {
             const std::string path = unquote(match.str(1));
+            if (path == "file" || path == "the") // "read the file": the pattern's own words, no path
+                return std::nullopt;
             action.tool = "read_file";
             action.arguments.reset(json_pack("{s:s}", "path", path.c_str()));
             action.description = "read " + path;

@@ -231,6 +231,12 @@ TEST(BuiltinParser, DoesNotUnderstandAWriteWithoutATarget) {
     EXPECT_EQ(parse_builtin_task("write 'hello'"), std::nullopt);
 }
 
+// Regression: "read the file" was read as a request for a file named "file".
+TEST(BuiltinParser, DoesNotTakeThePatternsOwnWordsForAPath) {
+    EXPECT_EQ(parse_builtin_task("read the file"), std::nullopt);
+    EXPECT_EQ(parse_builtin_task("Read the file."), std::nullopt);
+}
+
 TEST(BuiltinParser, RefusesAChainWithOneUnknownClause) {
     EXPECT_EQ(parse_builtin_task("list the files in src, then make me a sandwich"), std::nullopt);
 }

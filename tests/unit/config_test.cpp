@@ -181,13 +181,13 @@ TEST(LoadConfig, EnvironmentOverridesTheFileAndRecordsTheVariable) {
     EXPECT_EQ(config.service.default_task_timeout, 120);
     EXPECT_EQ(config.model.api_key, "sk-test");
     EXPECT_EQ(config.source_of("service.max_concurrent_tasks"),
-              "env TASK_RUNNER_MAX_CONCURRENT_TASKS");
-    EXPECT_EQ(config.source_of("service.bind_address"), "env BIND_ADDRESS");
-    EXPECT_EQ(config.source_of("service.log_level"), "env TASK_RUNNER_LOG_LEVEL");
+              "TASK_RUNNER_MAX_CONCURRENT_TASKS");
+    EXPECT_EQ(config.source_of("service.bind_address"), "BIND_ADDRESS");
+    EXPECT_EQ(config.source_of("service.log_level"), "TASK_RUNNER_LOG_LEVEL");
     EXPECT_EQ(config.source_of("service.cors.allowed_origins"),
-              "env TASK_RUNNER_CORS_ALLOWED_ORIGINS");
-    EXPECT_EQ(config.source_of("service.enable_metrics"), "env TASK_RUNNER_ENABLE_METRICS");
-    EXPECT_EQ(config.source_of("model.api_key"), "env TASK_RUNNER_API_KEY");
+              "TASK_RUNNER_CORS_ALLOWED_ORIGINS");
+    EXPECT_EQ(config.source_of("service.enable_metrics"), "TASK_RUNNER_ENABLE_METRICS");
+    EXPECT_EQ(config.source_of("model.api_key"), "TASK_RUNNER_API_KEY");
 }
 
 TEST(LoadConfig, BooleanVariablesAcceptTheUsualSpellings) {
@@ -219,12 +219,33 @@ TEST(LoadConfig, RejectsAVariableThatIsNotANumberNamingIt) {
     }
 }
 
+// Regression: strtoll accepted " 10" and "+10", and a value beyond int was quoted as 2147483647.
+TEST(LoadConfig, AVariableIsDigitsOnlyAndOutOfRangeValuesAreQuotedAsGiven) {
+    for (const char *value : {" 10", "+10", "\t4"}) {
+        TempDir dir;
+        const std::string message = load_error(
+            dir, test::minimal_config_text(), environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", value}}));
+        EXPECT_TRUE(contains(message, "must be an integer")) << value << ": " << message;
+    }
+    TempDir dir;
+    const std::string message = load_error(dir, test::minimal_config_text(),
+                                           environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", "4294967296"}}));
+    EXPECT_EQ(message, "TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be 1..256 "
+                       "(got 4294967296)");
+}
+
+TEST(LoadConfig, AnIntegerBeyondIntInTheFileIsQuotedAsWritten) {
+    TempDir dir;
+    const std::string message = load_error(dir, "execution = { max_steps = 4294967296L; };");
+    EXPECT_EQ(message, config_path(dir) + ":1: execution.max_steps must be 1..1000 (got 4294967296)");
+}
+
 TEST(LoadConfig, RejectsAVariableOutOfRangeNamingIt) {
     TempDir dir;
     const std::string message =
         load_error(dir, test::minimal_config_text(),
                    environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", "0"}}));
-    EXPECT_EQ(message, "env TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be "
+    EXPECT_EQ(message, "TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be "
                        "1..256 (got 0)");
 }
 
@@ -361,7 +382,9 @@ TEST(LoadConfig, RejectsValuesOfTheWrongType) {
         {"tools = { allowed_paths = \".\"; };",
          "tools.allowed_paths must be a list of strings, such as [\"a\", \"b\"] (got a string)"},
         {"tools = { forbidden_commands = [1, 2]; };",
-         "tools.forbidden_commands must be a list of strings"},
+         "tools.forbidden_commands must be a list of strings (item 1 is an integer)"},
+        {"tools = { forbidden_commands = (\"rm -rf\", true); };",
+         "tools.forbidden_commands must be a list of strings (item 2 is a boolean)"},
         {"tools = { sandbox = true; };", "tools.sandbox must be a string (got a boolean)"},
         {"service = { log_level = { level = \"info\"; }; };",
          "service.log_level must be a string (got a group)"},
@@ -506,7 +529,7 @@ TEST(LoadConfig, RejectsADefaultTaskTimeoutAboveTheDefaultTaskTimeoutCeiling) {
         load_error(dir, test::minimal_config_text(),
                    environment_of({{"TASK_RUNNER_DEFAULT_TASK_TIMEOUT", "301"}}));
     EXPECT_EQ(message,
-              "env TASK_RUNNER_DEFAULT_TASK_TIMEOUT: service.default_task_timeout must not "
+              "TASK_RUNNER_DEFAULT_TASK_TIMEOUT: service.default_task_timeout must not "
               "exceed execution.timeout_seconds (301 > 300)");
 }
 
