@@ -32,7 +32,9 @@ ApiClient::ApiClient(std::string server_url) : server_url_(std::move(server_url)
         server_url_.pop_back();
 }
 
-JsonPtr ApiClient::submit_task(const json_t *request) { return call("POST", "/api/v1/tasks", dump_json(request)); }
+JsonPtr ApiClient::submit_task(const json_t *request) {
+    return call("POST", "/api/v1/tasks", dump_json(request));
+}
 
 JsonPtr ApiClient::get_task(const std::string &id) {
     char *escaped = curl_easy_escape(nullptr, id.c_str(), static_cast<int>(id.size()));
@@ -45,21 +47,24 @@ HttpReply ApiClient::health() {
     return http_.send("GET", server_url_ + "/health", "", {}, request_timeout);
 }
 
-JsonPtr ApiClient::call(const std::string &method, const std::string &path, const std::string &body) {
-    const HttpReply reply = http_.send(method, server_url_ + path, body,
-                                       {"Content-Type: application/json", "Accept: application/json"},
-                                       request_timeout);
+JsonPtr ApiClient::call(const std::string &method, const std::string &path,
+                        const std::string &body) {
+    const HttpReply reply =
+        http_.send(method, server_url_ + path, body,
+                   {"Content-Type: application/json", "Accept: application/json"}, request_timeout);
     JsonPtr parsed;
     try {
         parsed = parse_json(reply.body);
     } catch (const Error &) {
         throw Error(code_for_status(reply.status), method + " " + path + ": the server answered " +
-                                                       std::to_string(reply.status) + " without a JSON body");
+                                                       std::to_string(reply.status) +
+                                                       " without a JSON body");
     }
     if (reply.status >= 200 && reply.status < 300)
         return parsed;
     const json_t *error = json_object_get(parsed.get(), "error");
-    const std::string code = json_string_member(error, "code").value_or("HTTP_" + std::to_string(reply.status));
+    const std::string code =
+        json_string_member(error, "code").value_or("HTTP_" + std::to_string(reply.status));
     const std::string message = json_string_member(error, "message").value_or("(no message)");
     throw Error(code_for_status(reply.status), code + ": " + message);
 }

@@ -24,7 +24,8 @@ namespace tr::cli {
 namespace {
 
 constexpr const char *usage =
-    "usage: task-runner task \"TEXT\" [--server URL] [--output text|verbose|json] [--priority P] [--wait SECONDS]\n"
+    "usage: task-runner task \"TEXT\" [--server URL] [--output text|verbose|json] [--priority P] "
+    "[--wait SECONDS]\n"
     "       task-runner serve [--config FILE] [--demo [TASK]]\n"
     "       task-runner migrate [--config FILE]\n"
     "       task-runner version\n"
@@ -47,8 +48,8 @@ int migrate_command(const std::vector<std::string> &args) {
     if (report.applied.empty())
         std::cout << " (up to date)\n";
     else
-        std::cout << " (applied " << report.applied.size() << " migration" << (report.applied.size() == 1 ? "" : "s")
-                  << ")\n";
+        std::cout << " (applied " << report.applied.size() << " migration"
+                  << (report.applied.size() == 1 ? "" : "s") << ")\n";
     return 0;
 }
 

@@ -10,7 +10,8 @@ const std::vector<EmbeddedFile> &embedded_nginx_templates();
 
 namespace tr::cli {
 
-std::string render_template(const std::string &text, const std::map<std::string, std::string> &values) {
+std::string render_template(const std::string &text,
+                            const std::map<std::string, std::string> &values) {
     std::string out;
     std::size_t position = 0;
     for (;;) {
@@ -19,7 +20,8 @@ std::string render_template(const std::string &text, const std::map<std::string,
             break;
         const std::size_t close = text.find("}}", open);
         if (close == std::string::npos)
-            throw Error(ErrorCode::InternalError, "template: unclosed {{ at offset " + std::to_string(open));
+            throw Error(ErrorCode::InternalError,
+                        "template: unclosed {{ at offset " + std::to_string(open));
         const std::string name = text.substr(open + 2, close - open - 2);
         const auto value = values.find(name);
         if (value == values.end())
@@ -37,7 +39,8 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
     if (!bind) // load_config has checked it already
         throw Error(ErrorCode::InternalError, "service.bind_address is invalid");
     const bool ipv6 = bind->host.find(':') != std::string::npos;
-    const std::string listen = (ipv6 ? "[" + bind->host + "]" : bind->host) + ":" + std::to_string(bind->port);
+    const std::string listen =
+        (ipv6 ? "[" + bind->host + "]" : bind->host) + ":" + std::to_string(bind->port);
     return render_template(embedded_nginx_templates().at(0).text,
                            {
                                {"run_dir", settings.run_dir},

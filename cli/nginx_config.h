@@ -16,7 +16,8 @@ struct NginxSettings {
 
 // Replaces every {{name}} in `text`. Throws Error(InternalError) naming a placeholder that has
 // no value, so a template and its renderer can never silently disagree.
-std::string render_template(const std::string &text, const std::map<std::string, std::string> &values);
+std::string render_template(const std::string &text,
+                            const std::map<std::string, std::string> &values);
 
 std::string render_nginx_config(const Config &config, const NginxSettings &settings);
 

@@ -93,7 +93,8 @@ public:
         if (configured.empty()) {
             std::string pattern = "/tmp/task-runner.XXXXXX";
             if (!::mkdtemp(pattern.data()))
-                throw Error(ErrorCode::InternalError, system_error_text("mkdtemp /tmp/task-runner.XXXXXX", errno));
+                throw Error(ErrorCode::InternalError,
+                            system_error_text("mkdtemp /tmp/task-runner.XXXXXX", errno));
             path_ = pattern;
             temporary_ = true;
         } else {
@@ -150,12 +151,15 @@ public:
         // Started runner, handlers, nginx; stopped in reverse: the edge first, the runner last.
         start_component("runner", {bin + "/task-runner-runner", "--config", config_path},
                         std::chrono::seconds(config_.execution.shutdown_grace_seconds + 10));
-        start_component("fcgi", {bin + "/task-runner-fcgi", "--config", config_path, "--socket", socket}, 10s);
+        start_component(
+            "fcgi", {bin + "/task-runner-fcgi", "--config", config_path, "--socket", socket}, 10s);
         wait_until("the handlers listen on " + socket, [&] { return can_connect(socket); });
 
         const std::string nginx_conf = run_dir.path() + "/nginx.conf";
-        std::ofstream(nginx_conf) << render_nginx_config(config_, {run_dir.path(), socket, ::geteuid() == 0});
-        start_component("nginx", {find_nginx(), "-p", run_dir.path(), "-c", nginx_conf, "-e", "stderr"}, 10s,
+        std::ofstream(nginx_conf) << render_nginx_config(
+            config_, {run_dir.path(), socket, ::geteuid() == 0});
+        start_component("nginx",
+                        {find_nginx(), "-p", run_dir.path(), "-c", nginx_conf, "-e", "stderr"}, 10s,
                         SIGQUIT); // SIGQUIT: graceful, finishes the requests in flight
     }
 
@@ -194,13 +198,16 @@ public:
     ~Stack() { stop(); }
 
 private:
-    void start_component(const std::string &name, std::vector<std::string> argv, std::chrono::seconds timeout,
-                         int stop_signal = SIGTERM) {
+    void start_component(const std::string &name, std::vector<std::string> argv,
+                         std::chrono::seconds timeout, int stop_signal = SIGTERM) {
         SpawnSpec spec;
         spec.argv = std::move(argv);
         spec.die_with_parent = true; // a killed launcher takes its stack with it
-        components_.insert(components_.begin(), Component{name, ChildProcess::spawn(spec), timeout, stop_signal});
-        log_.info("launcher.started", {{"component", name}, {"pid", static_cast<long>(components_.front().process.pid())}});
+        components_.insert(components_.begin(),
+                           Component{name, ChildProcess::spawn(spec), timeout, stop_signal});
+        log_.info(
+            "launcher.started",
+            {{"component", name}, {"pid", static_cast<long>(components_.front().process.pid())}});
     }
 
     const Config &config_;
@@ -213,7 +220,8 @@ private:
 int serve_command(const std::vector<std::string> &args) {
     const ServeOptions options = parse_options(args);
     const std::string config_path =
-        absolute_path(options.config_path.empty() ? default_config_path() : options.config_path, current_directory());
+        absolute_path(options.config_path.empty() ? default_config_path() : options.config_path,
+                      current_directory());
     const Config config = load_config(config_path);
     Log log("launcher", parse_log_level(config.service.log_level).value_or(LogLevel::Info));
 
@@ -248,7 +256,8 @@ int serve_command(const std::vector<std::string> &args) {
     });
 
     std::cout << "Task Runner " << TR_VERSION << " is serving on " << url << "\n"
-              << "  submit:   curl -X POST " << url << "/api/v1/tasks -d '{\"task\":\"list the files in .\"}'\n"
+              << "  submit:   curl -X POST " << url
+              << "/api/v1/tasks -d '{\"task\":\"list the files in .\"}'\n"
               << "  database: " << config.storage.database << "\n"
               << "  config:   " << config_path << "\n"
               << "Stop with Ctrl-C.\n"
@@ -261,7 +270,8 @@ int serve_command(const std::vector<std::string> &args) {
         demo.task = options.demo_task;
         demo.progress = true;
         run_task(client, demo);
-        std::cout << "\nThe stack keeps serving on " << url << "; stop it with Ctrl-C.\n" << std::flush;
+        std::cout << "\nThe stack keeps serving on " << url << "; stop it with Ctrl-C.\n"
+                  << std::flush;
     }
 
     for (;;) {

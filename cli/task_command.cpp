@@ -36,7 +36,8 @@ void print_text(const json_t *task, OutputMode mode, std::ostream &out) {
     const json_t *result = json_object_get(task, "result");
     const json_t *error = json_object_get(task, "error");
     out << "Task " << text_of(task, "task_id") << ": " << status;
-    if (const json_t *seconds = json_object_get(result, "execution_time"); json_is_number(seconds)) {
+    if (const json_t *seconds = json_object_get(result, "execution_time");
+        json_is_number(seconds)) {
         char text[32];
         std::snprintf(text, sizeof text, " in %.2f s", json_number_value(seconds));
         out << text;
@@ -51,7 +52,8 @@ void print_text(const json_t *task, OutputMode mode, std::ostream &out) {
         json_array_foreach(json_object_get(task, "steps"), index, step) print_step(step, out);
     }
     if (json_is_object(result)) {
-        if (const std::string summary = text_of(result, "summary"); !summary.empty() && !json_is_object(error))
+        if (const std::string summary = text_of(result, "summary");
+            !summary.empty() && !json_is_object(error))
             out << "Summary: " << summary << "\n";
         if (const std::string details = text_of(result, "details"); !details.empty())
             out << "\n" << details << (details.back() == '\n' ? "" : "\n");
@@ -98,10 +100,11 @@ int run_task(ApiClient &client, const TaskOptions &options) {
                 print_text(task.get(), options.output, std::cout);
             return *status == TaskStatus::Completed ? 0 : 1;
         }
-        if (options.wait_limit.count() > 0 && std::chrono::steady_clock::now() - started > options.wait_limit) {
+        if (options.wait_limit.count() > 0 &&
+            std::chrono::steady_clock::now() - started > options.wait_limit) {
             std::cerr << "task-runner: task " << id << " is still " << text_of(task.get(), "status")
-                      << " after " << options.wait_limit.count() << " s; follow it with: task-runner status "
-                      << id << "\n";
+                      << " after " << options.wait_limit.count()
+                      << " s; follow it with: task-runner status " << id << "\n";
             return 1;
         }
         std::this_thread::sleep_for(poll_interval);

@@ -13,9 +13,9 @@ enum class OutputMode { Text, Verbose, Json };
 
 struct TaskOptions {
     std::string task;
-    std::string priority;   // empty: the server's default
+    std::string priority; // empty: the server's default
     OutputMode output = OutputMode::Text;
-    bool progress = false;  // live steps on stderr (a terminal)
+    bool progress = false;              // live steps on stderr (a terminal)
     std::chrono::seconds wait_limit{0}; // 0: as long as the task runs
 };
 

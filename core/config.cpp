@@ -43,7 +43,8 @@ struct Setting {
     bool is_path = false;             // relative values resolve against the config's directory
 };
 
-Setting integer(const char *path, Accessor<int> field, double min, double max, const char *env = nullptr) {
+Setting integer(const char *path, Accessor<int> field, double min, double max,
+                const char *env = nullptr) {
     Setting setting{path, field};
     setting.min = min;
     setting.max = max;
@@ -138,9 +139,8 @@ const std::vector<Setting> &settings() {
 }
 // clang-format on
 
-const char *const known_groups[] = {"model",   "execution",    "tools",
-                                    "service", "service.cors", "service.rate_limiting",
-                                    "storage"};
+const char *const known_groups[] = {
+    "model", "execution", "tools", "service", "service.cors", "service.rate_limiting", "storage"};
 
 std::string join(const std::vector<std::string> &items, const char *separator) {
     std::string out;
@@ -159,7 +159,9 @@ std::string format_number(double value) {
     return text.str();
 }
 
-std::string quoted(const std::string &value) { return "\"" + value + "\""; }
+std::string quoted(const std::string &value) {
+    return "\"" + value + "\"";
+}
 
 const char *type_name(libconfig::Setting::Type type) {
     switch (type) {
@@ -209,7 +211,8 @@ public:
             if (!value)
                 continue;
             if (parse_env_value(setting, *value))
-                config_.sources[setting.path] = setting.env; // a variable's name says where it came from
+                config_.sources[setting.path] =
+                    setting.env; // a variable's name says where it came from
         }
     }
 
@@ -237,10 +240,10 @@ public:
         const ServiceConfig &service = config_.service;
         const ToolsConfig &tools = config_.tools;
         if (service.default_task_timeout > config_.execution.timeout_seconds)
-            problem("service.default_task_timeout", "must not exceed execution.timeout_seconds (" +
-                                                        std::to_string(service.default_task_timeout) +
-                                                        " > " +
-                                                        std::to_string(config_.execution.timeout_seconds) + ")");
+            problem("service.default_task_timeout",
+                    "must not exceed execution.timeout_seconds (" +
+                        std::to_string(service.default_task_timeout) + " > " +
+                        std::to_string(config_.execution.timeout_seconds) + ")");
         if (!parse_bind_address(service.bind_address))
             problem("service.bind_address", "must be HOST:PORT or PORT with a port 1..65535 (got " +
                                                 quoted(service.bind_address) + ")");
@@ -250,14 +253,16 @@ public:
         for (const std::string &path : tools.allowed_paths) {
             std::optional<std::string> real = real_directory(path);
             if (!real) {
-                problem("tools.allowed_paths", "entry " + quoted(path) + " is not an existing directory");
+                problem("tools.allowed_paths",
+                        "entry " + quoted(path) + " is not an existing directory");
                 continue;
             }
             roots.push_back(*real);
         }
         const std::optional<std::string> work = real_directory(tools.working_directory);
         if (!work)
-            problem("tools.working_directory", quoted(tools.working_directory) + " is not an existing directory");
+            problem("tools.working_directory",
+                    quoted(tools.working_directory) + " is not an existing directory");
         else if (!roots.empty() && !is_within_any(*work, roots))
             problem("tools.working_directory", quoted(*work) + " is outside tools.allowed_paths");
         if (config_.service.cors.allow_credentials) {
@@ -280,7 +285,8 @@ private:
         problems_.push_back(where + ": " + message);
     }
 
-    bool read_value(const Setting &setting, const libconfig::Setting &value, const std::string &where) {
+    bool read_value(const Setting &setting, const libconfig::Setting &value,
+                    const std::string &where) {
         using Type = libconfig::Setting::Type;
         const Type type = value.getType();
         const auto wrong_type = [&](const char *expected) {
@@ -300,7 +306,8 @@ private:
                     if (type != Type::TypeInt && type != Type::TypeInt64)
                         return wrong_type("an integer");
                     const long long number = integer_value(value);
-                    if (number < INT_MIN || number > INT_MAX) // said here: the int would misquote it
+                    if (number < INT_MIN ||
+                        number > INT_MAX) // said here: the int would misquote it
                         return out_of_range(where, setting, std::to_string(number));
                     target = static_cast<int>(number);
                 } else if constexpr (std::is_same_v<T, double>) {
@@ -320,8 +327,10 @@ private:
                     StringList items;
                     for (int i = 0; i < value.getLength(); ++i) {
                         if (value[i].getType() != Type::TypeString) {
-                            problem_at(where, std::string(setting.path) + " must be a list of strings (item " +
-                                                  std::to_string(i + 1) + " is " + type_name(value[i].getType()) + ")");
+                            problem_at(where, std::string(setting.path) +
+                                                  " must be a list of strings (item " +
+                                                  std::to_string(i + 1) + " is " +
+                                                  type_name(value[i].getType()) + ")");
                             return false;
                         }
                         items.emplace_back(static_cast<const char *>(value[i]));
@@ -380,27 +389,31 @@ private:
     }
 
     bool out_of_range(const std::string &where, const Setting &setting, const std::string &got) {
-        problem_at(where, std::string(setting.path) + " must be " + range_text(setting) + " (got " + got + ")");
+        problem_at(where, std::string(setting.path) + " must be " + range_text(setting) + " (got " +
+                              got + ")");
         return false;
     }
 
     bool fail_env(const std::string &where, const Setting &setting, const std::string &expected,
                   const std::string &text) {
-        problem_at(where, std::string(setting.path) + " must be " + expected + " (got " + quoted(text) + ")");
+        problem_at(where, std::string(setting.path) + " must be " + expected + " (got " +
+                              quoted(text) + ")");
         return false;
     }
 
     template <typename T> void check(const Setting &setting, const T &value) {
         if constexpr (std::is_same_v<T, int> || std::is_same_v<T, double>) {
             if (value < setting.min || value > setting.max)
-                problem(setting.path, "must be " + range_text(setting) + " (got " + format_number(value) + ")");
+                problem(setting.path,
+                        "must be " + range_text(setting) + " (got " + format_number(value) + ")");
         } else if constexpr (std::is_same_v<T, std::string>) {
             if (setting.choices.empty())
                 return;
             for (const std::string &choice : setting.choices)
                 if (value == choice)
                     return;
-            problem(setting.path, "must be one of " + join(setting.choices, ", ") + " (got " + quoted(value) + ")");
+            problem(setting.path, "must be one of " + join(setting.choices, ", ") + " (got " +
+                                      quoted(value) + ")");
         }
     }
 
@@ -425,8 +438,8 @@ private:
                 if (child.isGroup())
                     report_unknown(child);
                 else // "execution = 5;" is a known name in the wrong shape, not an unknown one
-                    problem_at(where, path + " must be a group, such as " + path + " = { ... }; (got " +
-                                          type_name(child.getType()) + ")");
+                    problem_at(where, path + " must be a group, such as " + path +
+                                          " = { ... }; (got " + type_name(child.getType()) + ")");
                 continue;
             }
             if (is_known_setting(path))
@@ -548,7 +561,8 @@ Config load_config(const std::string &path, const EnvLookup &env) {
     try {
         file.readFile(config.file.c_str());
     } catch (const libconfig::FileIOException &) {
-        throw Error(ErrorCode::InvalidRequest, system_error_text(path + ": cannot read config file", errno));
+        throw Error(ErrorCode::InvalidRequest,
+                    system_error_text(path + ": cannot read config file", errno));
     } catch (const libconfig::ParseException &e) {
         throw Error(ErrorCode::InvalidRequest,
                     path + ":" + std::to_string(e.getLine()) + ": " + e.getError());

@@ -48,8 +48,9 @@ HttpClient::HttpClient() : handle_(curl_easy_init()) {
         throw Error(ErrorCode::InternalError, "curl_easy_init failed");
 }
 
-HttpReply HttpClient::send(const std::string &method, const std::string &url, const std::string &body,
-                           const std::vector<std::string> &headers, std::chrono::milliseconds timeout) {
+HttpReply HttpClient::send(const std::string &method, const std::string &url,
+                           const std::string &body, const std::vector<std::string> &headers,
+                           std::chrono::milliseconds timeout) {
     CURL *curl = handle_.get();
     curl_easy_reset(curl); // keeps the connection cache, drops the previous request's options
     HttpReply reply;

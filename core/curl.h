@@ -33,7 +33,7 @@ private:
 
 class CurlGlobal {
 public:
-    CurlGlobal();  // throws Error when libcurl cannot initialise
+    CurlGlobal(); // throws Error when libcurl cannot initialise
     CurlGlobal(const CurlGlobal &) = delete;
     CurlGlobal &operator=(const CurlGlobal &) = delete;
     ~CurlGlobal() { curl_global_cleanup(); }

@@ -40,7 +40,8 @@ namespace {
 // journal_mode=WAL needs a moment of exclusive access; when several processes open a fresh
 // database together, one of them can see SQLITE_BUSY here before any busy handler applies.
 void enable_wal(SQLite::Database &database) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
     for (;;) {
         try {
             database.exec("PRAGMA journal_mode=WAL");
@@ -70,8 +71,7 @@ Query::~Query() {
 
 Db::Db(const std::string &path, Durability durability)
     : path_(path),
-      database_(path,
-                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+      database_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
                 busy_timeout_ms) {
     enable_wal(database_);
     database_.exec(durability == Durability::Full ? "PRAGMA synchronous=FULL"
@@ -86,7 +86,9 @@ Query Db::query(const std::string &sql) {
     return Query(*found->second);
 }
 
-ReadSnapshot::ReadSnapshot(Db &db) : db_(db) { db_.query("BEGIN")->exec(); }
+ReadSnapshot::ReadSnapshot(Db &db) : db_(db) {
+    db_.query("BEGIN")->exec();
+}
 
 ReadSnapshot::~ReadSnapshot() {
     try {
@@ -107,8 +109,7 @@ Error database_error(const SQLite::Exception &e) {
             e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE)
             return Error(ErrorCode::Conflict, "a record with this id already exists");
         break;
-    default:
-        break;
+    default: break;
     }
     return Error(ErrorCode::InternalError, std::string("database: ") + e.what());
 }

@@ -37,15 +37,24 @@ const ErrorInfo &info_of(ErrorCode code) noexcept {
 
 } // namespace
 
-Error::Error(ErrorCode code, const std::string &message) : std::runtime_error(message), code_(code) {}
+Error::Error(ErrorCode code, const std::string &message)
+    : std::runtime_error(message), code_(code) {}
 
-int Error::http_status() const noexcept { return http_status_of(code_); }
+int Error::http_status() const noexcept {
+    return http_status_of(code_);
+}
 
-const char *Error::code_name() const noexcept { return code_name_of(code_); }
+const char *Error::code_name() const noexcept {
+    return code_name_of(code_);
+}
 
-int http_status_of(ErrorCode code) noexcept { return info_of(code).http_status; }
+int http_status_of(ErrorCode code) noexcept {
+    return info_of(code).http_status;
+}
 
-const char *code_name_of(ErrorCode code) noexcept { return info_of(code).name; }
+const char *code_name_of(ErrorCode code) noexcept {
+    return info_of(code).name;
+}
 
 std::string system_error_text(const std::string &what, int errno_value) {
     return what + ": " + std::strerror(errno_value);

@@ -12,10 +12,9 @@ JsonPtr parse_json(std::string_view text) {
     // REJECT_DUPLICATES: {"task":"a","task":"b"} is ambiguous, so it is refused, not resolved.
     JsonPtr parsed(json_loadb(text.data(), text.size(), JSON_REJECT_DUPLICATES, &error));
     if (!parsed)
-        throw Error(ErrorCode::InvalidRequest, "malformed JSON at line " +
-                                                   std::to_string(error.line) + " column " +
-                                                   std::to_string(error.column) + ": " +
-                                                   error.text);
+        throw Error(ErrorCode::InvalidRequest,
+                    "malformed JSON at line " + std::to_string(error.line) + " column " +
+                        std::to_string(error.column) + ": " + error.text);
     return parsed;
 }
 
@@ -23,13 +22,16 @@ std::string dump_json(const json_t *json) {
     struct Free {
         void operator()(char *text) const noexcept { std::free(text); }
     };
-    std::unique_ptr<char, Free> text(json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12)));
+    std::unique_ptr<char, Free> text(
+        json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12)));
     if (!text)
         throw Error(ErrorCode::InternalError, "json_dumps failed (out of memory)");
     return text.get();
 }
 
-JsonPtr json_share(json_t *json) { return JsonPtr(json_incref(json)); }
+JsonPtr json_share(json_t *json) {
+    return JsonPtr(json_incref(json));
+}
 
 json_t *json_text(std::string_view text) {
     if (json_t *value = json_stringn(text.data(), text.size()))

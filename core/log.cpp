@@ -146,6 +146,8 @@ void Log::write(LogLevel level, std::string_view event,
     }
 }
 
-std::string redact(std::string_view secret) { return secret.empty() ? "(unset)" : "(redacted)"; }
+std::string redact(std::string_view secret) {
+    return secret.empty() ? "(unset)" : "(redacted)";
+}
 
 } // namespace tr

@@ -27,10 +27,10 @@ std::set<int> applied_versions(SQLite::Database &database) {
 // "0001_initial.sql" -> {1, "initial"}.
 Migration parse_migration(const EmbeddedFile &file) {
     const std::string name = file.name;
-    const bool well_formed = name.size() > 9 && name.compare(name.size() - 4, 4, ".sql") == 0 &&
-                             name[4] == '_' &&
-                             name.find_first_not_of("0123456789") == 4 &&
-                             name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", 5) == name.size() - 4;
+    const bool well_formed =
+        name.size() > 9 && name.compare(name.size() - 4, 4, ".sql") == 0 && name[4] == '_' &&
+        name.find_first_not_of("0123456789") == 4 &&
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", 5) == name.size() - 4;
     if (!well_formed)
         throw Error(ErrorCode::InternalError,
                     "migration file \"" + name + "\" is not named NNNN_short_name.sql");
@@ -85,7 +85,8 @@ MigrationReport migrate(SQLite::Database &database, const std::vector<Migration>
             transaction.commit();
         } catch (const SQLite::Exception &e) {
             throw Error(ErrorCode::InternalError, "migration " + std::to_string(migration.version) +
-                                                      "_" + migration.name + " failed: " + e.what());
+                                                      "_" + migration.name +
+                                                      " failed: " + e.what());
         }
         report.applied.push_back(migration.version);
     }

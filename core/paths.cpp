@@ -50,7 +50,9 @@ std::optional<std::string> real_path(const std::string &path) {
     return std::string(resolved.get());
 }
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string quoted(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
 
 } // namespace
 
@@ -119,12 +121,13 @@ std::string resolve_path(std::string_view requested, const std::string &base,
 
     // Walk from "/" (or the resolved base) one component at a time, as path lookup does.
     std::vector<std::string> parts;
-    bool missing = false; // once a component is missing, the rest cannot be symlinks...
+    bool missing = false;         // once a component is missing, the rest cannot be symlinks...
     std::size_t missing_from = 0; // ...until ".." climbs back above it (index in parts)
     if (requested.front() != '/') {
         const std::optional<std::string> real_base = real_path(base);
         if (!real_base)
-            throw Error(ErrorCode::InvalidRequest, "base directory of " + quoted(requested) + " does not exist");
+            throw Error(ErrorCode::InvalidRequest,
+                        "base directory of " + quoted(requested) + " does not exist");
         for (std::string_view part : split_components(*real_base))
             parts.emplace_back(part);
     }

@@ -109,23 +109,27 @@ ChildProcess ChildProcess::spawn(const SpawnSpec &spec) {
         throw Error(ErrorCode::InternalError, "spawn: empty argv");
     const std::string &program = spec.argv[0];
     std::vector<char *> argv = c_strings(spec.argv);
-    std::vector<char *> envp = spec.environment ? c_strings(*spec.environment) : std::vector<char *>{};
+    std::vector<char *> envp =
+        spec.environment ? c_strings(*spec.environment) : std::vector<char *>{};
     char *const *environment = spec.environment ? envp.data() : environ;
 
     int report[2];
     if (::pipe2(report, O_CLOEXEC) != 0)
-        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program + ": pipe", errno));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text("spawn " + program + ": pipe", errno));
     UniqueFd report_read(report[0]), report_write(report[1]);
 
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     if (spec.capture_output && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0))
-        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program + ": pipe", errno));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text("spawn " + program + ": pipe", errno));
     UniqueFd out_read(out[0]), out_write(out[1]), err_read(err[0]), err_write(err[1]);
 
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0)
-        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program + ": fork", errno));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text("spawn " + program + ": fork", errno));
     if (pid == 0)
         exec_child(spec, argv.data(), environment, report_write.get(), out_write.get(),
                    err_write.get(), parent);

@@ -15,7 +15,7 @@
 namespace tr {
 
 struct ResourceLimits {
-    std::optional<unsigned long> cpu_seconds;        // RLIMIT_CPU
+    std::optional<unsigned long> cpu_seconds;         // RLIMIT_CPU
     std::optional<unsigned long> address_space_bytes; // RLIMIT_AS
     std::optional<unsigned long> file_size_bytes;     // RLIMIT_FSIZE
     std::optional<unsigned long> processes;           // RLIMIT_NPROC
@@ -25,14 +25,14 @@ struct SpawnSpec {
     std::vector<std::string> argv;                       // argv[0] is a path (no PATH search)
     std::optional<std::vector<std::string>> environment; // "NAME=value"; nullopt inherits ours
     std::string working_directory;                       // empty: ours
-    bool capture_output = false; // stdout and stderr into pipes (stdin is /dev/null then)
+    bool capture_output = false;  // stdout and stderr into pipes (stdin is /dev/null then)
     bool die_with_parent = false; // SIGKILL when the spawning thread exits (PR_SET_PDEATHSIG)
     ResourceLimits limits;
 };
 
 struct ExitStatus {
-    int code = -1;   // exit code when it exited
-    int signal = 0;  // the signal that killed it, or 0
+    int code = -1;  // exit code when it exited
+    int signal = 0; // the signal that killed it, or 0
     bool exited() const noexcept { return signal == 0; }
     std::string describe() const; // "exit code 2", "killed by signal 9 (Killed)"
 };

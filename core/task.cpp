@@ -4,8 +4,8 @@
 namespace tr {
 namespace {
 
-constexpr const char *status_names[] = {"queued",    "running",   "completed",
-                                        "failed",    "cancelled", "timeout"};
+constexpr const char *status_names[] = {"queued", "running",   "completed",
+                                        "failed", "cancelled", "timeout"};
 constexpr const char *priority_names[] = {"low", "normal", "high", "critical"};
 constexpr const char *step_type_names[] = {"planning", "tool_use", "analysis", "completion"};
 constexpr const char *step_status_names[] = {"running", "completed", "failed", "skipped"};
@@ -20,10 +20,18 @@ std::optional<Enum> parse_name(const char *const (&names)[N], std::string_view t
 
 } // namespace
 
-const char *to_string(TaskStatus status) noexcept { return status_names[static_cast<int>(status)]; }
-const char *to_string(Priority priority) noexcept { return priority_names[static_cast<int>(priority)]; }
-const char *to_string(StepType type) noexcept { return step_type_names[static_cast<int>(type)]; }
-const char *to_string(StepStatus status) noexcept { return step_status_names[static_cast<int>(status)]; }
+const char *to_string(TaskStatus status) noexcept {
+    return status_names[static_cast<int>(status)];
+}
+const char *to_string(Priority priority) noexcept {
+    return priority_names[static_cast<int>(priority)];
+}
+const char *to_string(StepType type) noexcept {
+    return step_type_names[static_cast<int>(type)];
+}
+const char *to_string(StepStatus status) noexcept {
+    return step_status_names[static_cast<int>(status)];
+}
 
 std::optional<TaskStatus> parse_task_status(std::string_view text) noexcept {
     return parse_name<TaskStatus>(status_names, text);

@@ -12,7 +12,9 @@
 namespace tr {
 namespace {
 
-[[noreturn]] void reject(const std::string &message) { throw Error(ErrorCode::InvalidRequest, message); }
+[[noreturn]] void reject(const std::string &message) {
+    throw Error(ErrorCode::InvalidRequest, message);
+}
 
 const char *json_type_name(const json_t *value) {
     switch (json_typeof(value)) {
@@ -32,7 +34,8 @@ std::string got(const json_t *value) {
     if (!value)
         return "(got nothing)";
     if (json_is_string(value)) {
-        std::string text(json_string_value(value), std::min<std::size_t>(json_string_length(value), 80));
+        std::string text(json_string_value(value),
+                         std::min<std::size_t>(json_string_length(value), 80));
         return "(got \"" + text + (json_string_length(value) > 80 ? "...\")" : "\")");
     }
     if (json_is_integer(value))
@@ -45,14 +48,15 @@ void reject_unknown_fields(const json_t *object, const std::string &scope,
     const char *key;
     json_t *value;
     json_object_foreach(const_cast<json_t *>(object), key, value) {
-        if (std::any_of(known.begin(), known.end(), [key](const char *name) { return std::string_view(key) == name; }))
+        if (std::any_of(known.begin(), known.end(),
+                        [key](const char *name) { return std::string_view(key) == name; }))
             continue;
         std::string names;
         for (const char *name : known)
             names += (names.empty() ? "" : ", ") + std::string(name);
         const std::string field = scope.empty() ? std::string(key) : scope + "." + key;
-        reject("unknown field \"" + field.substr(0, 120) + "\" (" + (scope.empty() ? std::string("a task request") : scope) +
-               " accepts " + names + ")");
+        reject("unknown field \"" + field.substr(0, 120) + "\" (" +
+               (scope.empty() ? std::string("a task request") : scope) + " accepts " + names + ")");
     }
 }
 
@@ -64,7 +68,8 @@ std::string string_field(const json_t *value, const std::string &name) {
 
 int integer_field(const json_t *value, const std::string &name, long long min, long long max,
                   const std::string &limit_note) {
-    if (!json_is_integer(value) || json_integer_value(value) < min || json_integer_value(value) > max)
+    if (!json_is_integer(value) || json_integer_value(value) < min ||
+        json_integer_value(value) > max)
         reject(name + " must be an integer " + std::to_string(min) + ".." + std::to_string(max) +
                limit_note + " " + got(value));
     return static_cast<int>(json_integer_value(value));
@@ -89,7 +94,8 @@ bool is_valid_variable_name(const std::string &name) {
     if (name.empty() || name.size() > 128 || (name[0] >= '0' && name[0] <= '9'))
         return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_';
     });
 }
 
@@ -103,12 +109,13 @@ std::vector<std::string> parse_tools(const json_t *value, const ToolsConfig &con
         const std::string name = string_field(item, "context.tools[" + std::to_string(index) + "]");
         const ToolInfo *tool = find_tool(name);
         if (!tool)
-            reject("context.tools[" + std::to_string(index) + "] must be one of " + tool_names_text() +
-                   " (got \"" + name + "\")");
+            reject("context.tools[" + std::to_string(index) + "] must be one of " +
+                   tool_names_text() + " (got \"" + name + "\")");
         if (!tool_enabled(*tool, config))
             reject("context.tools[" + std::to_string(index) + "]: " + name +
                    " is disabled on this server (tools." +
-                   (tool->kind == ToolKind::File ? "enable_file_operations" : "enable_command_execution") +
+                   (tool->kind == ToolKind::File ? "enable_file_operations"
+                                                 : "enable_command_execution") +
                    " is false)");
         if (std::find(tools.begin(), tools.end(), name) == tools.end())
             tools.push_back(name);
@@ -145,7 +152,8 @@ std::vector<std::pair<std::string, std::string>> parse_environment(const json_t 
 std::vector<std::string> parse_allowed_paths(const json_t *value, const Config &config,
                                              const std::vector<std::string> &server_roots) {
     if (!json_is_array(value) || json_array_size(value) == 0)
-        reject("context.constraints.allowed_paths must be a non-empty array of directories " + got(value));
+        reject("context.constraints.allowed_paths must be a non-empty array of directories " +
+               got(value));
     std::vector<std::string> roots;
     std::size_t index;
     json_t *item;
@@ -154,7 +162,8 @@ std::vector<std::string> parse_allowed_paths(const json_t *value, const Config &
         const std::string path = string_field(item, name);
         std::string resolved;
         try {
-            resolved = resolve_path(path, config.tools.working_directory, server_roots, MustExist::Yes);
+            resolved =
+                resolve_path(path, config.tools.working_directory, server_roots, MustExist::Yes);
         } catch (const Error &e) {
             reject(name + ": " + e.what());
         }
@@ -181,7 +190,8 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
     if (context && !json_is_null(context)) {
         if (!json_is_object(context))
             reject("context must be an object " + got(context));
-        reject_unknown_fields(context, "context", {"working_directory", "environment", "tools", "constraints"});
+        reject_unknown_fields(context, "context",
+                              {"working_directory", "environment", "tools", "constraints"});
         if (const json_t *tools = json_object_get(context, "tools"))
             resolved.tools = parse_tools(tools, config.tools);
         if (const json_t *environment = json_object_get(context, "environment"))
@@ -192,9 +202,10 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
             reject_unknown_fields(constraints, "context.constraints",
                                   {"max_execution_time", "max_steps", "allowed_paths"});
             if (const json_t *time = json_object_get(constraints, "max_execution_time"))
-                resolved.timeout_seconds = integer_field(
-                    time, "context.constraints.max_execution_time", 1, config.execution.timeout_seconds,
-                    " seconds (this server's execution.timeout_seconds)");
+                resolved.timeout_seconds =
+                    integer_field(time, "context.constraints.max_execution_time", 1,
+                                  config.execution.timeout_seconds,
+                                  " seconds (this server's execution.timeout_seconds)");
             if (const json_t *steps = json_object_get(constraints, "max_steps"))
                 resolved.max_steps = integer_field(steps, "context.constraints.max_steps", 1,
                                                    config.execution.max_steps,
@@ -205,7 +216,8 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
     }
 
     const json_t *directory = context ? json_object_get(context, "working_directory") : nullptr;
-    const std::string requested = directory ? string_field(directory, "context.working_directory") : ".";
+    const std::string requested =
+        directory ? string_field(directory, "context.working_directory") : ".";
     try {
         resolved.working_directory = resolve_path(requested, config.tools.working_directory,
                                                   resolved.allowed_paths, MustExist::Yes);
@@ -249,15 +261,18 @@ TaskRequest parse_task_request(const json_t *body, const Config &config) {
         request.priority = *parsed;
     }
 
-    if (const json_t *metadata = json_object_get(body, "metadata"); metadata && !json_is_null(metadata)) {
+    if (const json_t *metadata = json_object_get(body, "metadata");
+        metadata && !json_is_null(metadata)) {
         if (!json_is_object(metadata))
             reject("metadata must be an object " + got(metadata));
         if (dump_json(metadata).size() > max_metadata_bytes)
-            reject("metadata must be at most " + std::to_string(max_metadata_bytes) + " bytes as JSON");
+            reject("metadata must be at most " + std::to_string(max_metadata_bytes) +
+                   " bytes as JSON");
         request.metadata = json_share(const_cast<json_t *>(metadata));
     }
 
-    if (const json_t *context = json_object_get(body, "context"); context && !json_is_null(context)) {
+    if (const json_t *context = json_object_get(body, "context");
+        context && !json_is_null(context)) {
         resolve_task_context(context, config); // validates; the runner resolves it again
         request.context = json_share(const_cast<json_t *>(context));
     }

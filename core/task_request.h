@@ -21,10 +21,10 @@ inline constexpr std::size_t max_environment_value_bytes = 4096;
 
 // context: what the runner needs, with every path resolved and every limit within the server's.
 struct TaskContext {
-    std::string working_directory;                               // resolved, absolute
-    std::vector<std::string> allowed_paths;                      // resolved roots
+    std::string working_directory;                                // resolved, absolute
+    std::vector<std::string> allowed_paths;                       // resolved roots
     std::vector<std::pair<std::string, std::string>> environment; // extra variables for commands
-    std::vector<std::string> tools;                              // the allowed tool names
+    std::vector<std::string> tools;                               // the allowed tool names
     int timeout_seconds = 0;
     int max_steps = 0;
 };

@@ -3,7 +3,6 @@
 
 #include "core/random.h"
 
-
 namespace tr {
 namespace {
 
@@ -29,7 +28,9 @@ json_t *int_or_null(const SQLite::Column &column) {
     return column.isNull() ? json_null() : json_integer(column.getInt64());
 }
 
-json_t *stored_json(const SQLite::Column &column) { return json_from_column(optional_text(column)); }
+json_t *stored_json(const SQLite::Column &column) {
+    return json_from_column(optional_text(column));
+}
 
 JsonPtr read_step(SQLite::Statement &row) {
     JsonPtr step(json_object());
@@ -46,8 +47,9 @@ JsonPtr read_step(SQLite::Statement &row) {
     if (row.getColumn(9).isNull() && row.getColumn(10).isNull()) {
         json_object_set_new(s, "tokens", json_null());
     } else {
-        json_object_set_new(s, "tokens", json_pack("{s:o,s:o}", "input", int_or_null(row.getColumn(9)),
-                                                   "output", int_or_null(row.getColumn(10))));
+        json_object_set_new(s, "tokens",
+                            json_pack("{s:o,s:o}", "input", int_or_null(row.getColumn(9)), "output",
+                                      int_or_null(row.getColumn(10))));
     }
     json_object_set_new(s, "timestamp", text_or_null(row.getColumn(11)));
     json_object_set_new(s, "attempt", json_integer(row.getColumn(12).getInt64()));
@@ -74,7 +76,8 @@ SubmittedTask insert_task(Db &db, const TaskRequest &request, TimePoint now) {
     } catch (const SQLite::Exception &e) {
         Error error = database_error(e);
         if (error.code() == ErrorCode::Conflict)
-            throw Error(ErrorCode::Conflict, "task_id \"" + submitted.id + "\" is already used by another task");
+            throw Error(ErrorCode::Conflict,
+                        "task_id \"" + submitted.id + "\" is already used by another task");
         throw error;
     }
     return submitted;
@@ -102,8 +105,9 @@ std::optional<JsonPtr> load_task(Db &db, const std::string &id) {
     if (row.getColumn(9).isNull()) {
         json_object_set_new(t, "error", json_null());
     } else {
-        json_object_set_new(t, "error", json_pack("{s:o,s:o}", "code", text_or_null(row.getColumn(9)),
-                                                  "message", text_or_null(row.getColumn(10))));
+        json_object_set_new(t, "error",
+                            json_pack("{s:o,s:o}", "code", text_or_null(row.getColumn(9)),
+                                      "message", text_or_null(row.getColumn(10))));
     }
     json_object_set_new(t, "attempts", json_integer(row.getColumn(11).getInt64()));
     json_object_set_new(t, "provider", text_or_null(row.getColumn(12)));

@@ -7,8 +7,8 @@
 namespace tr {
 
 std::string format_utc(TimePoint time) {
-    const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(
-        time.time_since_epoch());
+    const auto since_epoch =
+        std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch());
     long long ms = since_epoch.count();
     long long seconds = ms / 1000;
     long long millis = ms % 1000;
@@ -60,7 +60,8 @@ std::optional<TimePoint> parse_utc(std::string_view text) {
     int year, month, day, hour, minute, second;
     if (!read_digits(text, pos, 4, year) || !expect(text, pos, "-") ||
         !read_digits(text, pos, 2, month) || !expect(text, pos, "-") ||
-        !read_digits(text, pos, 2, day) || !expect(text, pos, "Tt ") /* RFC 3339 §5.6 allows t and space */ ||
+        !read_digits(text, pos, 2, day) ||
+        !expect(text, pos, "Tt ") /* RFC 3339 §5.6 allows t and space */ ||
         !read_digits(text, pos, 2, hour) || !expect(text, pos, ":") ||
         !read_digits(text, pos, 2, minute) || !expect(text, pos, ":") ||
         !read_digits(text, pos, 2, second))

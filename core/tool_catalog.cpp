@@ -49,6 +49,8 @@ std::string tool_names_text() {
     return names;
 }
 
-JsonPtr tool_parameters(const ToolInfo &tool) { return parse_json(tool.parameters); }
+JsonPtr tool_parameters(const ToolInfo &tool) {
+    return parse_json(tool.parameters);
+}
 
 } // namespace tr

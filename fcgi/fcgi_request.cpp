@@ -5,16 +5,22 @@
 
 namespace tr::fcgi {
 
-FcgiRequest::FcgiRequest(int listen_fd) { FCGX_InitRequest(&request_, listen_fd, 0); }
+FcgiRequest::FcgiRequest(int listen_fd) {
+    FCGX_InitRequest(&request_, listen_fd, 0);
+}
 
 FcgiRequest::~FcgiRequest() {
     FCGX_Finish_r(&request_);
     FCGX_Free(&request_, 1);
 }
 
-bool FcgiRequest::accept() { return FCGX_Accept_r(&request_) == 0; }
+bool FcgiRequest::accept() {
+    return FCGX_Accept_r(&request_) == 0;
+}
 
-char **FcgiRequest::params() const { return request_.envp; }
+char **FcgiRequest::params() const {
+    return request_.envp;
+}
 
 std::size_t FcgiRequest::read(char *buffer, std::size_t size) {
     const int chunk = size > INT_MAX ? INT_MAX : static_cast<int>(size);

@@ -14,11 +14,11 @@
 namespace tr::fcgi {
 
 struct HttpRequest {
-    std::string method;     // "GET"
-    std::string path;       // decoded and normalised by nginx: "/api/v1/tasks/42"
-    std::string query;      // raw query string, without '?'
+    std::string method; // "GET"
+    std::string path;   // decoded and normalised by nginx: "/api/v1/tasks/42"
+    std::string query;  // raw query string, without '?'
     std::string body;
-    std::string request_id; // nginx's $request_id, or one of ours
+    std::string request_id;                    // nginx's $request_id, or one of ours
     std::map<std::string, std::string> params; // the CGI/FastCGI parameters, HTTP_* included
 
     // A request header by its CGI name, e.g. "HTTP_X_API_KEY".

@@ -43,7 +43,9 @@ struct Options {
 };
 
 [[noreturn]] void usage_error(const std::string &message) {
-    std::fprintf(stderr, "task-runner-fcgi: %s\nusage: task-runner-fcgi [--config FILE] [--socket PATH] [--threads N]\n",
+    std::fprintf(stderr,
+                 "task-runner-fcgi: %s\nusage: task-runner-fcgi [--config FILE] [--socket PATH] "
+                 "[--threads N]\n",
                  message.c_str());
     std::exit(2);
 }
@@ -125,9 +127,9 @@ void serve_requests(Server &server, int listen_fd) {
         HandlerContext context{server.config, server.log, db, server.started};
         FcgiRequest request(listen_fd);
         while (request.accept()) {
-            const HttpResponse response =
-                respond(server.router, context, parse_params(request.params()),
-                        [&request](char *buffer, std::size_t size) { return request.read(buffer, size); });
+            const HttpResponse response = respond(
+                server.router, context, parse_params(request.params()),
+                [&request](char *buffer, std::size_t size) { return request.read(buffer, size); });
             request.write(serialize_cgi(response));
         }
     } catch (const std::exception &e) {
@@ -170,10 +172,9 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
 int serve_cgi(const Config &config, const Log &log) {
     Db db(config.storage.database, parse_durability(config.storage.synchronous));
     HandlerContext context{config, log, db, std::chrono::steady_clock::now()};
-    const HttpResponse response = respond(make_router(), context, parse_params(environ),
-                                          [](char *buffer, std::size_t size) {
-                                              return std::fread(buffer, 1, size, stdin);
-                                          });
+    const HttpResponse response =
+        respond(make_router(), context, parse_params(environ),
+                [](char *buffer, std::size_t size) { return std::fread(buffer, 1, size, stdin); });
     std::cout << serialize_cgi(response) << std::flush;
     return 0;
 }

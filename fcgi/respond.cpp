@@ -20,7 +20,8 @@ std::size_t content_length(const HttpRequest &request, std::size_t limit) {
         throw Error(ErrorCode::InvalidRequest, "Content-Length is not a number");
     if (length > limit)
         throw Error(ErrorCode::PayloadTooLarge, "the request body is " + std::to_string(length) +
-                                                    " bytes; the limit is " + std::to_string(limit));
+                                                    " bytes; the limit is " +
+                                                    std::to_string(limit));
     return static_cast<std::size_t>(length);
 }
 
@@ -75,7 +76,8 @@ HttpResponse respond(const Router &router, HandlerContext &context,
     HttpRequest request = make_request(std::move(params));
     HttpResponse response;
     try {
-        const std::size_t limit = static_cast<std::size_t>(context.config.service.max_request_body_kb) * 1024;
+        const std::size_t limit =
+            static_cast<std::size_t>(context.config.service.max_request_body_kb) * 1024;
         request.body = read_body(content_length(request, limit), read);
         response = router.dispatch(context, request);
     } catch (const Error &e) {

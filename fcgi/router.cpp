@@ -20,7 +20,8 @@ std::vector<std::string_view> segments(std::string_view path) {
     return parts;
 }
 
-bool match(std::string_view pattern, std::string_view path, std::map<std::string, std::string> &params) {
+bool match(std::string_view pattern, std::string_view path,
+           std::map<std::string, std::string> &params) {
     const std::vector<std::string_view> want = segments(pattern);
     const std::vector<std::string_view> have = segments(path);
     if (want.size() != have.size())
@@ -68,9 +69,9 @@ HttpResponse Router::dispatch(HandlerContext &context, const HttpRequest &reques
     std::string list;
     for (const std::string &method : allowed)
         list += (list.empty() ? "" : ", ") + method;
-    HttpResponse response = error_response(Error(
-        ErrorCode::MethodNotAllowed,
-        request.method + " is not allowed on " + request.path + " (allowed: " + list + ")"));
+    HttpResponse response = error_response(
+        Error(ErrorCode::MethodNotAllowed,
+              request.method + " is not allowed on " + request.path + " (allowed: " + list + ")"));
     response.set_header("Allow", list); // RFC 9110 §15.5.6: a 405 must say what is allowed
     return response;
 }

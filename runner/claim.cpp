@@ -42,20 +42,20 @@ int renew_leases(Db &db, const std::string &runner_id, TimePoint lease_until) {
 int recover_expired_leases(Db &db, TimePoint now) {
     const std::string cutoff = format_utc(now);
     SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
-    Query steps = db.query(
-        "UPDATE steps SET status = 'failed', finished_at = :now, "
-        "error = 'the runner executing this step stopped responding' "
-        "WHERE status = 'running' AND task_id IN "
-        "(SELECT id FROM tasks WHERE status = 'running' AND lease_expires_at < :now)");
+    Query steps =
+        db.query("UPDATE steps SET status = 'failed', finished_at = :now, "
+                 "error = 'the runner executing this step stopped responding' "
+                 "WHERE status = 'running' AND task_id IN "
+                 "(SELECT id FROM tasks WHERE status = 'running' AND lease_expires_at < :now)");
     steps->bind(":now", cutoff);
     steps->exec();
-    Query tasks = db.query(
-        "UPDATE tasks SET lease_expires_at = NULL, "
-        "status = CASE WHEN attempts >= :max THEN 'failed' ELSE 'queued' END, "
-        "error_code = CASE WHEN attempts >= :max THEN :code ELSE error_code END, "
-        "error_message = CASE WHEN attempts >= :max THEN :message ELSE error_message END, "
-        "finished_at = CASE WHEN attempts >= :max THEN :now ELSE finished_at END "
-        "WHERE status = 'running' AND lease_expires_at < :now");
+    Query tasks =
+        db.query("UPDATE tasks SET lease_expires_at = NULL, "
+                 "status = CASE WHEN attempts >= :max THEN 'failed' ELSE 'queued' END, "
+                 "error_code = CASE WHEN attempts >= :max THEN :code ELSE error_code END, "
+                 "error_message = CASE WHEN attempts >= :max THEN :message ELSE error_message END, "
+                 "finished_at = CASE WHEN attempts >= :max THEN :now ELSE finished_at END "
+                 "WHERE status = 'running' AND lease_expires_at < :now");
     tasks->bind(":max", max_attempts);
     tasks->bind(":code", task_error::runner_lost);
     tasks->bind(":message", "the runner executing this task stopped responding " +
@@ -86,9 +86,9 @@ std::vector<std::string> cancel_requests(Db &db, const std::string &runner_id) {
 }
 
 void register_runner(Db &db, const RunnerRecord &runner, TimePoint now) {
-    Query insert = db.query(
-        "INSERT INTO runners (id, hostname, pid, version, max_concurrent_tasks, started_at, heartbeat_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    Query insert = db.query("INSERT INTO runners (id, hostname, pid, version, "
+                            "max_concurrent_tasks, started_at, heartbeat_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)");
     const std::string time = format_utc(now);
     insert->bind(1, runner.id);
     insert->bind(2, runner.hostname);

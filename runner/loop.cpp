@@ -18,10 +18,13 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 long long milliseconds_since(SteadyClock::time_point since) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
+        .count();
 }
 
-double seconds_since(SteadyClock::time_point since) { return milliseconds_since(since) / 1000.0; }
+double seconds_since(SteadyClock::time_point since) {
+    return milliseconds_since(since) / 1000.0;
+}
 
 // "read_file README.md", "run_command: make test": what a step's description says.
 std::string describe_call(const ToolCall &call) {
@@ -90,7 +93,8 @@ public:
         const SteadyClock::time_point execution_started = SteadyClock::now();
         FinalAnswer answer = execute();
         execution_ms_ = milliseconds_since(execution_started);
-        OpenStep completion(recorder_, recorder_.begin_step(StepType::Completion, "Report the result", "", nullptr));
+        OpenStep completion(recorder_, recorder_.begin_step(StepType::Completion,
+                                                            "Report the result", "", nullptr));
         completion.end({answer.success ? StepStatus::Completed : StepStatus::Failed, answer.summary,
                         answer.success ? "" : answer.summary, std::nullopt, 0});
         return answer;
@@ -106,17 +110,20 @@ public:
         return JsonPtr(json_pack(
             "{s:f,s:I,s:I,s:i,s:O,s:O,s:i,s:{s:I,s:I,s:I}}", "total_execution_time", total_seconds,
             "planning_time_ms", static_cast<json_int_t>(planning_ms_), "execution_time_ms",
-            static_cast<json_int_t>(execution_ms_), "steps_executed", tool_call_count_, "tools_used",
-            tools_used.get(), "tool_calls", tool_calls.get(), "model_calls", model_calls_, "tokens_used",
-            "input", static_cast<json_int_t>(tokens_.input), "output", static_cast<json_int_t>(tokens_.output),
-            "total", static_cast<json_int_t>(tokens_.input + tokens_.output)));
+            static_cast<json_int_t>(execution_ms_), "steps_executed", tool_call_count_,
+            "tools_used", tools_used.get(), "tool_calls", tool_calls.get(), "model_calls",
+            model_calls_, "tokens_used", "input", static_cast<json_int_t>(tokens_.input), "output",
+            static_cast<json_int_t>(tokens_.output), "total",
+            static_cast<json_int_t>(tokens_.input + tokens_.output)));
     }
 
     const std::vector<Artifact> &artifacts() const { return artifacts_; }
 
 private:
     void plan() {
-        OpenStep step(recorder_, recorder_.begin_step(StepType::Planning, "Understand the task and make a plan", "", nullptr));
+        OpenStep step(recorder_,
+                      recorder_.begin_step(StepType::Planning,
+                                           "Understand the task and make a plan", "", nullptr));
         PlanResult plan;
         try {
             plan = provider_->plan(task_.task, tools_, control_);
@@ -126,7 +133,8 @@ private:
         }
         count_model_call(plan.usage);
         step.end({StepStatus::Completed, dump_json(plan.plan.get()), "",
-                  provider_->calls_a_model() ? std::optional<TokenUsage>(plan.usage) : std::nullopt, 0});
+                  provider_->calls_a_model() ? std::optional<TokenUsage>(plan.usage) : std::nullopt,
+                  0});
         recorder_.record_plan(plan.plan.get());
         conversation_.push_back(Message{Role::User, task_.task, {}, "", "", false, nullptr});
     }
@@ -138,10 +146,12 @@ private:
             if (turn.final)
                 return *turn.final;
             if (turn.tool_calls.empty())
-                throw TaskFailure(task_error::model_error, provider_->name() + " returned neither tool calls nor an answer");
+                throw TaskFailure(task_error::model_error,
+                                  provider_->name() + " returned neither tool calls nor an answer");
             Message assistant{Role::Assistant, "", {}, "", "", false, nullptr};
             for (const ToolCall &call : turn.tool_calls)
-                assistant.tool_calls.push_back({call.id, call.name, json_share(call.arguments.get())});
+                assistant.tool_calls.push_back(
+                    {call.id, call.name, json_share(call.arguments.get())});
             conversation_.push_back(std::move(assistant));
             for (const ToolCall &call : turn.tool_calls)
                 conversation_.push_back(call_tool(call));
@@ -151,9 +161,10 @@ private:
     Turn next_turn() {
         if (!provider_->calls_a_model())
             return provider_->next_turn(conversation_, tools_, control_);
-        OpenStep step(recorder_, recorder_.begin_step(StepType::Analysis,
-                                                      "Model call " + std::to_string(model_calls_ + 1),
-                                                      "", nullptr));
+        OpenStep step(recorder_,
+                      recorder_.begin_step(StepType::Analysis,
+                                           "Model call " + std::to_string(model_calls_ + 1), "",
+                                           nullptr));
         Turn turn = provider_->next_turn(conversation_, tools_, control_);
         count_model_call(turn.usage);
         step.end({StepStatus::Completed, turn.final ? turn.final->summary : "", "", turn.usage, 0});
@@ -169,9 +180,10 @@ private:
         check_stop();
         ++tool_call_count_;
         ++calls_by_tool_[call.name];
-        OpenStep step(recorder_, recorder_.begin_step(StepType::ToolUse, describe_call(call), call.name,
-                                                      call.arguments.get()));
-        ToolContext tool_context{context_, environment_.config.tools, environment_.sandbox, control_, artifacts_};
+        OpenStep step(recorder_, recorder_.begin_step(StepType::ToolUse, describe_call(call),
+                                                      call.name, call.arguments.get()));
+        ToolContext tool_context{context_, environment_.config.tools, environment_.sandbox,
+                                 control_, artifacts_};
         ToolResult result;
         try {
             result = execute_tool(call.name, call.arguments.get(), tool_context);
@@ -179,10 +191,15 @@ private:
             step.set_interruption(stop_text(control_.stop_reason()));
             throw;
         }
-        step.end({result.ok ? StepStatus::Completed : StepStatus::Failed, result.output, result.error,
-                  std::nullopt, 0});
-        Message message{Role::Tool, result.ok ? result.output : result.error + "\n" + result.output,
-                        {}, call.id, call.name, !result.ok, std::move(result.data)};
+        step.end({result.ok ? StepStatus::Completed : StepStatus::Failed, result.output,
+                  result.error, std::nullopt, 0});
+        Message message{Role::Tool,
+                        result.ok ? result.output : result.error + "\n" + result.output,
+                        {},
+                        call.id,
+                        call.name,
+                        !result.ok,
+                        std::move(result.data)};
         if (!result.ok && result.output.empty())
             message.content = result.error;
         return message;
@@ -226,11 +243,13 @@ private:
     long long execution_ms_ = 0;
 };
 
-JsonPtr result_json(const FinalAnswer &answer, const std::vector<Artifact> &artifacts, double seconds) {
+JsonPtr result_json(const FinalAnswer &answer, const std::vector<Artifact> &artifacts,
+                    double seconds) {
     JsonPtr list(json_array());
     for (const Artifact &artifact : artifacts)
-        json_array_append_new(list.get(), json_pack("{s:s,s:I}", "path", artifact.path.c_str(), "size",
-                                                    static_cast<json_int_t>(artifact.size)));
+        json_array_append_new(list.get(),
+                              json_pack("{s:s,s:I}", "path", artifact.path.c_str(), "size",
+                                        static_cast<json_int_t>(artifact.size)));
     JsonPtr result(json_object());
     json_object_set_new(result.get(), "success", json_boolean(answer.success));
     json_object_set_new(result.get(), "summary", json_text(answer.summary));
@@ -243,7 +262,8 @@ JsonPtr result_json(const FinalAnswer &answer, const std::vector<Artifact> &arti
 // Registers the control for cancellation delivery for exactly as long as the task runs.
 class ControlScope {
 public:
-    ControlScope(const ControlRegistration &registration, const std::string &id, TaskControl &control)
+    ControlScope(const ControlRegistration &registration, const std::string &id,
+                 TaskControl &control)
         : registration_(registration), id_(id) {
         registration_(id_, &control);
     }
@@ -263,7 +283,8 @@ void run_claimed_task(Db &db, const RunnerEnvironment &environment, const Claime
     const SteadyClock::time_point started = SteadyClock::now();
     const Log &log = environment.log;
     TaskRecorder recorder(db, task.id, environment.runner_id, task.attempt);
-    log.info("task.started", {{"task_id", task.id}, {"attempt", task.attempt}, {"priority", task.priority}});
+    log.info("task.started",
+             {{"task_id", task.id}, {"attempt", task.attempt}, {"priority", task.priority}});
 
     TaskContext context;
     try {
@@ -271,13 +292,16 @@ void run_claimed_task(Db &db, const RunnerEnvironment &environment, const Claime
         context = resolve_task_context(parsed.get(), environment.config);
     } catch (const Error &e) {
         TaskEnd end{TaskStatus::Failed, nullptr, task_error::invalid_context,
-                    std::string("the task's context is not valid on this runner: ") + e.what(), nullptr};
+                    std::string("the task's context is not valid on this runner: ") + e.what(),
+                    nullptr};
         recorder.finish(end);
-        log.warn("task.failed", {{"task_id", task.id}, {"code", end.error_code}, {"error", end.error_message}});
+        log.warn("task.failed",
+                 {{"task_id", task.id}, {"code", end.error_code}, {"error", end.error_message}});
         return;
     }
 
-    TaskControl control(started + std::chrono::seconds(context.timeout_seconds), environment.shutdown);
+    TaskControl control(started + std::chrono::seconds(context.timeout_seconds),
+                        environment.shutdown);
     const ControlScope scope(register_control, task.id, control);
     TaskEnd end;
     std::optional<Agent> agent;
@@ -287,7 +311,8 @@ void run_claimed_task(Db &db, const RunnerEnvironment &environment, const Claime
         end.status = answer.success ? TaskStatus::Completed : TaskStatus::Failed;
         end.result = result_json(answer, agent->artifacts(), seconds_since(started));
         if (!answer.success) {
-            end.error_code = answer.error_code.empty() ? task_error::task_failed : answer.error_code;
+            end.error_code =
+                answer.error_code.empty() ? task_error::task_failed : answer.error_code;
             end.error_message = answer.summary;
         }
     } catch (const TaskStopped &) {
@@ -305,7 +330,8 @@ void run_claimed_task(Db &db, const RunnerEnvironment &environment, const Claime
             end.status = TaskStatus::Timeout;
             end.error_code = task_error::timeout;
             end.error_message = "the task did not finish within its time limit of " +
-                                std::to_string(context.timeout_seconds) + " s; its steps so far are kept";
+                                std::to_string(context.timeout_seconds) +
+                                " s; its steps so far are kept";
         }
     } catch (const TaskFailure &failure) {
         end.status = TaskStatus::Failed;
@@ -315,7 +341,8 @@ void run_claimed_task(Db &db, const RunnerEnvironment &environment, const Claime
         log.error("task.internal_error", {{"task_id", task.id}, {"error", e.what()}});
         end.status = TaskStatus::Failed;
         end.error_code = task_error::internal_error;
-        end.error_message = "internal error in the runner (task " + task.id + "; see the runner's log)";
+        end.error_message =
+            "internal error in the runner (task " + task.id + "; see the runner's log)";
     }
     if (agent)
         end.metrics = agent->metrics(seconds_since(started));

@@ -25,7 +25,9 @@ std::string parse_config_option(int argc, char **argv) {
             std::printf("usage: task-runner-runner [--config FILE]\n");
             std::exit(0);
         } else {
-            std::fprintf(stderr, "task-runner-runner: unknown argument \"%s\"\nusage: task-runner-runner [--config FILE]\n",
+            std::fprintf(stderr,
+                         "task-runner-runner: unknown argument \"%s\"\nusage: task-runner-runner "
+                         "[--config FILE]\n",
                          arg.c_str());
             std::exit(2);
         }
@@ -35,7 +37,8 @@ std::string parse_config_option(int argc, char **argv) {
 
 int run(int argc, char **argv) {
     const tr::Config config = tr::load_config(parse_config_option(argc, argv));
-    tr::Log log("runner", tr::parse_log_level(config.service.log_level).value_or(tr::LogLevel::Info));
+    tr::Log log("runner",
+                tr::parse_log_level(config.service.log_level).value_or(tr::LogLevel::Info));
     tr::prepare_database_file(config.storage.database); // before any connection: see core/db.h
     {
         tr::Db db(config.storage.database, tr::parse_durability(config.storage.synchronous));

@@ -27,7 +27,7 @@ struct StepEnd {
 
 struct TaskEnd {
     TaskStatus status = TaskStatus::Completed;
-    JsonPtr result;  // may be null
+    JsonPtr result; // may be null
     std::string error_code;
     std::string error_message;
     JsonPtr metrics; // may be null

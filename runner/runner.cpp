@@ -45,12 +45,14 @@ Runner::Runner(const Config &config, const Log &log, SandboxKind sandbox)
 int Runner::run(const sigset_t &stop_signals) {
     {
         Db db = open_db(config_);
-        register_runner(db, {id_, "", static_cast<long>(::getpid()), config_.service.max_concurrent_tasks},
-                        Clock::now());
+        register_runner(
+            db, {id_, "", static_cast<long>(::getpid()), config_.service.max_concurrent_tasks},
+            Clock::now());
     }
-    log_.info("runner.started", {{"runner", id_},
-                                 {"workers", config_.service.max_concurrent_tasks},
-                                 {"sandbox", sandbox_ == SandboxKind::Bubblewrap ? "bubblewrap" : "none"}});
+    log_.info("runner.started",
+              {{"runner", id_},
+               {"workers", config_.service.max_concurrent_tasks},
+               {"sandbox", sandbox_ == SandboxKind::Bubblewrap ? "bubblewrap" : "none"}});
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
         workers.emplace_back(&Runner::work, this);
@@ -66,8 +68,9 @@ int Runner::run(const sigset_t &stop_signals) {
     std::deque<ClaimedTask> unstarted;
     unstarted.swap(queue_);
     changed_.notify_all();
-    const bool finished = changed_.wait_for(lock, std::chrono::seconds(config_.execution.shutdown_grace_seconds),
-                                            [this] { return active_tasks_ == 0; });
+    const bool finished =
+        changed_.wait_for(lock, std::chrono::seconds(config_.execution.shutdown_grace_seconds),
+                          [this] { return active_tasks_ == 0; });
     lock.unlock();
     if (!finished) {
         log_.info("runner.interrupting", {{"running_tasks", active_tasks_}});
@@ -139,8 +142,8 @@ void Runner::claim_while_idle(Db &db) {
                 return;
         }
         const TimePoint now = Clock::now();
-        std::optional<ClaimedTask> task =
-            claim_next_task(db, id_, now, now + std::chrono::seconds(config_.execution.lease_seconds));
+        std::optional<ClaimedTask> task = claim_next_task(
+            db, id_, now, now + std::chrono::seconds(config_.execution.lease_seconds));
         if (!task)
             return;
         log_.debug("task.claimed", {{"task_id", task->id}, {"attempt", task->attempt}});

@@ -47,7 +47,7 @@ private:
     std::deque<ClaimedTask> queue_;
     int idle_workers_ = 0;
     int active_tasks_ = 0;
-    bool stopping_ = false;       // no more claims; workers exit when idle
+    bool stopping_ = false; // no more claims; workers exit when idle
     bool supervisor_done_ = false;
     std::map<std::string, TaskControl *> controls_;
 

@@ -30,7 +30,8 @@ public:
 
     Clock::time_point deadline() const noexcept { return deadline_; }
     std::chrono::milliseconds remaining() const noexcept {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
         return left.count() > 0 ? left : std::chrono::milliseconds(0);
     }
 

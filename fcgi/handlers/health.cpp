@@ -23,11 +23,13 @@ HttpResponse get_health(HandlerContext &context, const Call &) {
     }
     json_object_set_new(body.get(), "runners_alive", json_integer(runners.alive));
     json_object_set_new(body.get(), "last_runner_heartbeat",
-                        runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str()) : json_null());
+                        runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str())
+                                               : json_null());
     if (runners.alive == 0) {
         json_object_set_new(body.get(), "status", json_string("unhealthy"));
-        json_object_set_new(body.get(), "reason",
-                            json_string("no runner has sent a heartbeat recently; queued tasks will not run"));
+        json_object_set_new(
+            body.get(), "reason",
+            json_string("no runner has sent a heartbeat recently; queued tasks will not run"));
         return json_response(503, body.get());
     }
     json_object_set_new(body.get(), "status", json_string("healthy"));
@@ -36,6 +38,8 @@ HttpResponse get_health(HandlerContext &context, const Call &) {
 
 } // namespace
 
-std::vector<Route> health_routes() { return {{Method::Get, "/health", get_health}}; }
+std::vector<Route> health_routes() {
+    return {{Method::Get, "/health", get_health}};
+}
 
 } // namespace tr::fcgi

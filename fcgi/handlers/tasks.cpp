@@ -8,8 +8,8 @@ namespace {
 
 JsonPtr parse_body(const HttpRequest &request) {
     if (request.body.empty())
-        throw Error(ErrorCode::InvalidRequest,
-                    "the request body is empty; send a JSON object such as {\"task\": \"list the files in .\"}");
+        throw Error(ErrorCode::InvalidRequest, "the request body is empty; send a JSON object such "
+                                               "as {\"task\": \"list the files in .\"}");
     return parse_json(request.body);
 }
 

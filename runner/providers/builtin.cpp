@@ -21,7 +21,8 @@ long long integer(const json_t *data, const char *key) {
 
 std::string text(const json_t *data, const char *key) {
     const json_t *value = json_object_get(data, key);
-    return json_is_string(value) ? std::string(json_string_value(value), json_string_length(value)) : "";
+    return json_is_string(value) ? std::string(json_string_value(value), json_string_length(value))
+                                 : "";
 }
 
 std::string trimmed(const std::string &line) {
@@ -70,7 +71,8 @@ std::string summarize_text(const std::string &path, const std::string &content, 
             sections.push_back(trimmed(t.substr(3)));
             continue;
         }
-        if (t.empty() || t[0] == '#' || t[0] == '[' || t[0] == '!' || t[0] == '|' || t[0] == '<' || t[0] == '-') {
+        if (t.empty() || t[0] == '#' || t[0] == '[' || t[0] == '!' || t[0] == '|' || t[0] == '<' ||
+            t[0] == '-') {
             if (!opening.empty())
                 opening_done = true;
             continue;
@@ -109,8 +111,8 @@ Outcome describe_result(const std::string &tool, const Message &result, bool sum
         return {brief, result.content};
     }
     if (tool == "list_files")
-        return {text(data, "path") + " has " + std::to_string(integer(data, "entries")) + " entries: " +
-                    std::to_string(integer(data, "directories")) + " directories, " +
+        return {text(data, "path") + " has " + std::to_string(integer(data, "entries")) +
+                    " entries: " + std::to_string(integer(data, "directories")) + " directories, " +
                     std::to_string(integer(data, "files")) + " files.",
                 result.content};
     if (tool == "write_file")
@@ -133,7 +135,8 @@ public:
         std::optional<BuiltinTask> parsed = parse_builtin_task(task);
         if (!parsed)
             throw TaskFailure(task_error::planning_failed,
-                              std::string("this task was not understood: ") + builtin_capabilities());
+                              std::string("this task was not understood: ") +
+                                  builtin_capabilities());
         task_ = std::move(*parsed);
         std::set<std::string> tools;
         std::string approach;
@@ -148,13 +151,14 @@ public:
         for (const std::string &tool : tools)
             json_array_append_new(requirements.get(), json_string(tool.c_str()));
         PlanResult result;
-        result.plan.reset(json_pack("{s:s,s:s,s:s,s:I,s:O}", "understanding",
-                                    ("A simple task: " + approach + ".").c_str(), "approach",
-                                    ("Call " + std::string(steps == 1 ? "one tool" : "the tools in order") +
-                                     ": " + approach + "; stop at the first failure.")
-                                        .c_str(),
-                                    "complexity", steps == 1 ? "simple" : "moderate", "estimated_steps",
-                                    static_cast<json_int_t>(steps), "requirements", requirements.get()));
+        result.plan.reset(
+            json_pack("{s:s,s:s,s:s,s:I,s:O}", "understanding",
+                      ("A simple task: " + approach + ".").c_str(), "approach",
+                      ("Call " + std::string(steps == 1 ? "one tool" : "the tools in order") +
+                       ": " + approach + "; stop at the first failure.")
+                          .c_str(),
+                      "complexity", steps == 1 ? "simple" : "moderate", "estimated_steps",
+                      static_cast<json_int_t>(steps), "requirements", requirements.get()));
         return result;
     }
 
@@ -179,7 +183,8 @@ public:
         }
         FinalAnswer answer;
         for (std::size_t i = 0; i < results.size(); ++i) {
-            const Outcome outcome = describe_result(task_.actions[i].tool, *results[i], task_.summarize);
+            const Outcome outcome =
+                describe_result(task_.actions[i].tool, *results[i], task_.summarize);
             answer.summary += (i ? " " : "") + outcome.summary;
             answer.details += (i ? "\n\n" : "") + outcome.details;
         }
@@ -193,6 +198,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Provider> make_builtin_provider() { return std::make_unique<BuiltinProvider>(); }
+std::unique_ptr<Provider> make_builtin_provider() {
+    return std::make_unique<BuiltinProvider>();
+}
 
 } // namespace tr::runner

@@ -27,6 +27,7 @@ struct Pattern {
     int verb_group = 1, text_group = 2, path_group = 3;
 };
 
+// clang-format off
 const std::vector<Pattern> &patterns() {
     static const std::vector<Pattern> all = {
         {std::regex(R"(^(?:please\s+)?(?:can\s+you\s+)?(?:read|show|cat|display|print|open|view|output)(?:\s+me)?(?:\s+the)?(?:\s+(?:contents?|text)\s+of)?(?:\s+the)?(?:\s+file)?\s+)" TR_PATH R"((?:\s+file)?$)", icase),
@@ -61,6 +62,8 @@ const std::vector<Pattern> &patterns() {
     return all;
 }
 
+// clang-format on
+
 #undef TR_PATH
 #undef TR_PATH_ZH
 #undef TR_TEXT
@@ -76,10 +79,18 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 
 std::string normalize(std::string_view task) {
     std::string text(task);
-    for (const auto &[from, to] : {std::pair<const char *, const char *>{"\u201c", "\""}, {"\u201d", "\""},
-                                   {"\u2018", "'"}, {"\u2019", "'"}, {"\u300c", "\""}, {"\u300d", "\""},
-                                   {"\u300e", "\""}, {"\u300f", "\""}, {"\uff1a", ":"}, {"\u3000", " "},
-                                   {"\uff02", "\""}, {"\uff07", "'"}})
+    for (const auto &[from, to] : {std::pair<const char *, const char *>{"\u201c", "\""},
+                                   {"\u201d", "\""},
+                                   {"\u2018", "'"},
+                                   {"\u2019", "'"},
+                                   {"\u300c", "\""},
+                                   {"\u300d", "\""},
+                                   {"\u300e", "\""},
+                                   {"\u300f", "\""},
+                                   {"\uff1a", ":"},
+                                   {"\u3000", " "},
+                                   {"\uff02", "\""},
+                                   {"\uff07", "'"}})
         text = replace_all(text, from, to);
     return text;
 }
@@ -111,7 +122,9 @@ std::string strip_trailing_punctuation(std::string text) {
     return text;
 }
 
-bool is_quote(char c) { return c == '"' || c == '\'' || c == '`'; }
+bool is_quote(char c) {
+    return c == '"' || c == '\'' || c == '`';
+}
 
 std::string unquote(const std::string &text) {
     if (text.size() >= 2 && is_quote(text.front()) && text.back() == text.front())
@@ -131,10 +144,19 @@ bool is_open_run_clause(const std::string &clause) {
 
 // Where the next clause separator starts at or after `from`, outside quotes, and its length.
 std::pair<std::size_t, std::size_t> next_separator(const std::string &text, std::size_t from) {
-    static const char *const separators[] = {", and then ", " and then ", ", then ", " then ",
-                                             "; ",          ";",          "\uff1b",   "\uff0c\u7136\u540e",
-                                             "\u3002\u7136\u540e", "\u7136\u540e", "\uff0c\u63a5\u7740",
-                                             "\u63a5\u7740", "\uff0c\u518d"};
+    static const char *const separators[] = {", and then ",
+                                             " and then ",
+                                             ", then ",
+                                             " then ",
+                                             "; ",
+                                             ";",
+                                             "\uff1b",
+                                             "\uff0c\u7136\u540e",
+                                             "\u3002\u7136\u540e",
+                                             "\u7136\u540e",
+                                             "\uff0c\u63a5\u7740",
+                                             "\u63a5\u7740",
+                                             "\uff0c\u518d"};
     char quote = 0;
     for (std::size_t i = from; i < text.size(); ++i) {
         if (quote) {
@@ -209,12 +231,11 @@ std::optional<BuiltinAction> parse_clause(const std::string &clause, bool &summa
             continue;
         BuiltinAction action;
         switch (pattern.kind) {
-        case Pattern::Summarize:
-            summarize = true;
-            [[fallthrough]];
+        case Pattern::Summarize: summarize = true; [[fallthrough]];
         case Pattern::Read: {
             const std::string path = unquote(match.str(1));
-            if (path == "file" || path == "the") // "read the file": the pattern's own words, no path
+            if (path == "file" ||
+                path == "the") // "read the file": the pattern's own words, no path
                 return std::nullopt;
             action.tool = "read_file";
             action.arguments.reset(json_pack("{s:s}", "path", path.c_str()));
@@ -225,7 +246,8 @@ std::optional<BuiltinAction> parse_clause(const std::string &clause, bool &summa
             const std::string path = match[1].matched ? unquote(match.str(1)) : ".";
             const bool recursive = match.size() > 2 && match[2].matched && match.length(2) > 0;
             action.tool = "list_files";
-            action.arguments.reset(json_pack("{s:s,s:b}", "path", path.c_str(), "recursive", recursive));
+            action.arguments.reset(
+                json_pack("{s:s,s:b}", "path", path.c_str(), "recursive", recursive));
             action.description = "list " + path + (recursive ? " recursively" : "");
             break;
         }

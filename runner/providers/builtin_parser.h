@@ -20,8 +20,8 @@
 namespace tr::runner {
 
 struct BuiltinAction {
-    std::string tool;  // read_file | write_file | list_files | run_command
-    JsonPtr arguments; // matches the tool's schema
+    std::string tool;        // read_file | write_file | list_files | run_command
+    JsonPtr arguments;       // matches the tool's schema
     std::string description; // "read README.md"
 };
 

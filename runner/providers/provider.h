@@ -17,7 +17,7 @@
 namespace tr::runner {
 
 struct ToolCall {
-    std::string id;   // the provider's id for matching the result to the call
+    std::string id; // the provider's id for matching the result to the call
     std::string name;
     JsonPtr arguments; // an object
 };
@@ -30,8 +30,8 @@ struct Message {
     std::vector<ToolCall> tool_calls; // assistant turns that call tools
     std::string tool_call_id;         // tool results: which call this answers
     std::string tool_name;
-    bool is_error = false;            // tool results: the call failed
-    JsonPtr data;                     // tool results: the tool's facts (not sent to models)
+    bool is_error = false; // tool results: the call failed
+    JsonPtr data;          // tool results: the tool's facts (not sent to models)
 };
 
 struct FinalAnswer {
@@ -65,7 +65,8 @@ public:
     virtual PlanResult plan(const std::string &task, const std::vector<const ToolInfo *> &tools,
                             const TaskControl &control) = 0;
     virtual Turn next_turn(const std::vector<Message> &conversation,
-                           const std::vector<const ToolInfo *> &tools, const TaskControl &control) = 0;
+                           const std::vector<const ToolInfo *> &tools,
+                           const TaskControl &control) = 0;
 };
 
 // A fresh provider for one task. Throws Error for an unknown provider name.

@@ -22,7 +22,8 @@ const std::string &root_of(const std::string &resolved, const std::vector<std::s
         if (is_within(resolved, root) && (!best || root.size() > best->size()))
             best = &root;
     if (!best)
-        throw Error(ErrorCode::InvalidRequest, "path \"" + resolved + "\" is outside the allowed paths");
+        throw Error(ErrorCode::InvalidRequest,
+                    "path \"" + resolved + "\" is outside the allowed paths");
     return *best;
 }
 
@@ -58,7 +59,7 @@ UniqueFd open_root(const std::string &root) {
 } // namespace
 
 UniqueFd open_beneath(const std::string &resolved, const std::vector<std::string> &roots, int flags,
-                     mode_t mode) {
+                      mode_t mode) {
     const std::string &root = root_of(resolved, roots);
     const UniqueFd root_fd = open_root(root);
     const int fd = openat2_beneath(root_fd.get(), relative_to(resolved, root), flags, mode);
@@ -89,11 +90,13 @@ void make_directories_beneath(const std::string &resolved, const std::vector<std
         if (component.empty())
             continue;
         if (::mkdirat(dir.get(), component.c_str(), 0755) != 0 && errno != EEXIST)
-            throw Error(ErrorCode::InvalidRequest,
-                        system_error_text("mkdir " + root + "/" + relative.substr(0, slash), errno));
+            throw Error(
+                ErrorCode::InvalidRequest,
+                system_error_text("mkdir " + root + "/" + relative.substr(0, slash), errno));
         int next = openat2_beneath(dir.get(), component, O_PATH | O_DIRECTORY, 0);
         if (next < 0 && errno == ENOSYS)
-            next = ::openat(dir.get(), component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            next = ::openat(dir.get(), component.c_str(),
+                            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0)
             throw_open_error(resolved, errno);
         dir = UniqueFd(next);

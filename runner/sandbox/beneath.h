@@ -16,8 +16,8 @@ namespace tr::runner {
 
 // `resolved` is an absolute path from resolve_path(); flags are open(2) flags (O_CLOEXEC is
 // added). Throws Error(InvalidRequest) when it leaves the roots, or with the system error.
-UniqueFd open_beneath(const std::string &resolved, const std::vector<std::string> &roots,
-                      int flags, mode_t mode = 0);
+UniqueFd open_beneath(const std::string &resolved, const std::vector<std::string> &roots, int flags,
+                      mode_t mode = 0);
 
 // mkdir -p of a resolved directory, one component at a time beneath its root.
 void make_directories_beneath(const std::string &resolved, const std::vector<std::string> &roots);

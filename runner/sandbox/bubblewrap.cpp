@@ -15,11 +15,11 @@ constexpr const char *bwrap_path = "/usr/bin/bwrap";
 // Only what programs need from /etc, not /etc itself: shadow, keys and the service's own
 // configuration stay out of sight.
 constexpr const char *etc_entries[] = {
-    "/etc/passwd",   "/etc/group",          "/etc/nsswitch.conf", "/etc/ld.so.cache",
-    "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",  "/etc/localtime",
-    "/etc/timezone", "/etc/os-release",     "/etc/debian_version", "/etc/mime.types",
-    "/etc/ssl",      "/etc/ca-certificates", "/etc/profile",       "/etc/bash.bashrc",
-    "/etc/inputrc",  "/etc/magic",          "/etc/python3",       "/etc/perl",
+    "/etc/passwd",     "/etc/group",           "/etc/nsswitch.conf",  "/etc/ld.so.cache",
+    "/etc/ld.so.conf", "/etc/ld.so.conf.d",    "/etc/alternatives",   "/etc/localtime",
+    "/etc/timezone",   "/etc/os-release",      "/etc/debian_version", "/etc/mime.types",
+    "/etc/ssl",        "/etc/ca-certificates", "/etc/profile",        "/etc/bash.bashrc",
+    "/etc/inputrc",    "/etc/magic",           "/etc/python3",        "/etc/perl",
 };
 
 bool is_symlink(const char *path) {
@@ -33,9 +33,11 @@ void add(std::vector<std::string> &argv, std::initializer_list<std::string> item
 
 } // namespace
 
-std::vector<std::string> bubblewrap_command(const SandboxLayout &layout, const std::string &command) {
-    std::vector<std::string> argv = {bwrap_path, "--unshare-all", "--die-with-parent", "--new-session",
-                                     "--ro-bind", "/usr", "/usr"};
+std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
+                                            const std::string &command) {
+    std::vector<std::string> argv = {bwrap_path,      "--unshare-all", "--die-with-parent",
+                                     "--new-session", "--ro-bind",     "/usr",
+                                     "/usr"};
     // On merged-/usr systems (Debian 12) /bin, /lib... are symlinks into /usr; elsewhere they
     // are directories and are bound as such.
     for (const char *top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
@@ -93,8 +95,9 @@ SandboxKind choose_sandbox(const std::string &setting, const Log &log) {
     }
     if (setting == "bubblewrap")
         throw Error(ErrorCode::InternalError, "tools.sandbox is \"bubblewrap\" but " + problem);
-    log.warn("sandbox.unavailable", {{"reason", problem},
-                                     {"fallback", "process group, resource limits and path checks only"}});
+    log.warn(
+        "sandbox.unavailable",
+        {{"reason", problem}, {"fallback", "process group, resource limits and path checks only"}});
     return SandboxKind::None;
 }
 

@@ -14,7 +14,7 @@ namespace tr::runner {
 enum class SandboxKind { None, Bubblewrap };
 
 struct SandboxLayout {
-    std::string working_directory;                               // writable
+    std::string working_directory;                                // writable
     std::vector<std::string> readable_paths;                      // allowed roots, read-only
     std::vector<std::pair<std::string, std::string>> environment; // the complete environment
 };
@@ -25,6 +25,7 @@ struct SandboxLayout {
 SandboxKind choose_sandbox(const std::string &setting, const Log &log);
 
 // argv that runs `/bin/sh -c command` inside the sandbox.
-std::vector<std::string> bubblewrap_command(const SandboxLayout &layout, const std::string &command);
+std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
+                                            const std::string &command);
 
 } // namespace tr::runner

@@ -57,7 +57,8 @@ void read_available(ChildProcess &child, CommandResult &result, std::size_t cap,
     }
 }
 
-std::vector<std::string> as_assignments(const std::vector<std::pair<std::string, std::string>> &environment) {
+std::vector<std::string>
+as_assignments(const std::vector<std::pair<std::string, std::string>> &environment) {
     std::vector<std::string> assignments;
     for (const auto &[name, value] : environment)
         assignments.push_back(name + "=" + value);
@@ -75,7 +76,8 @@ std::vector<std::pair<std::string, std::string>> base_environment(const std::str
 
 CommandResult run_command(const CommandSpec &spec, const TaskControl &control) {
     // Task variables come after the base, so a task may set its own PATH or HOME.
-    std::vector<std::pair<std::string, std::string>> environment = base_environment(spec.working_directory);
+    std::vector<std::pair<std::string, std::string>> environment =
+        base_environment(spec.working_directory);
     for (const auto &variable : spec.environment) {
         auto same = std::find_if(environment.begin(), environment.end(),
                                  [&](const auto &entry) { return entry.first == variable.first; });
@@ -90,8 +92,8 @@ CommandResult run_command(const CommandSpec &spec, const TaskControl &control) {
     process.die_with_parent = true;
     process.limits = spec.limits;
     if (spec.sandbox == SandboxKind::Bubblewrap) {
-        process.argv = bubblewrap_command({spec.working_directory, spec.readable_paths, environment},
-                                          spec.command);
+        process.argv = bubblewrap_command(
+            {spec.working_directory, spec.readable_paths, environment}, spec.command);
         process.environment = std::vector<std::string>{}; // bwrap itself needs nothing
     } else {
         process.argv = {"/bin/sh", "-c", spec.command};

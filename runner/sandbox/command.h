@@ -37,8 +37,8 @@ struct CommandResult {
     ExitStatus status;
     CapturedStream out;
     CapturedStream err;
-    bool timed_out = false;              // the command's own timeout
-    std::optional<StopReason> stopped;   // the task was stopped while it ran
+    bool timed_out = false;            // the command's own timeout
+    std::optional<StopReason> stopped; // the task was stopped while it ran
     long long duration_ms = 0;
 };
 

@@ -57,17 +57,20 @@ std::optional<std::string> check_arguments(const json_t *schema, const json_t *a
             std::string known;
             const char *known_key;
             json_t *ignored;
-            json_object_foreach(const_cast<json_t *>(properties), known_key, ignored)
-                known += (known.empty() ? "" : ", ") + std::string(known_key);
+            json_object_foreach(const_cast<json_t *>(properties), known_key, ignored) known +=
+                (known.empty() ? "" : ", ") + std::string(known_key);
             return "unknown argument \"" + std::string(key) + "\" (this tool takes " + known + ")";
         }
         const char *type = json_string_value(json_object_get(property, "type"));
         if (type && !has_type(value, type))
-            return std::string(key) + " must be " + (std::string_view(type) == "integer" ? "an " : "a ") +
-                   type + " (got " + type_of(value) + ")";
+            return std::string(key) + " must be " +
+                   (std::string_view(type) == "integer" ? "an " : "a ") + type + " (got " +
+                   type_of(value) + ")";
         const json_t *minimum = json_object_get(property, "minimum");
-        if (minimum && json_is_number(value) && json_number_value(value) < json_number_value(minimum))
-            return std::string(key) + " must be at least " + std::to_string(json_integer_value(minimum));
+        if (minimum && json_is_number(value) &&
+            json_number_value(value) < json_number_value(minimum))
+            return std::string(key) + " must be at least " +
+                   std::to_string(json_integer_value(minimum));
     }
     return std::nullopt;
 }

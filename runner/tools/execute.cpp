@@ -37,7 +37,8 @@ ToolResult execute_tool(std::string_view name, const json_t *arguments, ToolCont
         std::find_if(std::begin(implementations), std::end(implementations),
                      [name](const ToolImplementation &tool) { return name == tool.name; });
     if (!info || implementation == std::end(implementations))
-        return failed("unknown tool \"" + std::string(name) + "\" (tools: " + tool_names_text() + ")");
+        return failed("unknown tool \"" + std::string(name) + "\" (tools: " + tool_names_text() +
+                      ")");
     const std::vector<std::string> &allowed = context.task.tools;
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())
         return failed(std::string(name) + " is not available to this task");

@@ -29,8 +29,8 @@ struct CloseDir {
 };
 
 // Reads one directory through its descriptor (fdopendir takes ownership of it).
-void read_directory(UniqueFd fd, const std::string &prefix, bool recursive, std::vector<Entry> &entries,
-                    bool &truncated) {
+void read_directory(UniqueFd fd, const std::string &prefix, bool recursive,
+                    std::vector<Entry> &entries, bool &truncated) {
     const int dir_fd = fd.get();
     std::unique_ptr<DIR, CloseDir> dir(::fdopendir(fd.release()));
     if (!dir)
@@ -43,10 +43,14 @@ void read_directory(UniqueFd fd, const std::string &prefix, bool recursive, std:
         struct stat info {};
         if (::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0)
             continue; // vanished while listing
-        const char kind = S_ISDIR(info.st_mode) ? 'd' : S_ISREG(info.st_mode) ? 'f' : S_ISLNK(info.st_mode) ? 'l' : '?';
+        const char kind = S_ISDIR(info.st_mode)   ? 'd'
+                          : S_ISREG(info.st_mode) ? 'f'
+                          : S_ISLNK(info.st_mode) ? 'l'
+                                                  : '?';
         here.push_back({prefix + name, kind, static_cast<long long>(info.st_size)});
     }
-    std::sort(here.begin(), here.end(), [](const Entry &a, const Entry &b) { return a.path < b.path; });
+    std::sort(here.begin(), here.end(),
+              [](const Entry &a, const Entry &b) { return a.path < b.path; });
     for (const Entry &entry : here) {
         if (entries.size() >= max_entries) {
             truncated = true;
@@ -56,7 +60,8 @@ void read_directory(UniqueFd fd, const std::string &prefix, bool recursive, std:
         if (!recursive || entry.kind != 'd')
             continue;
         const std::string name = entry.path.substr(prefix.size());
-        UniqueFd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd child(
+            ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (child.valid())
             read_directory(std::move(child), entry.path + "/", true, entries, truncated);
     }
@@ -71,7 +76,8 @@ ToolResult list_files(const json_t *arguments, ToolContext &context) {
     const std::string resolved = resolve_path(requested, context.task.working_directory,
                                               context.task.allowed_paths, MustExist::Yes);
     if (!real_directory(resolved))
-        throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is not a directory; use read_file");
+        throw Error(ErrorCode::InvalidRequest,
+                    "\"" + requested + "\" is not a directory; use read_file");
     std::vector<Entry> entries;
     bool truncated = false;
     read_directory(open_beneath(resolved, context.task.allowed_paths, O_RDONLY | O_DIRECTORY), "",
@@ -86,7 +92,8 @@ ToolResult list_files(const json_t *arguments, ToolContext &context) {
         } else {
             files += entry.kind == 'f';
             listing += entry.path + (entry.kind == 'l' ? " (symlink)" : "") +
-                       (entry.kind == 'f' ? "  " + std::to_string(entry.size) + " bytes" : "") + "\n";
+                       (entry.kind == 'f' ? "  " + std::to_string(entry.size) + " bytes" : "") +
+                       "\n";
         }
     }
     if (truncated)

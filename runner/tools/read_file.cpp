@@ -21,13 +21,15 @@ ToolResult read_file(const json_t *arguments, ToolContext &context) {
     if (::fstat(fd.get(), &info) != 0)
         throw Error(ErrorCode::InvalidRequest, system_error_text("stat " + requested, errno));
     if (S_ISDIR(info.st_mode))
-        throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is a directory; use list_files");
+        throw Error(ErrorCode::InvalidRequest,
+                    "\"" + requested + "\" is a directory; use list_files");
     if (!S_ISREG(info.st_mode))
         throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is not a regular file");
     if (info.st_size > context.config.max_file_bytes)
         throw Error(ErrorCode::InvalidRequest,
                     "\"" + requested + "\" is " + std::to_string(info.st_size) +
-                        " bytes, over tools.max_file_bytes (" + std::to_string(context.config.max_file_bytes) + ")");
+                        " bytes, over tools.max_file_bytes (" +
+                        std::to_string(context.config.max_file_bytes) + ")");
 
     const std::size_t cap = static_cast<std::size_t>(context.config.max_output_bytes);
     std::string content;
@@ -51,9 +53,10 @@ ToolResult read_file(const json_t *arguments, ToolContext &context) {
                             (!content.empty() && content.back() != '\n' ? 1 : 0);
     ToolResult result;
     result.data.reset(json_pack("{s:s,s:I,s:I,s:b,s:b}", "path",
-                                display_path(resolved, context.task.working_directory).c_str(), "size",
-                                static_cast<json_int_t>(info.st_size), "lines",
-                                static_cast<json_int_t>(lines), "truncated", truncated, "binary", binary));
+                                display_path(resolved, context.task.working_directory).c_str(),
+                                "size", static_cast<json_int_t>(info.st_size), "lines",
+                                static_cast<json_int_t>(lines), "truncated", truncated, "binary",
+                                binary));
     if (binary) {
         result.output = "(binary file, " + std::to_string(info.st_size) + " bytes; not shown)";
         return result;

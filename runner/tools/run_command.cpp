@@ -48,12 +48,14 @@ ToolResult run_command_tool(const json_t *arguments, ToolContext &context) {
     const std::string folded = normalized(command);
     for (const std::string &forbidden : context.config.forbidden_commands)
         if (!forbidden.empty() && folded.find(normalized(forbidden)) != std::string::npos)
-            throw Error(ErrorCode::InvalidRequest,
-                        "refused: the command contains \"" + forbidden + "\" (tools.forbidden_commands)");
+            throw Error(ErrorCode::InvalidRequest, "refused: the command contains \"" + forbidden +
+                                                       "\" (tools.forbidden_commands)");
 
-    std::chrono::milliseconds timeout = std::chrono::seconds(context.config.command_timeout_seconds);
+    std::chrono::milliseconds timeout =
+        std::chrono::seconds(context.config.command_timeout_seconds);
     if (const json_t *own = json_object_get(arguments, "timeout_seconds"))
-        timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(json_integer_value(own)));
+        timeout = std::min<std::chrono::milliseconds>(
+            timeout, std::chrono::seconds(json_integer_value(own)));
 
     CommandSpec spec;
     spec.command = command;
@@ -63,8 +65,10 @@ ToolResult run_command_tool(const json_t *arguments, ToolContext &context) {
     spec.timeout = timeout;
     spec.max_output_bytes = static_cast<std::size_t>(context.config.max_output_bytes);
     spec.sandbox = context.sandbox;
-    spec.limits.cpu_seconds = static_cast<unsigned long>(std::chrono::ceil<std::chrono::seconds>(timeout).count()) + 1;
-    spec.limits.address_space_bytes = static_cast<unsigned long>(context.config.memory_limit_mb) * 1024 * 1024;
+    spec.limits.cpu_seconds =
+        static_cast<unsigned long>(std::chrono::ceil<std::chrono::seconds>(timeout).count()) + 1;
+    spec.limits.address_space_bytes =
+        static_cast<unsigned long>(context.config.memory_limit_mb) * 1024 * 1024;
     spec.limits.file_size_bytes = static_cast<unsigned long>(context.config.max_file_bytes);
     spec.limits.processes = static_cast<unsigned long>(context.config.max_processes);
 
@@ -76,19 +80,21 @@ ToolResult run_command_tool(const json_t *arguments, ToolContext &context) {
     const std::size_t cap = spec.max_output_bytes;
     const std::string timeout_text = std::to_string(timeout.count() / 1000) + "." +
                                      std::to_string(timeout.count() % 1000 / 100) + " s";
-    result.output = (run.timed_out ? "timed out after " + timeout_text + ", killed" : run.status.describe()) +
-                    "\n" + section("stdout", run.out, cap) + section("stderr", run.err, cap);
+    result.output =
+        (run.timed_out ? "timed out after " + timeout_text + ", killed" : run.status.describe()) +
+        "\n" + section("stdout", run.out, cap) + section("stderr", run.err, cap);
     const std::string out = to_valid_utf8(run.out.text);
     const std::string err = to_valid_utf8(run.err.text);
-    result.data.reset(json_pack("{s:s,s:o,s:o,s:s%,s:s%,s:b,s:I}", "command", command.c_str(),
-                                "exit_code", run.status.exited() ? json_integer(run.status.code) : json_null(),
-                                "signal", run.status.signal ? json_integer(run.status.signal) : json_null(),
-                                "stdout", out.c_str(), out.size(), "stderr", err.c_str(), err.size(),
-                                "timed_out", run.timed_out, "duration_ms",
-                                static_cast<json_int_t>(run.duration_ms)));
+    result.data.reset(
+        json_pack("{s:s,s:o,s:o,s:s%,s:s%,s:b,s:I}", "command", command.c_str(), "exit_code",
+                  run.status.exited() ? json_integer(run.status.code) : json_null(), "signal",
+                  run.status.signal ? json_integer(run.status.signal) : json_null(), "stdout",
+                  out.c_str(), out.size(), "stderr", err.c_str(), err.size(), "timed_out",
+                  run.timed_out, "duration_ms", static_cast<json_int_t>(run.duration_ms)));
     if (run.timed_out) {
         result.ok = false;
-        result.error = "`" + command + "` did not finish within " + timeout_text + " and was killed";
+        result.error =
+            "`" + command + "` did not finish within " + timeout_text + " and was killed";
     } else if (!run.status.exited() || run.status.code != 0) {
         result.ok = false;
         result.error = "`" + command + "` ended with " + run.status.describe();

@@ -27,7 +27,9 @@ void write_all(int fd, const std::string &content, const std::string &requested)
     }
 }
 
-std::string base_name(const std::string &path) { return path.substr(path.rfind('/') + 1); }
+std::string base_name(const std::string &path) {
+    return path.substr(path.rfind('/') + 1);
+}
 
 void replace_atomically(const std::string &resolved, const std::string &requested,
                         const std::string &content, const std::vector<std::string> &roots) {
@@ -42,7 +44,8 @@ void replace_atomically(const std::string &resolved, const std::string &requeste
     try {
         write_all(file.get(), content, requested);
         if (::renameat(dir.get(), temporary.c_str(), dir.get(), name.c_str()) != 0)
-            throw Error(ErrorCode::InvalidRequest, system_error_text("rename onto " + requested, errno));
+            throw Error(ErrorCode::InvalidRequest,
+                        system_error_text("rename onto " + requested, errno));
     } catch (...) {
         ::unlinkat(dir.get(), temporary.c_str(), 0); // never leave the half-written file behind
         throw;
@@ -59,7 +62,8 @@ ToolResult write_file(const json_t *arguments, ToolContext &context) {
     if (content.size() > static_cast<std::size_t>(context.config.max_file_bytes))
         throw Error(ErrorCode::InvalidRequest, "content is " + std::to_string(content.size()) +
                                                    " bytes, over tools.max_file_bytes (" +
-                                                   std::to_string(context.config.max_file_bytes) + ")");
+                                                   std::to_string(context.config.max_file_bytes) +
+                                                   ")");
     const std::vector<std::string> &roots = context.task.allowed_paths;
     const std::string resolved =
         resolve_path(requested, context.task.working_directory, roots, MustExist::No);

@@ -180,12 +180,10 @@ TEST(LoadConfig, EnvironmentOverridesTheFileAndRecordsTheVariable) {
     EXPECT_FALSE(config.service.enable_metrics);
     EXPECT_EQ(config.service.default_task_timeout, 120);
     EXPECT_EQ(config.model.api_key, "sk-test");
-    EXPECT_EQ(config.source_of("service.max_concurrent_tasks"),
-              "TASK_RUNNER_MAX_CONCURRENT_TASKS");
+    EXPECT_EQ(config.source_of("service.max_concurrent_tasks"), "TASK_RUNNER_MAX_CONCURRENT_TASKS");
     EXPECT_EQ(config.source_of("service.bind_address"), "BIND_ADDRESS");
     EXPECT_EQ(config.source_of("service.log_level"), "TASK_RUNNER_LOG_LEVEL");
-    EXPECT_EQ(config.source_of("service.cors.allowed_origins"),
-              "TASK_RUNNER_CORS_ALLOWED_ORIGINS");
+    EXPECT_EQ(config.source_of("service.cors.allowed_origins"), "TASK_RUNNER_CORS_ALLOWED_ORIGINS");
     EXPECT_EQ(config.source_of("service.enable_metrics"), "TASK_RUNNER_ENABLE_METRICS");
     EXPECT_EQ(config.source_of("model.api_key"), "TASK_RUNNER_API_KEY");
 }
@@ -223,21 +221,25 @@ TEST(LoadConfig, RejectsAVariableThatIsNotANumberNamingIt) {
 TEST(LoadConfig, AVariableIsDigitsOnlyAndOutOfRangeValuesAreQuotedAsGiven) {
     for (const char *value : {" 10", "+10", "\t4"}) {
         TempDir dir;
-        const std::string message = load_error(
-            dir, test::minimal_config_text(), environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", value}}));
+        const std::string message =
+            load_error(dir, test::minimal_config_text(),
+                       environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", value}}));
         EXPECT_TRUE(contains(message, "must be an integer")) << value << ": " << message;
     }
     TempDir dir;
-    const std::string message = load_error(dir, test::minimal_config_text(),
-                                           environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", "4294967296"}}));
-    EXPECT_EQ(message, "TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be 1..256 "
-                       "(got 4294967296)");
+    const std::string message =
+        load_error(dir, test::minimal_config_text(),
+                   environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", "4294967296"}}));
+    EXPECT_EQ(message,
+              "TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be 1..256 "
+              "(got 4294967296)");
 }
 
 TEST(LoadConfig, AnIntegerBeyondIntInTheFileIsQuotedAsWritten) {
     TempDir dir;
     const std::string message = load_error(dir, "execution = { max_steps = 4294967296L; };");
-    EXPECT_EQ(message, config_path(dir) + ":1: execution.max_steps must be 1..1000 (got 4294967296)");
+    EXPECT_EQ(message,
+              config_path(dir) + ":1: execution.max_steps must be 1..1000 (got 4294967296)");
 }
 
 TEST(LoadConfig, RejectsAVariableOutOfRangeNamingIt) {
@@ -528,9 +530,8 @@ TEST(LoadConfig, RejectsADefaultTaskTimeoutAboveTheDefaultTaskTimeoutCeiling) {
     const std::string message =
         load_error(dir, test::minimal_config_text(),
                    environment_of({{"TASK_RUNNER_DEFAULT_TASK_TIMEOUT", "301"}}));
-    EXPECT_EQ(message,
-              "TASK_RUNNER_DEFAULT_TASK_TIMEOUT: service.default_task_timeout must not "
-              "exceed execution.timeout_seconds (301 > 300)");
+    EXPECT_EQ(message, "TASK_RUNNER_DEFAULT_TASK_TIMEOUT: service.default_task_timeout must not "
+                       "exceed execution.timeout_seconds (301 > 300)");
 }
 
 TEST(LoadConfig, AcceptsADefaultTaskTimeoutEqualToTheTaskTimeout) {
