@@ -158,9 +158,11 @@ public:
         const std::string nginx_conf = run_dir.path() + "/nginx.conf";
         std::ofstream(nginx_conf) << render_nginx_config(
             config_, {run_dir.path(), socket, ::geteuid() == 0});
+        // SIGQUIT: graceful, finishes the requests in flight. A PID namespace of its own: the
+        // master dies with the launcher (die_with_parent), and the namespace takes the workers.
         start_component("nginx",
                         {find_nginx(), "-p", run_dir.path(), "-c", nginx_conf, "-e", "stderr"}, 10s,
-                        SIGQUIT); // SIGQUIT: graceful, finishes the requests in flight
+                        SIGQUIT, true);
     }
 
     // Polls until `ready` holds, or throws when a component dies or 30 s pass.
@@ -199,10 +201,12 @@ public:
 
 private:
     void start_component(const std::string &name, std::vector<std::string> argv,
-                         std::chrono::seconds timeout, int stop_signal = SIGTERM) {
+                         std::chrono::seconds timeout, int stop_signal = SIGTERM,
+                         bool own_pid_namespace = false) {
         SpawnSpec spec;
         spec.argv = std::move(argv);
         spec.die_with_parent = true; // a killed launcher takes its stack with it
+        spec.own_pid_namespace = own_pid_namespace;
         components_.insert(components_.begin(),
                            Component{name, ChildProcess::spawn(spec), timeout, stop_signal});
         log_.info(

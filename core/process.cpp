@@ -6,8 +6,10 @@
 #include "core/error.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -56,7 +58,10 @@ void set_limit(int resource, const std::optional<unsigned long> &value) {
             ::signal(sig, SIG_DFL);
     if (spec.die_with_parent) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) // the parent died before prctl took effect
+        // The parent died before prctl took effect. (In a new PID namespace the parent is
+        // outside it and getppid() says 0; there the check cannot be made.)
+        const pid_t now_parent = ::getppid();
+        if (now_parent != parent && now_parent != 0)
             ::_exit(127);
     }
     if (spec.capture_output) {
@@ -84,6 +89,18 @@ void set_limit(int resource, const std::optional<unsigned long> &value) {
     ssize_t ignored = ::write(report, &error, sizeof error);
     (void)ignored; // the parent sees a short read either way
     ::_exit(127);
+}
+
+// fork(), or a fork into a new PID namespace (clone(2) with fork semantics) when asked and
+// permitted.
+pid_t fork_child(bool own_pid_namespace) {
+    if (own_pid_namespace) {
+        const long pid =
+            ::syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+        if (pid >= 0 || (errno != EPERM && errno != EINVAL && errno != ENOSPC && errno != EUSERS))
+            return static_cast<pid_t>(pid);
+    }
+    return ::fork();
 }
 
 ExitStatus decode(int raw) {
@@ -126,7 +143,7 @@ ChildProcess ChildProcess::spawn(const SpawnSpec &spec) {
     UniqueFd out_read(out[0]), out_write(out[1]), err_read(err[0]), err_write(err[1]);
 
     const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
+    const pid_t pid = fork_child(spec.own_pid_namespace);
     if (pid < 0)
         throw Error(ErrorCode::InternalError,
                     system_error_text("spawn " + program + ": fork", errno));

@@ -27,6 +27,10 @@ struct SpawnSpec {
     std::string working_directory;                       // empty: ours
     bool capture_output = false;  // stdout and stderr into pipes (stdin is /dev/null then)
     bool die_with_parent = false; // SIGKILL when the spawning thread exits (PR_SET_PDEATHSIG)
+    // The child becomes PID 1 of a new PID namespace, so when it dies the kernel kills every
+    // process it started, even those it did not start in its own group (nginx's workers).
+    // Needs CAP_SYS_ADMIN; without it the child is spawned plainly.
+    bool own_pid_namespace = false;
     ResourceLimits limits;
 };
 

@@ -103,6 +103,7 @@ class Stack:
         self.log_path = self.directory / "stack.log"
         self.env = dict(os.environ, **(env or {}))
         self.process = None
+        self.started_pids = []
         self.session = requests.Session()
 
     def start(self):
@@ -113,6 +114,7 @@ class Stack:
             env=self.env, start_new_session=True)
         log.close()
         wait_until(self._healthy, timeout=30, message=f"the stack on {self.url} to be healthy")
+        self.started_pids = self.component_pids()  # still known if the launcher dies first
         return self
 
     def _healthy(self):
@@ -156,7 +158,7 @@ class Stack:
     def kill_leftovers(self):
         if self.process is None:
             return
-        for pid in self.component_pids():
+        for pid in set(self.started_pids) | set(self.component_pids()):
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:

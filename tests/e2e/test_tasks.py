@@ -222,3 +222,15 @@ def test_a_task_interrupted_by_shutdown_goes_back_to_the_queue_and_runs_again(ma
     interrupted = stack.query("SELECT status, error FROM steps WHERE task_id = ? AND tool = 'run_command'",
                               (task_id,))
     assert interrupted[0][0] == "failed" and "shutdown" in interrupted[0][1]
+
+
+def test_a_killed_launcher_takes_its_whole_stack_with_it(make_stack):
+    stack = make_stack()
+    pids = stack.component_pids()
+    stack.process.send_signal(signal.SIGKILL)  # no handler runs: only the kernel can clean up
+    stack.process.wait(timeout=10)
+
+    def gone():
+        return all(not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+                   for pid in pids)
+    wait_until(gone, timeout=10, message="runner, handlers, nginx master and workers to exit")

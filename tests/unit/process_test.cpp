@@ -13,7 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -328,6 +330,37 @@ TEST(ChildProcess, DiesWithTheThreadThatSpawnedItWhenAsked) {
     EXPECT_TRUE(test::wait_until([&] { return (status = child.poll()).has_value(); }));
     ASSERT_TRUE(status);
     EXPECT_EQ(status->signal, SIGKILL);
+}
+
+// Processes whose command line contains `marker`, found through /proc (a PID namespace hides
+// their inner pids from the child's own output).
+std::vector<pid_t> processes_running(const std::string &marker) {
+    std::vector<pid_t> found;
+    for (const auto &entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        std::string command =
+            test::exists(entry.path() / "cmdline") ? test::read_text(entry.path() / "cmdline") : "";
+        std::replace(command.begin(), command.end(), '\0', ' ');
+        if (test::contains(command, marker) && test::process_running(std::stoi(name)))
+            found.push_back(std::stoi(name));
+    }
+    return found;
+}
+
+// nginx's workers are not covered by the master's death signal, nor (after setsid) by its
+// process group; a PID namespace is what takes them along when the master dies.
+TEST(ChildProcess, InItsOwnPidNamespaceItsDeathTakesEveryDescendantAlong) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "a new PID namespace needs CAP_SYS_ADMIN";
+    SpawnSpec spec = shell("setsid sleep 4242.25 & sleep 1000", false);
+    spec.own_pid_namespace = true;
+    ChildProcess child = ChildProcess::spawn(spec);
+    ASSERT_TRUE(test::wait_until([] { return !processes_running("sleep 4242.25").empty(); }));
+    ::kill(child.pid(), SIGKILL); // the leader alone, not its group
+    child.wait();
+    EXPECT_TRUE(test::wait_until([] { return processes_running("sleep 4242.25").empty(); }));
 }
 
 TEST(ExitStatus, DescribesAnExitAndASignal) {
