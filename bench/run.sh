@@ -29,9 +29,9 @@ done
 
 url="http://127.0.0.1:$port"
 echo "== POST /api/v1/tasks: $connections connections, $duration s (synchronous=${SYNCHRONOUS:-normal})"
-wrk -t2 -c"$connections" -d"${duration}s" -s "$here/post_task.lua" "$url/api/v1/tasks"
+wrk -t2 -c"$connections" -d"${duration}s" -s "$here/task.lua" "$url"
 id=$(curl -s -X POST "$url/api/v1/tasks" -d '{"task":"list the files in ."}' | sed 's/.*"task_id":"\([^"]*\)".*/\1/')
 sleep 1
 echo "== GET /api/v1/tasks/{id}: $connections connections, $duration s"
-wrk -t2 -c"$connections" -d"${duration}s" -s "$here/get_task.lua" "$url" -- "$id"
+wrk -t2 -c"$connections" -d"${duration}s" -s "$here/task.lua" "$url" -- "$id"
 echo "== tasks recorded: $(sqlite3 "$dir/data/task-runner.db" 'select count(*) from tasks')"

@@ -55,6 +55,20 @@ std::optional<std::string> json_string_member(const json_t *object, const char *
     return std::string(json_string_value(value), json_string_length(value));
 }
 
+const char *json_type_name(const json_t *value) {
+    switch (json_typeof(value)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
 namespace {
 
 // Length of the valid UTF-8 sequence starting at bytes[i], or 0 when it is not valid

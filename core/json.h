@@ -37,6 +37,10 @@ json_t *json_from_column(const std::optional<std::string> &text);
 // Borrowed member that is a string, or nullopt when absent or of another type.
 std::optional<std::string> json_string_member(const json_t *object, const char *key);
 
+// "an object", "a string", "an integer", "a number", "a boolean", "null": for messages that say
+// what was given instead of what was wanted.
+const char *json_type_name(const json_t *value);
+
 // Replaces invalid UTF-8 sequences with U+FFFD so any bytes (a command's output, a file's
 // content) can travel inside JSON.
 std::string to_valid_utf8(std::string_view bytes);

@@ -16,20 +16,6 @@ namespace {
     throw Error(ErrorCode::InvalidRequest, message);
 }
 
-const char *json_type_name(const json_t *value) {
-    switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "unknown";
-}
-
 std::string got(const json_t *value) {
     if (!value)
         return "(got nothing)";

@@ -1,24 +1,12 @@
 // A deliberately small JSON Schema checker for tool arguments.
 #include "runner/tools/arguments.h"
 
+#include "core/json.h"
+
 #include <string_view>
 
 namespace tr::runner {
 namespace {
-
-const char *type_of(const json_t *value) {
-    switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "unknown";
-}
 
 bool has_type(const json_t *value, std::string_view type) {
     if (type == "string")
@@ -40,7 +28,8 @@ bool has_type(const json_t *value, std::string_view type) {
 
 std::optional<std::string> check_arguments(const json_t *schema, const json_t *arguments) {
     if (!json_is_object(arguments))
-        return std::string("arguments must be a JSON object (got ") + type_of(arguments) + ")";
+        return std::string("arguments must be a JSON object (got ") + json_type_name(arguments) +
+               ")";
     const json_t *properties = json_object_get(schema, "properties");
     const json_t *required = json_object_get(schema, "required");
     size_t index;
@@ -65,7 +54,7 @@ std::optional<std::string> check_arguments(const json_t *schema, const json_t *a
         if (type && !has_type(value, type))
             return std::string(key) + " must be " +
                    (std::string_view(type) == "integer" ? "an " : "a ") + type + " (got " +
-                   type_of(value) + ")";
+                   json_type_name(value) + ")";
         const json_t *minimum = json_object_get(property, "minimum");
         if (minimum && json_is_number(value) &&
             json_number_value(value) < json_number_value(minimum))

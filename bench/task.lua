@@ -1,7 +1,18 @@
--- wrk script: GET one task (its id is passed as the first argument after --).
+-- wrk script for Task Runner. Without arguments: POST /api/v1/tasks with a small task.
+-- With a task id after "--": GET /api/v1/tasks/{id}.
 local id
-function init(args) id = args[1] end
-function request() return wrk.format("GET", "/api/v1/tasks/" .. id) end
+
+function init(args)
+    id = args[1]
+end
+
+function request()
+    if id then
+        return wrk.format("GET", "/api/v1/tasks/" .. id)
+    end
+    return wrk.format("POST", "/api/v1/tasks", {["Content-Type"] = "application/json"},
+                      '{"task":"list the files in .","priority":"low"}')
+end
 
 function done(summary, latency, requests)
     local errors = summary.errors
