@@ -89,17 +89,19 @@ template <typename T> Setting path_setting(const char *path, Accessor<T> field) 
 const std::vector<Setting> &settings() {
     static const std::vector<Setting> table = {
         text("model.provider", [](Config &c) -> std::string & { return c.model.provider; }, "TASK_RUNNER_MODEL_PROVIDER",
-             {"builtin"}),
+             {"auto", "builtin", "openai", "anthropic", "zhipu", "local"}),
         text("model.model_name", [](Config &c) -> std::string & { return c.model.model_name; }, "TASK_RUNNER_MODEL_NAME"),
         text("model.api_key", [](Config &c) -> std::string & { return c.model.api_key; }, "TASK_RUNNER_API_KEY"),
         text("model.endpoint", [](Config &c) -> std::string & { return c.model.endpoint; }, "TASK_RUNNER_MODEL_ENDPOINT"),
         integer("model.max_tokens", [](Config &c) -> int & { return c.model.max_tokens; }, 1, 1000000),
         real("model.temperature", [](Config &c) -> double & { return c.model.temperature; }, 0, 2),
+        integer("model.timeout_seconds", [](Config &c) -> int & { return c.model.timeout_seconds; }, 1, 3600),
 
         integer("execution.max_steps", [](Config &c) -> int & { return c.execution.max_steps; }, 1, 1000),
         integer("execution.max_retries", [](Config &c) -> int & { return c.execution.max_retries; }, 0, 20),
         real("execution.retry_delay_seconds", [](Config &c) -> double & { return c.execution.retry_delay_seconds; }, 0, 300),
         integer("execution.timeout_seconds", [](Config &c) -> int & { return c.execution.timeout_seconds; }, 1, 86400),
+        integer("execution.max_tokens_per_task", [](Config &c) -> int & { return c.execution.max_tokens_per_task; }, 1, 100000000),
         integer("execution.poll_interval_ms", [](Config &c) -> int & { return c.execution.poll_interval_ms; }, 10, 10000),
         integer("execution.lease_seconds", [](Config &c) -> int & { return c.execution.lease_seconds; }, 5, 3600),
         integer("execution.shutdown_grace_seconds", [](Config &c) -> int & { return c.execution.shutdown_grace_seconds; }, 0, 3600),
@@ -201,6 +203,29 @@ public:
                 config_.sources[setting.path] = where;
         }
         report_unknown(file.getRoot());
+    }
+
+    // A JSON object shaped like the file: {"model": {"provider": "openai"}, ...}.
+    void read_json(const json_t *object, const std::string &prefix = "") {
+        if (!json_is_object(object)) {
+            problem_at(display_path_, (prefix.empty() ? std::string("the configuration") : prefix) +
+                                          " must be an object (got " + json_type_name(object) +
+                                          ")");
+            return;
+        }
+        const char *key;
+        json_t *value;
+        json_object_foreach(const_cast<json_t *>(object), key, value) {
+            const std::string path = prefix.empty() ? key : prefix + "." + key;
+            if (is_known_group(path)) {
+                read_json(value, path);
+            } else if (const Setting *setting = find_setting(path)) {
+                if (read_json_value(*setting, value))
+                    config_.sources[setting->path] = display_path_;
+            } else {
+                problem_at(display_path_, "unknown setting " + path + known_in(path));
+            }
+        }
     }
 
     void read_environment(const EnvLookup &env) {
@@ -342,6 +367,58 @@ private:
             setting.field);
     }
 
+    bool read_json_value(const Setting &setting, const json_t *value) {
+        const auto wrong_type = [&](const char *expected) {
+            problem_at(display_path_, std::string(setting.path) + " must be " + expected +
+                                          " (got " + json_type_name(value) + ")");
+            return false;
+        };
+        return std::visit(
+            [&](auto accessor) -> bool {
+                using T = std::decay_t<decltype(accessor(config_))>;
+                T &target = accessor(config_);
+                if constexpr (std::is_same_v<T, bool>) {
+                    if (!json_is_boolean(value))
+                        return wrong_type("a boolean");
+                    target = json_is_true(value);
+                } else if constexpr (std::is_same_v<T, int>) {
+                    if (!json_is_integer(value))
+                        return wrong_type("an integer");
+                    const json_int_t number = json_integer_value(value);
+                    if (number < INT_MIN || number > INT_MAX)
+                        return out_of_range(display_path_, setting, std::to_string(number));
+                    target = static_cast<int>(number);
+                } else if constexpr (std::is_same_v<T, double>) {
+                    if (!json_is_number(value))
+                        return wrong_type("a number");
+                    target = json_number_value(value);
+                } else if constexpr (std::is_same_v<T, std::string>) {
+                    if (!json_is_string(value))
+                        return wrong_type("a string");
+                    target.assign(json_string_value(value), json_string_length(value));
+                } else {
+                    if (!json_is_array(value))
+                        return wrong_type("a list of strings, such as [\"a\", \"b\"]");
+                    StringList items;
+                    std::size_t index;
+                    json_t *item;
+                    json_array_foreach(value, index, item) {
+                        if (!json_is_string(item)) {
+                            problem_at(display_path_, std::string(setting.path) +
+                                                          " must be a list of strings (item " +
+                                                          std::to_string(index + 1) + " is " +
+                                                          json_type_name(item) + ")");
+                            return false;
+                        }
+                        items.emplace_back(json_string_value(item));
+                    }
+                    target = std::move(items);
+                }
+                return true;
+            },
+            setting.field);
+    }
+
     bool parse_env_value(const Setting &setting, const std::string &text) {
         const std::string where = setting.env;
         return std::visit(
@@ -455,12 +532,14 @@ private:
         return false;
     }
 
-    static bool is_known_setting(const std::string &path) {
+    static const Setting *find_setting(const std::string &path) {
         for (const Setting &setting : settings())
             if (path == setting.path)
-                return true;
-        return false;
+                return &setting;
+        return nullptr;
     }
+
+    static bool is_known_setting(const std::string &path) { return find_setting(path) != nullptr; }
 
     // "(service.cors takes allowed_origins, allowed_methods, ...)": the fix for a typo.
     static std::string known_in(const std::string &path) {
@@ -550,6 +629,17 @@ std::vector<std::string> config_environment_variables() {
         if (setting.env)
             names.emplace_back(setting.env);
     return names;
+}
+
+std::vector<std::string> apply_config_json(Config &config, const json_t *partial,
+                                           const std::string &source) {
+    Loader loader(config, source);
+    loader.read_json(partial);
+    loader.check_ranges();
+    loader.resolve_paths();
+    if (loader.problems().empty())
+        loader.check_relations();
+    return loader.problems();
 }
 
 Config load_config(const std::string &path, const EnvLookup &env) {

@@ -6,6 +6,8 @@
 // the environment. Model settings changed through the API live in SQLite and are read per task.
 #pragma once
 
+#include "core/json.h"
+
 #include <functional>
 #include <map>
 #include <optional>
@@ -16,19 +18,23 @@
 namespace tr {
 
 struct ModelConfig {
-    std::string provider = "builtin"; // builtin: the offline planner (runner/providers/builtin.cpp)
-    std::string model_name;           // empty: the provider's default model
-    std::string api_key;              // secret: never logged, never served
-    std::string endpoint;             // base URL; empty: the provider's default
-    int max_tokens = 4000;
+    // auto: builtin without an api_key, openai with one; builtin: the offline planner;
+    // openai, anthropic: their wire formats; zhipu, local: openai presets (core/model.h).
+    std::string provider = "auto";
+    std::string model_name; // empty: the provider's default model
+    std::string api_key;    // secret: never logged, never served
+    std::string endpoint;   // base URL; empty: the provider's default
+    int max_tokens = 4000;  // per model call
     double temperature = 0.7;
+    int timeout_seconds = 120; // one model call, never beyond the task's deadline
 };
 
 struct ExecutionConfig {
     int max_steps = 10;
     int max_retries = 3;
     double retry_delay_seconds = 1;
-    int timeout_seconds = 300; // the hard ceiling of any task's wall-clock time
+    int timeout_seconds = 300;        // the hard ceiling of any task's wall-clock time
+    int max_tokens_per_task = 200000; // input + output tokens of all model calls of one task
     int poll_interval_ms = 100;
     int lease_seconds = 30;
     int shutdown_grace_seconds = 10;
@@ -102,6 +108,13 @@ EnvLookup process_environment();
 // problem, one per line, each with its place: "task-runner.cfg:14: execution.max_steps must be
 // 1..1000 (got 0)" or "TASK_RUNNER_LOG_LEVEL: service.log_level must be one of ...".
 Config load_config(const std::string &path, const EnvLookup &env = process_environment());
+
+// Applies a partial configuration given as JSON, shaped like the file ({"model": {"provider":
+// "openai"}}), on top of `config`: unknown and ill-typed settings are problems, then ranges,
+// choices and relations are checked for the whole result. Returns every problem, each prefixed
+// with `source`; `config` holds the result (and `sources` says `source` for what it set).
+std::vector<std::string> apply_config_json(Config &config, const json_t *partial,
+                                           const std::string &source);
 
 // The file to load when none is given: $TASK_RUNNER_CONFIG, else the build's default.
 std::string default_config_path(const EnvLookup &env = process_environment());

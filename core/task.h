@@ -31,6 +31,7 @@ inline constexpr const char *task_failed = "TASK_FAILED";         // the agent r
 inline constexpr const char *timeout = "TIMEOUT";                 // the wall-clock limit passed
 inline constexpr const char *cancelled = "CANCELLED";
 inline constexpr const char *max_steps_exceeded = "MAX_STEPS_EXCEEDED";
+inline constexpr const char *token_budget_exceeded = "TOKEN_BUDGET_EXCEEDED";
 inline constexpr const char *model_error = "MODEL_ERROR";
 inline constexpr const char *runner_lost = "RUNNER_LOST"; // its runner died too often
 inline constexpr const char *internal_error = "INTERNAL_ERROR";

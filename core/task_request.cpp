@@ -167,6 +167,7 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
     TaskContext resolved;
     resolved.timeout_seconds = config.service.default_task_timeout;
     resolved.max_steps = config.execution.max_steps;
+    resolved.max_tokens = config.execution.max_tokens_per_task;
     const std::vector<std::string> server_roots = resolve_roots(config.tools.allowed_paths);
     resolved.allowed_paths = server_roots;
     for (const ToolInfo &tool : tool_catalog())
@@ -185,8 +186,9 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
         if (const json_t *constraints = json_object_get(context, "constraints")) {
             if (!json_is_object(constraints))
                 reject("context.constraints must be an object " + got(constraints));
-            reject_unknown_fields(constraints, "context.constraints",
-                                  {"max_execution_time", "max_steps", "allowed_paths"});
+            reject_unknown_fields(
+                constraints, "context.constraints",
+                {"max_execution_time", "max_steps", "max_tokens", "allowed_paths"});
             if (const json_t *time = json_object_get(constraints, "max_execution_time"))
                 resolved.timeout_seconds =
                     integer_field(time, "context.constraints.max_execution_time", 1,
@@ -196,6 +198,11 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
                 resolved.max_steps = integer_field(steps, "context.constraints.max_steps", 1,
                                                    config.execution.max_steps,
                                                    " (this server's execution.max_steps)");
+            if (const json_t *tokens = json_object_get(constraints, "max_tokens"))
+                resolved.max_tokens =
+                    integer_field(tokens, "context.constraints.max_tokens", 1,
+                                  config.execution.max_tokens_per_task,
+                                  " (this server's execution.max_tokens_per_task)");
             if (const json_t *paths = json_object_get(constraints, "allowed_paths"))
                 resolved.allowed_paths = parse_allowed_paths(paths, config, server_roots);
         }

@@ -27,6 +27,7 @@ struct TaskContext {
     std::vector<std::string> tools;                               // the allowed tool names
     int timeout_seconds = 0;
     int max_steps = 0;
+    int max_tokens = 0; // input + output tokens of all model calls
 };
 
 struct TaskRequest {

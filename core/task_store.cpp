@@ -3,6 +3,8 @@
 
 #include "core/random.h"
 
+#include <SQLiteCpp/Transaction.h>
+
 namespace tr {
 namespace {
 
@@ -81,6 +83,41 @@ SubmittedTask insert_task(Db &db, const TaskRequest &request, TimePoint now) {
         throw error;
     }
     return submitted;
+}
+
+CancelOutcome cancel_task(Db &db, const std::string &id, TimePoint now) {
+    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    std::string status;
+    {
+        Query select = db.query("SELECT status FROM tasks WHERE id = ?");
+        select->bind(1, id);
+        if (!select->executeStep())
+            return CancelOutcome::NotFound;
+        status = select->getColumn(0).getString();
+    }
+    CancelOutcome outcome;
+    if (status == "queued") {
+        Query cancel = db.query(
+            "UPDATE tasks SET status = 'cancelled', finished_at = ?, cancel_requested_at = ?, "
+            "error_code = 'CANCELLED', error_message = 'cancelled before it started' WHERE id = ?");
+        cancel->bind(1, format_utc(now));
+        cancel->bind(2, format_utc(now));
+        cancel->bind(3, id);
+        cancel->exec();
+        outcome = CancelOutcome::Cancelled;
+    } else if (status == "running") {
+        Query request =
+            db.query("UPDATE tasks SET cancel_requested_at = coalesce(cancel_requested_at, ?) "
+                     "WHERE id = ?");
+        request->bind(1, format_utc(now));
+        request->bind(2, id);
+        request->exec();
+        outcome = CancelOutcome::Requested;
+    } else {
+        return CancelOutcome::Finished;
+    }
+    transaction.commit();
+    return outcome;
 }
 
 std::optional<JsonPtr> load_task(Db &db, const std::string &id) {

@@ -81,9 +81,9 @@ Options parse_options(int argc, char **argv) {
 }
 
 Router make_router() {
-    std::vector<Route> routes = health_routes();
-    for (Route route : task_routes())
-        routes.push_back(route);
+    std::vector<Route> routes;
+    for (const auto &table : {health_routes(), task_routes(), config_routes(), status_routes()})
+        routes.insert(routes.end(), table.begin(), table.end());
     return Router(std::move(routes));
 }
 

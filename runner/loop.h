@@ -29,7 +29,11 @@ struct RunnerEnvironment {
 // the supervisor can deliver cancellations to it.
 using ControlRegistration = std::function<void(const std::string &task_id, TaskControl *control)>;
 
-void run_claimed_task(Db &db, const RunnerEnvironment &environment, const ClaimedTask &task,
-                      const ControlRegistration &register_control);
+class ModelClient;
+
+// `db` and `client` are the calling worker's own: its SQLite connection and its connection to
+// the model provider.
+void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &environment,
+                      const ClaimedTask &task, const ControlRegistration &register_control);
 
 } // namespace tr::runner

@@ -2,6 +2,7 @@
 //
 //   task-runner-runner [--config FILE]
 #include "core/config.h"
+#include "core/curl.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/migrate.h"
@@ -65,6 +66,7 @@ int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     try {
+        const tr::CurlGlobal curl; // before any thread, as libcurl requires
         return run(argc, argv);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "task-runner-runner: %s\n", e.what());

@@ -5,6 +5,7 @@
 #include "core/random.h"
 #include "core/runners.h"
 #include "runner/loop.h"
+#include "runner/providers/model_client.h"
 
 #include <SQLiteCpp/Exception.h>
 #include <unistd.h>
@@ -95,6 +96,7 @@ int Runner::run(const sigset_t &stop_signals) {
 
 void Runner::work() {
     Db db = open_db(config_);
+    ModelClient client; // this worker's connection to the provider, kept open between calls
     const RunnerEnvironment environment{config_, log_, sandbox_, id_, abort_tasks_};
     const ControlRegistration registration = [this](const std::string &id, TaskControl *control) {
         register_control(id, control);
@@ -112,7 +114,7 @@ void Runner::work() {
         ++active_tasks_;
         lock.unlock();
         try {
-            run_claimed_task(db, environment, task, registration);
+            run_claimed_task(db, client, environment, task, registration);
         } catch (const std::exception &e) {
             // Most likely the database failed while recording; the lease lapses and another
             // attempt (here or elsewhere) picks the task up again.

@@ -32,12 +32,33 @@ HttpResponse get_task(HandlerContext &context, const Call &call) {
     return json_response(200, task->get());
 }
 
+HttpResponse cancel(HandlerContext &context, const Call &call) {
+    const std::string &id = call.path_param("id");
+    switch (cancel_task(context.db, id, Clock::now())) {
+    case CancelOutcome::NotFound:
+        throw Error(ErrorCode::TaskNotFound, "no task with id \"" + id.substr(0, 200) + "\"");
+    case CancelOutcome::Finished: {
+        const std::optional<JsonPtr> task = load_task(context.db, id);
+        throw Error(
+            ErrorCode::Conflict,
+            "task \"" + id + "\" has already ended (" +
+                json_string_member(task ? task->get() : nullptr, "status").value_or("finished") +
+                "); only queued and running tasks can be cancelled");
+    }
+    case CancelOutcome::Cancelled:
+    case CancelOutcome::Requested: break;
+    }
+    std::optional<JsonPtr> task = load_task(context.db, id);
+    return json_response(202, task->get());
+}
+
 } // namespace
 
 std::vector<Route> task_routes() {
     return {
         {Method::Post, "/api/v1/tasks", submit_task},
         {Method::Get, "/api/v1/tasks/{id}", get_task},
+        {Method::Delete, "/api/v1/tasks/{id}", cancel},
     };
 }
 

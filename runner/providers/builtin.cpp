@@ -131,7 +131,7 @@ public:
     bool calls_a_model() const override { return false; }
 
     PlanResult plan(const std::string &task, const std::vector<const ToolInfo *> &,
-                    const TaskControl &) override {
+                    const TaskLimits &, const TaskControl &, const RetryObserver &) override {
         std::optional<BuiltinTask> parsed = parse_builtin_task(task);
         if (!parsed)
             throw TaskFailure(task_error::planning_failed,
@@ -163,7 +163,7 @@ public:
     }
 
     Turn next_turn(const std::vector<Message> &conversation, const std::vector<const ToolInfo *> &,
-                   const TaskControl &) override {
+                   const TaskLimits &, const TaskControl &, const RetryObserver &) override {
         std::vector<const Message *> results;
         for (const Message &message : conversation)
             if (message.role == Role::Tool)
@@ -178,7 +178,8 @@ public:
         if (results.size() < task_.actions.size()) {
             const BuiltinAction &action = task_.actions[results.size()];
             turn.tool_calls.push_back(ToolCall{"builtin-" + std::to_string(results.size() + 1),
-                                               action.tool, json_share(action.arguments.get())});
+                                               action.tool, json_share(action.arguments.get()),
+                                               ""});
             return turn;
         }
         FinalAnswer answer;

@@ -69,7 +69,7 @@ TEST(LoadConfig, LoadsTheShippedConfigurationResolvingPathsAgainstItsDirectory) 
     EXPECT_EQ(config.tools.working_directory, dir.path());
     EXPECT_EQ(config.tools.allowed_paths, std::vector<std::string>{dir.path()});
     EXPECT_EQ(config.storage.database, dir / "data/task-runner.db");
-    EXPECT_EQ(config.model.provider, "builtin");
+    EXPECT_EQ(config.model.provider, "auto");
     EXPECT_EQ(config.execution.max_steps, 10);
     EXPECT_EQ(config.source_of("execution.max_steps"),
               path + ":" + std::to_string(line_of(shipped, "max_steps =")));
@@ -81,7 +81,7 @@ TEST(LoadConfig, AnEmptyFileGivesTheDefaults) {
     TempDir dir;
     const Config config = test::write_and_load_config(dir, "");
     const Config defaults;
-    EXPECT_EQ(config.model.provider, "builtin");
+    EXPECT_EQ(config.model.provider, "auto");
     EXPECT_EQ(config.execution.max_steps, 10);
     EXPECT_EQ(config.execution.timeout_seconds, 300);
     EXPECT_EQ(config.execution.lease_seconds, defaults.execution.lease_seconds);
@@ -410,7 +410,9 @@ TEST(LoadConfig, RejectsValuesOutsideTheirChoices) {
          "service.log_level must be one of debug, info, warn, error (got \"verbose\")"},
         {"storage = { synchronous = \"off\"; };",
          "storage.synchronous must be one of normal, full (got \"off\")"},
-        {"model = { provider = \"nonsense\"; };", "model.provider must be one of builtin"},
+        {"model = { provider = \"nonsense\"; };",
+         "model.provider must be one of auto, builtin, openai, anthropic, zhipu, local (got "
+         "\"nonsense\")"},
     };
     for (const Case &c : cases) {
         TempDir dir;

@@ -217,7 +217,7 @@ TEST_F(TaskRequestTest, RejectsConstraintsThatAreNotAnObjectOrHaveUnknownFields)
               "context.constraints must be an object (got an array)");
     EXPECT_EQ(context_rejection(R"({"constraints":{"max_memory":5}})"),
               "unknown field \"context.constraints.max_memory\" (context.constraints accepts "
-              "max_execution_time, max_steps, allowed_paths)");
+              "max_execution_time, max_steps, max_tokens, allowed_paths)");
 }
 
 TEST_F(TaskRequestTest, RejectsToolsThatAreNotAnArray) {

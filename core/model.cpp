@@ -1,0 +1,266 @@
+// Model presets, the API's overrides, and their audit trail.
+#include "core/model.h"
+
+#include "core/error.h"
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace tr {
+namespace {
+
+struct Preset {
+    const char *provider;
+    WireFormat wire;
+    const char *endpoint;
+    const char *model;
+    bool needs_key; // at its default endpoint; a self-hosted endpoint may need none
+};
+
+constexpr Preset presets[] = {
+    {"openai", WireFormat::OpenAi, "https://api.openai.com/v1", "gpt-4o-mini", true},
+    {"anthropic", WireFormat::Anthropic, "https://api.anthropic.com/v1", "claude-3-5-sonnet-latest",
+     true},
+    {"zhipu", WireFormat::OpenAi, "https://open.bigmodel.cn/api/paas/v4", "glm-4", true},
+    {"local", WireFormat::OpenAi, "http://127.0.0.1:11434/v1", "llama3.1", false},
+};
+
+constexpr const char *overridable[] = {"provider", "model_name", "api_key",
+                                       "endpoint", "max_tokens", "temperature"};
+
+[[noreturn]] void invalid(const std::string &message) {
+    throw Error(ErrorCode::InvalidRequest, message);
+}
+
+std::string without_trailing_slashes(std::string url) {
+    while (!url.empty() && url.back() == '/')
+        url.pop_back();
+    return url;
+}
+
+std::string join(const std::vector<std::string> &items, const char *separator) {
+    std::string out;
+    for (const std::string &item : items)
+        out += (out.empty() ? "" : separator) + item;
+    return out;
+}
+
+} // namespace
+
+std::optional<std::string> url_host(const std::string &url) {
+    std::size_t start;
+    if (url.rfind("http://", 0) == 0)
+        start = 7;
+    else if (url.rfind("https://", 0) == 0)
+        start = 8;
+    else
+        return std::nullopt;
+    const std::size_t end = std::min(url.find_first_of("/?#", start), url.size());
+    const std::string authority = url.substr(start, end - start);
+    // user:password@ would put a credential in every log line that names the endpoint.
+    if (authority.empty() || authority.find('@') != std::string::npos ||
+        std::any_of(url.begin(), url.end(),
+                    [](char c) { return std::isspace(static_cast<unsigned char>(c)) || c < ' '; }))
+        return std::nullopt;
+    std::string host = authority;
+    if (host.front() == '[') { // [::1]:8080
+        const std::size_t close = host.find(']');
+        if (close == std::string::npos)
+            return std::nullopt;
+        host = host.substr(1, close - 1);
+    } else if (const std::size_t colon = host.rfind(':'); colon != std::string::npos) {
+        host = host.substr(0, colon);
+    }
+    if (host.empty())
+        return std::nullopt;
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return host;
+}
+
+ResolvedModel resolve_model(const ModelConfig &config) {
+    ResolvedModel resolved;
+    resolved.provider = config.provider;
+    if (resolved.provider == "auto")
+        resolved.provider = config.api_key.empty() ? "builtin" : "openai";
+    resolved.max_tokens = config.max_tokens;
+    resolved.temperature = config.temperature;
+    resolved.timeout_seconds = config.timeout_seconds;
+    if (resolved.provider == "builtin") {
+        resolved.model = "builtin-planner";
+        return resolved;
+    }
+    const Preset *preset = nullptr;
+    for (const Preset &candidate : presets)
+        if (resolved.provider == candidate.provider)
+            preset = &candidate;
+    if (!preset)
+        invalid(
+            "model.provider must be one of auto, builtin, openai, anthropic, zhipu, local (got \"" +
+            resolved.provider + "\")");
+    resolved.wire = preset->wire;
+    resolved.model = config.model_name.empty() ? preset->model : config.model_name;
+    resolved.endpoint =
+        without_trailing_slashes(config.endpoint.empty() ? preset->endpoint : config.endpoint);
+    resolved.api_key = config.api_key;
+    if (!url_host(resolved.endpoint))
+        invalid("model.endpoint must be an http:// or https:// URL without credentials (got \"" +
+                config.endpoint + "\")");
+    if (preset->needs_key && config.endpoint.empty() && config.api_key.empty())
+        invalid("model.provider " + resolved.provider +
+                " needs model.api_key (or TASK_RUNNER_API_KEY) for " + preset->endpoint);
+    return resolved;
+}
+
+ModelOverrides load_model_overrides(Db &db) {
+    Query select =
+        db.query("SELECT provider, model_name, api_key, endpoint, max_tokens, temperature "
+                 "FROM model_settings WHERE id = 1");
+    ModelOverrides overrides;
+    if (!select->executeStep())
+        return overrides;
+    overrides.provider = optional_text(select->getColumn(0));
+    overrides.model_name = optional_text(select->getColumn(1));
+    overrides.api_key = optional_text(select->getColumn(2));
+    overrides.endpoint = optional_text(select->getColumn(3));
+    if (!select->getColumn(4).isNull())
+        overrides.max_tokens = select->getColumn(4).getInt();
+    if (!select->getColumn(5).isNull())
+        overrides.temperature = select->getColumn(5).getDouble();
+    return overrides;
+}
+
+ModelConfig effective_model(const ModelConfig &configured, const ModelOverrides &overrides) {
+    ModelConfig model = configured;
+    if (overrides.provider)
+        model.provider = *overrides.provider;
+    if (overrides.model_name)
+        model.model_name = *overrides.model_name;
+    if (overrides.api_key)
+        model.api_key = *overrides.api_key;
+    if (overrides.endpoint)
+        model.endpoint = *overrides.endpoint;
+    if (overrides.max_tokens)
+        model.max_tokens = *overrides.max_tokens;
+    if (overrides.temperature)
+        model.temperature = *overrides.temperature;
+    return model;
+}
+
+ModelOverrides merge_model_update(const Config &config, const ModelOverrides &current,
+                                  const json_t *body) {
+    if (!json_is_object(body))
+        invalid(std::string("the request body must be a JSON object of model settings (got ") +
+                json_type_name(body) + ")");
+    if (json_object_size(body) == 0)
+        invalid(
+            "the request body names no model setting; it takes " +
+            join(std::vector<std::string>(std::begin(overridable), std::end(overridable)), ", "));
+    ModelOverrides merged = current;
+    JsonPtr given(json_object()); // the body without nulls, for validation
+    const char *key;
+    json_t *value;
+    json_object_foreach(const_cast<json_t *>(body), key, value) {
+        const std::string name = key;
+        if (std::find(std::begin(overridable), std::end(overridable), name) ==
+            std::end(overridable))
+            invalid("unknown field \"" + name.substr(0, 80) + "\" (the model settings are " +
+                    join(std::vector<std::string>(std::begin(overridable), std::end(overridable)),
+                         ", ") +
+                    ")");
+        if (json_is_null(value)) { // null: back to the configured value
+            if (name == "provider")
+                merged.provider.reset();
+            if (name == "model_name")
+                merged.model_name.reset();
+            if (name == "api_key")
+                merged.api_key.reset();
+            if (name == "endpoint")
+                merged.endpoint.reset();
+            if (name == "max_tokens")
+                merged.max_tokens.reset();
+            if (name == "temperature")
+                merged.temperature.reset();
+            continue;
+        }
+        json_object_set(given.get(), key, value);
+    }
+    Config candidate = config;
+    candidate.model = effective_model(config.model, merged);
+    JsonPtr partial(json_pack("{s:O}", "model", given.get()));
+    const std::vector<std::string> problems =
+        apply_config_json(candidate, partial.get(), "request");
+    if (!problems.empty())
+        invalid(join(problems, "; "));
+    resolve_model(candidate.model); // a provider needing a key without one is refused now
+    const auto text = [&](const char *name) -> std::optional<std::string> {
+        return json_string_member(given.get(), name);
+    };
+    if (auto v = text("provider"))
+        merged.provider = v;
+    if (auto v = text("model_name"))
+        merged.model_name = v;
+    if (auto v = text("api_key"))
+        merged.api_key = v;
+    if (auto v = text("endpoint"))
+        merged.endpoint = v;
+    if (json_is_integer(json_object_get(given.get(), "max_tokens")))
+        merged.max_tokens = candidate.model.max_tokens;
+    if (json_is_number(json_object_get(given.get(), "temperature")))
+        merged.temperature = candidate.model.temperature;
+    return merged;
+}
+
+void store_model_overrides(Db &db, const ModelOverrides &overrides, const json_t *body,
+                           const std::string &key_id, TimePoint now) {
+    JsonPtr change(json_deep_copy(body));
+    if (json_t *key = json_object_get(change.get(), "api_key"))
+        json_object_set_new(change.get(), "api_key",
+                            json_string(json_is_null(key) ? "(cleared)" : "(set)"));
+    const std::string time = format_utc(now);
+    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    {
+        Query upsert = db.query(
+            "INSERT INTO model_settings (id, provider, model_name, api_key, endpoint, max_tokens, "
+            "temperature, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+            "SET "
+            "provider = excluded.provider, model_name = excluded.model_name, api_key = "
+            "excluded.api_key, "
+            "endpoint = excluded.endpoint, max_tokens = excluded.max_tokens, "
+            "temperature = excluded.temperature, updated_at = excluded.updated_at");
+        const auto bind_text = [&](int index, const std::optional<std::string> &value) {
+            if (value)
+                upsert->bind(index, *value);
+        };
+        bind_text(1, overrides.provider);
+        bind_text(2, overrides.model_name);
+        bind_text(3, overrides.api_key);
+        bind_text(4, overrides.endpoint);
+        if (overrides.max_tokens)
+            upsert->bind(5, *overrides.max_tokens);
+        if (overrides.temperature)
+            upsert->bind(6, *overrides.temperature);
+        upsert->bind(7, time);
+        upsert->exec();
+        Query audit = db.query(
+            "INSERT INTO config_changes (at, key_id, section, change) VALUES (?, ?, 'model', ?)");
+        audit->bind(1, time);
+        if (!key_id.empty())
+            audit->bind(2, key_id);
+        audit->bind(3, dump_json(change.get()));
+        audit->exec();
+    }
+    transaction.commit();
+}
+
+JsonPtr describe_model(const ModelConfig &model) {
+    return JsonPtr(
+        json_pack("{s:s,s:s,s:s,s:s,s:i,s:f,s:i}", "provider", model.provider.c_str(), "model_name",
+                  model.model_name.c_str(), "endpoint", model.endpoint.c_str(), "api_key",
+                  model.api_key.empty() ? "unset" : "set", "max_tokens", model.max_tokens,
+                  "temperature", model.temperature, "timeout_seconds", model.timeout_seconds));
+}
+
+} // namespace tr

@@ -1,0 +1,43 @@
+// Retry policy arithmetic.
+#include "runner/providers/retry.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <string>
+
+namespace tr::runner {
+
+bool is_transient_status(long status) noexcept {
+    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504 ||
+           status == 529;
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, TimePoint now) {
+    const auto first = value.find_first_not_of(" \t");
+    if (first == std::string_view::npos)
+        return std::nullopt;
+    value = value.substr(first, value.find_last_not_of(" \t\r\n") - first + 1);
+    if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (value.size() > 9) // beyond a decade: treat as unreadable, not as an overflow
+            return std::nullopt;
+        return std::chrono::seconds(std::stol(std::string(value)));
+    }
+    std::tm parts{};
+    const std::string text(value);
+    const char *end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    if (!end || *end != '\0')
+        return std::nullopt;
+    const TimePoint when = Clock::from_time_t(timegm(&parts));
+    if (when <= now)
+        return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+}
+
+std::chrono::milliseconds backoff_delay(double base_seconds, int attempt, double jitter_unit) {
+    const double factor = 0.75 + 0.5 * std::clamp(jitter_unit, 0.0, 0.999999);
+    const double seconds = base_seconds * std::pow(2.0, std::min(attempt, 30)) * factor;
+    return std::chrono::milliseconds(static_cast<long long>(std::min(seconds, 3600.0) * 1000));
+}
+
+} // namespace tr::runner
