@@ -163,10 +163,10 @@ public:
         JsonPtr tools_used(json_array());
         JsonPtr tool_calls(json_object());
         JsonPtr tool_time(json_object());
-        for (const auto &[name, count] : calls_by_tool_) {
+        for (const auto &[name, usage] : tool_usage_) {
             json_array_append_new(tools_used.get(), json_string(name.c_str()));
-            json_object_set_new(tool_calls.get(), name.c_str(), json_integer(count));
-            json_object_set_new(tool_time.get(), name.c_str(), json_integer(ms_by_tool_.at(name)));
+            json_object_set_new(tool_calls.get(), name.c_str(), json_integer(usage.calls));
+            json_object_set_new(tool_time.get(), name.c_str(), json_integer(usage.milliseconds));
         }
         return JsonPtr(
             json_pack("{s:f,s:I,s:I,s:i,s:O,s:O,s:O,s:i,s:{s:I,s:I,s:I}}", "total_execution_time",
@@ -265,7 +265,8 @@ private:
                                   " tool calls (max_steps); the work done so far is in its steps");
         check_stop();
         ++tool_call_count_;
-        ++calls_by_tool_[call.name];
+        ToolUsage &usage = tool_usage_[call.name];
+        ++usage.calls;
         const SteadyClock::time_point started = SteadyClock::now();
         OpenStep step(recorder_, recorder_.begin_step(StepType::ToolUse, describe_call(call),
                                                       call.name, call.arguments.get()));
@@ -283,7 +284,7 @@ private:
                 throw;
             }
         }
-        ms_by_tool_[call.name] += milliseconds_since(started);
+        usage.milliseconds += milliseconds_since(started);
         step.end({result.ok ? StepStatus::Completed : StepStatus::Failed, result.output,
                   result.error, std::nullopt, 0});
         std::string content = result.ok ? result.output : result.error;
@@ -342,8 +343,11 @@ private:
     std::vector<const ToolInfo *> tools_;
     std::vector<Message> conversation_;
     std::vector<Artifact> artifacts_;
-    std::map<std::string, int> calls_by_tool_;
-    std::map<std::string, long long> ms_by_tool_;
+    struct ToolUsage {
+        int calls = 0;
+        long long milliseconds = 0; // of the calls that finished
+    };
+    std::map<std::string, ToolUsage> tool_usage_;
     int tool_call_count_ = 0;
     int model_calls_ = 0;
     TokenUsage tokens_;
