@@ -5,6 +5,7 @@
 #include "core/config.h"
 
 #include "core/error.h"
+#include "core/model.h"
 #include "core/paths.h"
 
 #include <libconfig.h++>
@@ -272,6 +273,12 @@ public:
         if (!parse_bind_address(service.bind_address))
             problem("service.bind_address", "must be HOST:PORT or PORT with a port 1..65535 (got " +
                                                 quoted(service.bind_address) + ")");
+        // A server-side URL: only http(s), never with credentials in it (they would be logged).
+        const std::string &endpoint = config_.model.endpoint;
+        if (!endpoint.empty() && !url_host(endpoint))
+            problem("model.endpoint",
+                    "must be an http:// or https:// URL without credentials (got " +
+                        quoted(endpoint) + ")");
         if (tools.allowed_paths.empty())
             problem("tools.allowed_paths", "must list at least one directory");
         std::vector<std::string> roots;
