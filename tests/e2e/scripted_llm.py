@@ -11,7 +11,7 @@ request is wrong. What it answers is scripted by the test, one entry per request
 A scripted turn is rendered in the format of the route it is asked on, so one script runs
 through both formats. Faults: status(...) answers any status with headers (429 + Retry-After),
 hang(seconds), malformed() (truncated JSON), oversized(bytes). Every request is recorded with
-its time, headers and body, for the tests to inspect.
+its time, headers, body and the client's address (one address: one kept-alive connection).
 
 Standard library only. Run it by hand with: python3 tests/e2e/scripted_llm.py --port 8089
 """
@@ -246,7 +246,7 @@ class ScriptedLLM:
             body = None
         with self._lock:
             self.requests.append({"at": time.monotonic(), "path": handler.path, "headers": headers,
-                                  "body": body, "raw": raw})
+                                  "body": body, "raw": raw, "peer": handler.client_address})
             entry = self._script.pop(0) if self._script else None
         if handler.path == "/v1/chat/completions":
             self._answer(handler, entry, body, headers, anthropic=False)

@@ -106,6 +106,7 @@ def test_a_multi_step_task_runs_to_completion_with_every_call_recorded(model_sta
 
     requests = new_requests(llm)
     assert len(requests) == 5
+    assert len({r["peer"] for r in requests}) == 1  # one connection, kept alive call after call
     for request in requests:
         if model_stack.wire == "openai":
             assert request["path"] == "/v1/chat/completions"
