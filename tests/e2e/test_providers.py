@@ -381,6 +381,11 @@ def test_the_model_can_be_changed_for_the_next_task_without_a_restart(make_stack
         assert audit[0] == "model" and json.loads(audit[1])["api_key"] == "(set)"
         assert KEY not in json.dumps(stack.query("SELECT * FROM config_changes"))
         assert KEY not in stack.log()
+        # Stored as config, and nowhere else: not in tasks, steps, transitions or the audit.
+        with __import__("sqlite3").connect(stack.db_path) as db:
+            rows = [line for line in db.iterdump() if not line.startswith('INSERT INTO "model_settings"')]
+        assert KEY not in "\n".join(rows)
+        assert stack.query("SELECT api_key FROM model_settings") == [(KEY,)]
 
         reverted = stack.session.put(f"{stack.url}/api/v1/config/model", timeout=10, json={
             "provider": None, "model_name": None, "api_key": None, "endpoint": None})
