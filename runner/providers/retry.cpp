@@ -14,7 +14,9 @@ bool is_transient_status(long status) noexcept {
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, TimePoint now) {
-    const auto first = value.find_first_not_of(" \t");
+    // Trim the same characters at both ends: with " \t" at the front only, "\r\n" trimmed to
+    // an empty "number" and std::stol threw.
+    const auto first = value.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos)
         return std::nullopt;
     value = value.substr(first, value.find_last_not_of(" \t\r\n") - first + 1);

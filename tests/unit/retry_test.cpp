@@ -54,6 +54,16 @@ TEST(Retry, RefusesARetryAfterItCannotRead) {
         EXPECT_EQ(parse_retry_after(value, fixed_now()), std::nullopt) << '"' << value << '"';
 }
 
+// Regression: a value of nothing but line-end characters was trimmed to an empty digit string,
+// which reached std::stol and threw std::invalid_argument instead of giving nullopt.
+TEST(Retry, RefusesARetryAfterOfOnlyLineEnds) {
+    for (const char *value : {"\r\n", "\n", "\r", "\r\n ", "\n\t"}) {
+        std::optional<milliseconds> delay;
+        EXPECT_NO_THROW(delay = parse_retry_after(value, fixed_now()));
+        EXPECT_EQ(delay, std::nullopt);
+    }
+}
+
 TEST(Retry, DoublesTheBackoffWithEachAttempt) {
     // jitter_unit 0.5 is a factor of exactly 1.
     EXPECT_EQ(backoff_delay(1, 0, 0.5), milliseconds(1000));
