@@ -108,7 +108,10 @@ ResolvedModel resolve_model(const ModelConfig &config) {
     if (!url_host(resolved.endpoint))
         invalid("model.endpoint must be an http:// or https:// URL without credentials (got \"" +
                 config.endpoint + "\")");
-    if (preset->needs_key && config.endpoint.empty() && config.api_key.empty())
+    // The vendor's host needs a key however its URL is spelled (given explicitly, with a
+    // trailing slash, in capitals); only another host (a proxy, a self-hosted server) may not.
+    if (preset->needs_key && config.api_key.empty() &&
+        url_host(resolved.endpoint) == url_host(preset->endpoint))
         invalid("model.provider " + resolved.provider +
                 " needs model.api_key (or TASK_RUNNER_API_KEY) for " + preset->endpoint);
     return resolved;

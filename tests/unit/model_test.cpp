@@ -131,6 +131,29 @@ TEST(ResolveModel, RefusesAProviderThatNeedsAKeyWithoutOneAtItsDefaultEndpoint) 
     }
 }
 
+// Regression: only an empty endpoint counted as the default one, so a keyless provider
+// configured (or PUT) with its vendor's URL spelled out was accepted, and every task then
+// failed with the vendor's 401.
+TEST(ResolveModel, RefusesAProviderThatNeedsAKeyWithoutOneAtItsVendorsUrlSpelledOut) {
+    const struct {
+        const char *provider;
+        const char *endpoint;
+    } cases[] = {
+        {"openai", "https://api.openai.com/v1"},
+        {"openai", "https://api.openai.com/v1/"},
+        {"openai", "https://API.OpenAI.com/v1"},
+        {"anthropic", "https://api.anthropic.com/v1"},
+        {"zhipu", "https://open.bigmodel.cn/api/paas/v4/"},
+    };
+    for (const auto &c : cases) {
+        const std::string message = resolve_error(model_config(c.provider, "", c.endpoint));
+        EXPECT_TRUE(contains(message, "TASK_RUNNER_API_KEY")) << c.endpoint << ": " << message;
+    }
+    EXPECT_EQ(
+        resolve_model(model_config("openai", secret_key, "https://api.openai.com/v1/")).endpoint,
+        "https://api.openai.com/v1");
+}
+
 TEST(ResolveModel, AcceptsOpenAiWithoutAKeyAtACustomEndpoint) {
     const ResolvedModel resolved =
         resolve_model(model_config("openai", "", "http://127.0.0.1:8080/v1"));
@@ -397,6 +420,12 @@ TEST_F(MergeModelUpdate, RefusesSwitchingToOpenAiWithoutAKeyAtItsDefaultEndpoint
     current.api_key = secret_key;
     const std::string cleared = refusal(R"({"api_key":null})", current);
     EXPECT_TRUE(contains(cleared, "TASK_RUNNER_API_KEY")) << cleared;
+}
+
+TEST_F(MergeModelUpdate, RefusesOpenAiWithoutAKeyAtItsOwnUrlSpelledOut) {
+    const std::string message =
+        refusal(R"({"provider":"openai","endpoint":"https://api.openai.com/v1"})");
+    EXPECT_TRUE(contains(message, "TASK_RUNNER_API_KEY")) << message;
 }
 
 TEST_F(MergeModelUpdate, AcceptsOpenAiWithoutAKeyAtACustomEndpoint) {
