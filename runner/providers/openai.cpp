@@ -7,8 +7,8 @@ namespace tr::runner {
 namespace {
 
 json_t *tool_call_json(const ToolCall &call) {
-    // Arguments we could not parse are sent back as the model wrote them, so the history it
-    // sees is its own.
+    // Arguments that could not be parsed go back as {}: the error result that answers the call
+    // tells the model what was wrong with what it sent.
     const std::string arguments = call.arguments ? dump_json(call.arguments.get()) : "{}";
     return json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", call.id.c_str(), "type", "function", "function",
                      "name", call.name.c_str(), "arguments", arguments.c_str());
@@ -117,9 +117,9 @@ public:
                     parsed.arguments = std::move(value);
                 else
                     parsed.argument_error =
-                        "the arguments are not a JSON object: " +
-                        (value ? std::string("a JSON ") + json_type_name(value.get())
-                               : std::string(error.text));
+                        value ? std::string("the arguments are not a JSON object (got ") +
+                                    json_type_name(value.get()) + ")"
+                              : std::string("the arguments are not a JSON object: ") + error.text;
             }
             reply.tool_calls.push_back(std::move(parsed));
         }
