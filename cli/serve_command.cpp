@@ -13,6 +13,7 @@
 #include "cli/task_command.h"
 #include "cli/usage_error.h"
 #include "core/config.h"
+#include "core/config_store.h"
 #include "core/db.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -226,14 +227,8 @@ int serve_command(const std::vector<std::string> &args) {
     const std::string config_path =
         absolute_path(options.config_path.empty() ? default_config_path() : options.config_path,
                       current_directory());
-    const Config config = load_config(config_path);
+    const Config config = load_service_config(config_path);
     Log log("launcher", parse_log_level(config.service.log_level).value_or(LogLevel::Info));
-
-    prepare_database_file(config.storage.database);
-    {
-        Db db(config.storage.database, parse_durability(config.storage.synchronous));
-        migrate(db.handle());
-    }
 
     // Signals are taken by sigwait below; children get a clean mask (core/process.cpp).
     sigset_t signals;

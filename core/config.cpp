@@ -42,7 +42,13 @@ struct Setting {
     std::vector<std::string> choices; // strings: allowed values; empty allows any
     const char *env = nullptr;        // environment variable that overrides the file
     bool is_path = false;             // relative values resolve against the config's directory
+    bool secret = false;              // shown only as "set" or "unset"
 };
+
+Setting secret(Setting setting) {
+    setting.secret = true;
+    return setting;
+}
 
 Setting integer(const char *path, Accessor<int> field, double min, double max,
                 const char *env = nullptr) {
@@ -92,10 +98,11 @@ const std::vector<Setting> &settings() {
         text("model.provider", [](Config &c) -> std::string & { return c.model.provider; }, "TASK_RUNNER_MODEL_PROVIDER",
              {"auto", "builtin", "openai", "anthropic", "zhipu", "local"}),
         text("model.model_name", [](Config &c) -> std::string & { return c.model.model_name; }, "TASK_RUNNER_MODEL_NAME"),
-        text("model.api_key", [](Config &c) -> std::string & { return c.model.api_key; }, "TASK_RUNNER_API_KEY"),
+        secret(text("model.api_key", [](Config &c) -> std::string & { return c.model.api_key; }, "TASK_RUNNER_API_KEY")),
         text("model.endpoint", [](Config &c) -> std::string & { return c.model.endpoint; }, "TASK_RUNNER_MODEL_ENDPOINT"),
         integer("model.max_tokens", [](Config &c) -> int & { return c.model.max_tokens; }, 1, 1000000),
         real("model.temperature", [](Config &c) -> double & { return c.model.temperature; }, 0, 2),
+        strings("model.allowed_endpoint_hosts", [](Config &c) -> StringList & { return c.model.allowed_endpoint_hosts; }),
         integer("model.timeout_seconds", [](Config &c) -> int & { return c.model.timeout_seconds; }, 1, 3600),
 
         integer("execution.max_steps", [](Config &c) -> int & { return c.execution.max_steps; }, 1, 1000),
@@ -126,6 +133,9 @@ const std::vector<Setting> &settings() {
         text("service.log_level", [](Config &c) -> std::string & { return c.service.log_level; }, "TASK_RUNNER_LOG_LEVEL", {"debug", "info", "warn", "error"}),
         integer("service.handler_threads", [](Config &c) -> int & { return c.service.handler_threads; }, 1, 1024),
         integer("service.max_request_body_kb", [](Config &c) -> int & { return c.service.max_request_body_kb; }, 1, 64 * 1024),
+        boolean("service.require_api_key", [](Config &c) -> bool & { return c.service.require_api_key; }, "TASK_RUNNER_REQUIRE_API_KEY"),
+        integer("service.max_waiting_requests", [](Config &c) -> int & { return c.service.max_waiting_requests; }, 0, 1024),
+        integer("service.max_stream_seconds", [](Config &c) -> int & { return c.service.max_stream_seconds; }, 1, 86400),
         strings("service.cors.allowed_origins", [](Config &c) -> StringList & { return c.service.cors.allowed_origins; }, "TASK_RUNNER_CORS_ALLOWED_ORIGINS"),
         strings("service.cors.allowed_methods", [](Config &c) -> StringList & { return c.service.cors.allowed_methods; }),
         strings("service.cors.allowed_headers", [](Config &c) -> StringList & { return c.service.cors.allowed_headers; }),
@@ -279,6 +289,15 @@ public:
             problem("model.endpoint",
                     "must be an http:// or https:// URL without credentials (got " +
                         quoted(endpoint) + ")");
+        // Unless set, waiting requests may take half the threads, however many there are.
+        if (config_.sources.count("service.max_waiting_requests") == 0)
+            config_.service.max_waiting_requests = service.handler_threads / 2;
+        else if (service.max_waiting_requests >= service.handler_threads)
+            problem("service.max_waiting_requests",
+                    "must be less than service.handler_threads (" +
+                        std::to_string(service.max_waiting_requests) +
+                        " >= " + std::to_string(service.handler_threads) +
+                        "): waiting requests would leave no thread for the others");
         if (tools.allowed_paths.empty())
             problem("tools.allowed_paths", "must list at least one directory");
         std::vector<std::string> roots;
@@ -647,6 +666,58 @@ std::vector<std::string> apply_config_json(Config &config, const json_t *partial
     if (loader.problems().empty())
         loader.check_relations();
     return loader.problems();
+}
+
+JsonPtr config_to_json(const Config &config) {
+    JsonPtr root(json_object());
+    // The accessors are the loader's, which writes through them; here they are only read.
+    Config &values = const_cast<Config &>(config);
+    for (const Setting &setting : settings()) {
+        json_t *group = root.get();
+        std::string path = setting.path;
+        for (std::size_t dot; (dot = path.find('.')) != std::string::npos;
+             path = path.substr(dot + 1)) {
+            const std::string name = path.substr(0, dot);
+            json_t *child = json_object_get(group, name.c_str());
+            if (!child) {
+                child = json_object();
+                json_object_set_new(group, name.c_str(), child);
+            }
+            group = child;
+        }
+        json_t *value = std::visit(
+            [&](auto accessor) -> json_t * {
+                using T = std::decay_t<decltype(accessor(values))>;
+                const T &field = accessor(values);
+                if constexpr (std::is_same_v<T, std::string>)
+                    if (setting.secret)
+                        return json_string(field.empty() ? "unset" : "set");
+                if constexpr (std::is_same_v<T, bool>)
+                    return json_boolean(field);
+                else if constexpr (std::is_same_v<T, int>)
+                    return json_integer(field);
+                else if constexpr (std::is_same_v<T, double>)
+                    return json_real(field);
+                else if constexpr (std::is_same_v<T, std::string>)
+                    return json_text(field);
+                else {
+                    json_t *list = json_array();
+                    for (const std::string &item : field)
+                        json_array_append_new(list, json_text(item));
+                    return list;
+                }
+            },
+            setting.field);
+        json_object_set_new(group, path.c_str(), value);
+    }
+    return root;
+}
+
+std::vector<std::string> config_setting_paths() {
+    std::vector<std::string> paths;
+    for (const Setting &setting : settings())
+        paths.emplace_back(setting.path);
+    return paths;
 }
 
 Config load_config(const std::string &path, const EnvLookup &env) {

@@ -27,6 +27,9 @@ struct ModelConfig {
     int max_tokens = 4000;  // per model call
     double temperature = 0.7;
     int timeout_seconds = 120; // one model call, never beyond the task's deadline
+    // Hosts an endpoint set through the API may name; empty: any. The endpoint is a URL the
+    // server itself calls, so this keeps the config API from reaching arbitrary addresses.
+    std::vector<std::string> allowed_endpoint_hosts;
 };
 
 struct ExecutionConfig {
@@ -73,8 +76,12 @@ struct ServiceConfig {
     int default_task_timeout = 300;
     bool enable_metrics = true;
     std::string log_level = "info";
-    int handler_threads = 4;
+    int handler_threads = 16;
     int max_request_body_kb = 1024;
+    bool require_api_key = false; // on in config/production.cfg
+    int max_waiting_requests = 8; // per handler process: ?wait=N and event streams; unset: half
+                                  // of handler_threads
+    int max_stream_seconds = 600; // an event stream ends after this; the client resumes
     CorsConfig cors;
     RateLimitConfig rate_limiting;
 };
@@ -115,6 +122,13 @@ Config load_config(const std::string &path, const EnvLookup &env = process_envir
 // with `source`; `config` holds the result (and `sources` says `source` for what it set).
 std::vector<std::string> apply_config_json(Config &config, const json_t *partial,
                                            const std::string &source);
+
+// The configuration shaped like the file, every setting included; secrets (model.api_key) only
+// as "set" or "unset".
+JsonPtr config_to_json(const Config &config);
+
+// "model.provider", "execution.max_steps", ...: every setting, in the file's order.
+std::vector<std::string> config_setting_paths();
 
 // The file to load when none is given: $TASK_RUNNER_CONFIG, else the build's default.
 std::string default_config_path(const EnvLookup &env = process_environment());

@@ -198,6 +198,16 @@ ModelOverrides merge_model_update(const Config &config, const ModelOverrides &cu
     if (!problems.empty())
         invalid(join(problems, "; "));
     resolve_model(candidate.model); // a provider needing a key without one is refused now
+    // The endpoint is a URL the server itself will call: an allow-list keeps the API from
+    // pointing it at arbitrary (internal) addresses.
+    if (const std::optional<std::string> endpoint = json_string_member(given.get(), "endpoint");
+        endpoint && !endpoint->empty() && !config.model.allowed_endpoint_hosts.empty()) {
+        const std::string host = url_host(*endpoint).value_or("");
+        const auto &allowed = config.model.allowed_endpoint_hosts;
+        if (std::find(allowed.begin(), allowed.end(), host) == allowed.end())
+            invalid("model.endpoint host \"" + host +
+                    "\" is not in model.allowed_endpoint_hosts (" + join(allowed, ", ") + ")");
+    }
     const auto text = [&](const char *name) -> std::optional<std::string> {
         return json_string_member(given.get(), name);
     };

@@ -243,6 +243,8 @@ TaskRequest parse_task_request(const json_t *body, const Config &config) {
         if (!is_valid_task_id(text))
             reject("task_id must be 1.." + std::to_string(max_task_id_length) +
                    " characters of A-Z a-z 0-9 - _ . : " + got(id));
+        if (text == "batch") // /api/v1/tasks/batch is the batch endpoint, not a task
+            reject("task_id \"batch\" is reserved");
         request.task_id = text;
     }
 

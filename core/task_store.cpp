@@ -2,15 +2,19 @@
 #include "core/task_store.h"
 
 #include "core/random.h"
+#include "core/sha256.h"
 
 #include <SQLiteCpp/Transaction.h>
+
+#include <cstdlib>
+#include <memory>
 
 namespace tr {
 namespace {
 
 constexpr const char *insert_sql =
-    "INSERT INTO tasks (id, task, context, priority, metadata, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)";
+    "INSERT INTO tasks (id, task, context, priority, metadata, created_at, request_hash, owner, "
+    "batch_id, batch_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 constexpr const char *select_task_sql =
     "SELECT id, status, task, priority, metadata, batch_id, plan, result, metrics, error_code, "
@@ -60,29 +64,69 @@ JsonPtr read_step(SQLite::Statement &row) {
 
 } // namespace
 
-SubmittedTask insert_task(Db &db, const TaskRequest &request, TimePoint now) {
-    SubmittedTask submitted{request.task_id ? *request.task_id : new_uuid(), format_utc(now)};
+std::string request_fingerprint(const TaskRequest &request) {
+    JsonPtr canonical(json_pack("{s:s%,s:s,s:O,s:O}", "task", request.task.data(),
+                                request.task.size(), "priority", to_string(request.priority),
+                                "metadata", request.metadata ? request.metadata.get() : json_null(),
+                                "context", request.context ? request.context.get() : json_null()));
+    std::unique_ptr<char, void (*)(void *)> text(
+        json_dumps(canonical.get(), JSON_COMPACT | JSON_SORT_KEYS), std::free);
+    return sha256_hex(text ? text.get() : "");
+}
+
+std::optional<TaskHead> task_head(Db &db, const std::string &id) {
+    Query select = db.query("SELECT status, coalesce(owner, '') FROM tasks WHERE id = ?");
+    select->bind(1, id);
+    if (!select->executeStep())
+        return std::nullopt;
+    return TaskHead{select->getColumn(0).getString(), select->getColumn(1).getString()};
+}
+
+SubmittedTask insert_task(Db &db, const TaskRequest &request, const TaskPlacement &placement,
+                          TimePoint now) {
+    SubmittedTask submitted{request.task_id ? *request.task_id : new_uuid(), format_utc(now),
+                            "queued"};
+    const std::string fingerprint = request_fingerprint(request);
     const std::string context = request.context ? dump_json(request.context.get()) : "";
     const std::string metadata = request.metadata ? dump_json(request.metadata.get()) : "";
-    Query insert = db.query(insert_sql);
-    insert->bind(1, submitted.id);
-    insert->bind(2, request.task);
-    if (request.context)
-        insert->bind(3, context);
-    insert->bind(4, to_string(request.priority));
-    if (request.metadata)
-        insert->bind(5, metadata);
-    insert->bind(6, submitted.created_at);
     try {
+        Query insert = db.query(insert_sql);
+        insert->bind(1, submitted.id);
+        insert->bind(2, request.task);
+        if (request.context)
+            insert->bind(3, context);
+        insert->bind(4, to_string(request.priority));
+        if (request.metadata)
+            insert->bind(5, metadata);
+        insert->bind(6, submitted.created_at);
+        insert->bind(7, fingerprint);
+        if (!placement.owner.empty())
+            insert->bind(8, placement.owner);
+        if (!placement.batch_id.empty()) {
+            insert->bind(9, placement.batch_id);
+            insert->bind(10, placement.batch_seq);
+        }
         insert->exec();
+        return submitted;
     } catch (const SQLite::Exception &e) {
         Error error = database_error(e);
-        if (error.code() == ErrorCode::Conflict)
-            throw Error(ErrorCode::Conflict,
-                        "task_id \"" + submitted.id + "\" is already used by another task");
-        throw error;
+        if (error.code() != ErrorCode::Conflict)
+            throw error;
     }
-    return submitted;
+    // The id is taken. The same request from the same owner is a retry: answer with that task.
+    Query existing = db.query(
+        "SELECT request_hash, coalesce(owner, ''), status, created_at FROM tasks WHERE id = ?");
+    existing->bind(1, submitted.id);
+    if (existing->executeStep() && existing->getColumn(0).getString() == fingerprint &&
+        existing->getColumn(1).getString() == placement.owner && placement.batch_id.empty()) {
+        submitted.status = existing->getColumn(2).getString();
+        submitted.created_at = existing->getColumn(3).getString();
+        submitted.existing = true;
+        return submitted;
+    }
+    throw Error(ErrorCode::Conflict, "task_id \"" + submitted.id +
+                                         "\" is already used by a different request; "
+                                         "send the same request again, or use another id");
 }
 
 CancelOutcome cancel_task(Db &db, const std::string &id, TimePoint now) {

@@ -15,11 +15,34 @@ namespace tr {
 struct SubmittedTask {
     std::string id;
     std::string created_at;
+    std::string status;
+    bool existing = false; // the same request was submitted before: nothing new was written
 };
 
-// One INSERT. Throws Error(Conflict) when the id is taken, Error(ServiceUnavailable) when the
-// database stays busy.
-SubmittedTask insert_task(Db &db, const TaskRequest &request, TimePoint now);
+struct TaskPlacement {
+    std::string owner;    // the submitting key's owner; empty without authentication
+    std::string batch_id; // empty: not in a batch
+    int batch_seq = 0;
+};
+
+// SHA-256 of the request in canonical form (defaults filled in, keys sorted): what makes a
+// task_id an idempotency key. Equal requests, however their JSON was spelt, are equal.
+std::string request_fingerprint(const TaskRequest &request);
+
+// One INSERT. A task_id already used by the same owner for the same request is not an error:
+// the existing task comes back with existing = true. Throws Error(Conflict) when the id was used
+// for another request (or by another owner), Error(ServiceUnavailable) when the database stays
+// busy.
+SubmittedTask insert_task(Db &db, const TaskRequest &request, const TaskPlacement &placement,
+                          TimePoint now);
+
+struct TaskHead {
+    std::string status;
+    std::string owner; // empty when submitted without authentication
+};
+
+// The few columns that decide visibility and waiting: one indexed read.
+std::optional<TaskHead> task_head(Db &db, const std::string &id);
 
 enum class CancelOutcome {
     NotFound,

@@ -35,3 +35,13 @@ void FcgiRequest::write(std::string_view bytes) {
 }
 
 } // namespace tr::fcgi
+
+namespace tr::fcgi {
+
+bool FcgiRequest::write_now(std::string_view bytes) {
+    if (FCGX_PutStr(bytes.data(), static_cast<int>(bytes.size()), request_.out) < 0)
+        return false;
+    return FCGX_FFlush(request_.out) == 0 && !FCGX_GetError(request_.out);
+}
+
+} // namespace tr::fcgi

@@ -23,6 +23,8 @@ public:
     char **params() const; // "NAME=value" entries, valid until the next accept()
     std::size_t read(char *buffer, std::size_t size);
     void write(std::string_view bytes);
+    // Writes and flushes at once (a streamed response); false when the client has gone.
+    bool write_now(std::string_view bytes);
 
 private:
     FCGX_Request request_{};

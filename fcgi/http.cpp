@@ -26,6 +26,19 @@ std::optional<std::string> HttpRequest::query_param(std::string_view name) const
     return std::nullopt;
 }
 
+std::vector<std::string> HttpRequest::query_names() const {
+    std::vector<std::string> names;
+    std::string_view rest = query;
+    while (!rest.empty()) {
+        const std::size_t amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        if (!pair.empty())
+            names.push_back(percent_decode(pair.substr(0, pair.find('='))));
+    }
+    return names;
+}
+
 void HttpResponse::set_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
 }
@@ -43,7 +56,12 @@ HttpResponse error_response(const Error &error) {
     if (!body) // json_pack refuses invalid UTF-8; the message then goes out repaired
         body.reset(json_pack("{s:{s:s,s:s}}", "error", "code", error.code_name(), "message",
                              to_valid_utf8(error.what()).c_str()));
-    return json_response(error.http_status(), body.get());
+    HttpResponse response = json_response(error.http_status(), body.get());
+    if (error.code() == ErrorCode::AuthenticationError) // RFC 6750 §3
+        response.set_header("WWW-Authenticate", "Bearer realm=\"task-runner\"");
+    if (error.code() == ErrorCode::ServiceUnavailable) // busy, or too many waiting: soon
+        response.set_header("Retry-After", "1");
+    return response;
 }
 
 const char *reason_phrase(int status) {

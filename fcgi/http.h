@@ -25,6 +25,8 @@ struct HttpRequest {
     std::optional<std::string> param(const std::string &name) const;
     // A query-string parameter, percent-decoded; nullopt when absent.
     std::optional<std::string> query_param(std::string_view name) const;
+    // The names of every query-string parameter, percent-decoded, in order.
+    std::vector<std::string> query_names() const;
 };
 
 struct HttpResponse {
@@ -32,6 +34,7 @@ struct HttpResponse {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::string content_type = "application/json";
+    bool streamed = false; // the handler has written it already (server-sent events)
 
     void set_header(std::string name, std::string value);
 };

@@ -9,9 +9,11 @@
 // shuts the listening socket down, which wakes every accepting thread; requests in progress
 // finish, then the process exits.
 #include "core/config.h"
+#include "core/config_store.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/migrate.h"
+#include "core/process_stats.h"
 #include "core/unique_fd.h"
 #include "fcgi/fcgi_request.h"
 #include "fcgi/handlers/routes.h"
@@ -82,7 +84,9 @@ Options parse_options(int argc, char **argv) {
 
 Router make_router() {
     std::vector<Route> routes;
-    for (const auto &table : {health_routes(), task_routes(), config_routes(), status_routes()})
+    for (const auto &table :
+         {health_routes(), task_routes(), event_routes(), batch_routes(), status_routes(),
+          tool_routes(), metrics_routes(), config_routes(), openapi_routes()})
         routes.insert(routes.end(), table.begin(), table.end());
     return Router(std::move(routes));
 }
@@ -117,20 +121,25 @@ struct Server {
     const Config &config;
     const Log &log;
     const Router &router;
-    std::chrono::steady_clock::time_point started;
+    ProcessState &process;
     std::atomic<bool> failed{false};
 };
 
 void serve_requests(Server &server, int listen_fd) {
     try {
         Db db(server.config.storage.database, parse_durability(server.config.storage.synchronous));
-        HandlerContext context{server.config, server.log, db, server.started};
+        HandlerContext context{server.config, server.log, db, server.process};
         FcgiRequest request(listen_fd);
+        const StreamWriter stream = [&request](std::string_view bytes) {
+            return request.write_now(bytes);
+        };
         while (request.accept()) {
             const HttpResponse response = respond(
                 server.router, context, parse_params(request.params()),
-                [&request](char *buffer, std::size_t size) { return request.read(buffer, size); });
-            request.write(serialize_cgi(response));
+                [&request](char *buffer, std::size_t size) { return request.read(buffer, size); },
+                stream);
+            if (!response.streamed)
+                request.write(serialize_cgi(response));
         }
     } catch (const std::exception &e) {
         // A thread that cannot serve (its database will not open) takes the process down, so
@@ -141,9 +150,38 @@ void serve_requests(Server &server, int listen_fd) {
     }
 }
 
+// Adds the request metrics to SQLite about once a second, and once more at the end; samples
+// this process's CPU and memory on the way.
+void flush_metrics(Server &server, const std::atomic<bool> &stopping) {
+    try {
+        Db db(server.config.storage.database, parse_durability(server.config.storage.synchronous));
+        ProcessStats stats;
+        for (;;) {
+            const bool last = stopping.load();
+            stats.sample();
+            server.process.cpu_percent = stats.cpu_percent();
+            server.process.memory_mb = stats.memory_mb();
+            try {
+                server.process.metrics.flush(db);
+            } catch (const std::exception &e) {
+                server.log.warn("metrics.flush_failed",
+                                {{"error", e.what()}}); // kept for the next try
+            }
+            if (last)
+                return;
+            for (int i = 0; i < 10 && !stopping.load(); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    } catch (const std::exception &e) {
+        server.log.error("metrics.failed", {{"error", e.what()}});
+    }
+}
+
 int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threads) {
     const Router router = make_router();
-    Server server{config, log, router, std::chrono::steady_clock::now()};
+    std::atomic<bool> stopping{false};
+    ProcessState process(stopping);
+    Server server{config, log, router, process};
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -155,15 +193,18 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
     std::vector<std::thread> workers;
     for (int i = 0; i < threads; ++i)
         workers.emplace_back(serve_requests, std::ref(server), listen_fd);
+    std::thread metrics(flush_metrics, std::ref(server), std::cref(stopping));
     log.info("fcgi.started", {{"threads", threads}, {"pid", static_cast<long>(::getpid())}});
 
     int signal = 0;
     sigwait(&stop_signals, &signal);
     log.info("fcgi.stopping", {{"signal", strsignal(signal)}});
+    stopping = true; // waits and event streams answer now
     FCGX_ShutdownPending();
     ::shutdown(listen_fd, SHUT_RDWR); // wakes every thread blocked in accept(2)
     for (std::thread &worker : workers)
         worker.join();
+    metrics.join(); // after the workers: their last requests are counted too
     log.info("fcgi.stopped");
     return server.failed ? 1 : 0;
 }
@@ -171,26 +212,28 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
 // Plain CGI: one request from the environment and stdin, the answer to stdout.
 int serve_cgi(const Config &config, const Log &log) {
     Db db(config.storage.database, parse_durability(config.storage.synchronous));
-    HandlerContext context{config, log, db, std::chrono::steady_clock::now()};
-    const HttpResponse response =
-        respond(make_router(), context, parse_params(environ),
-                [](char *buffer, std::size_t size) { return std::fread(buffer, 1, size, stdin); });
-    std::cout << serialize_cgi(response) << std::flush;
+    const std::atomic<bool> stopping{false};
+    ProcessState process(stopping);
+    HandlerContext context{config, log, db, process};
+    const StreamWriter stream = [](std::string_view bytes) {
+        std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        std::cout.flush();
+        return static_cast<bool>(std::cout);
+    };
+    const HttpResponse response = respond(
+        make_router(), context, parse_params(environ),
+        [](char *buffer, std::size_t size) { return std::fread(buffer, 1, size, stdin); }, stream);
+    if (!response.streamed)
+        std::cout << serialize_cgi(response) << std::flush;
+    process.metrics.flush(db);
     return 0;
 }
 
 int run(int argc, char **argv) {
     const Options options = parse_options(argc, argv);
-    const Config config =
-        load_config(options.config_path.empty() ? default_config_path() : options.config_path);
+    const Config config = load_service_config(options.config_path.empty() ? default_config_path()
+                                                                          : options.config_path);
     Log log("fcgi", parse_log_level(config.service.log_level).value_or(LogLevel::Info));
-    prepare_database_file(config.storage.database); // before any connection: see core/db.h
-    {
-        Db db(config.storage.database, parse_durability(config.storage.synchronous));
-        const MigrationReport report = migrate(db.handle());
-        if (!report.applied.empty())
-            log.info("db.migrated", {{"schema_version", report.schema_version}});
-    }
     if (FCGX_Init() != 0)
         throw Error(ErrorCode::InternalError, "FCGX_Init failed");
     const int threads = options.threads ? options.threads : config.service.handler_threads;

@@ -3,6 +3,7 @@
 
 #include "core/random.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -72,14 +73,17 @@ HttpResponse answer_error(const Error &error, const HttpRequest &request, const 
 } // namespace
 
 HttpResponse respond(const Router &router, HandlerContext &context,
-                     std::map<std::string, std::string> params, const BodyReader &read) {
+                     std::map<std::string, std::string> params, const BodyReader &read,
+                     const StreamWriter &stream) {
+    const auto started = std::chrono::steady_clock::now();
     HttpRequest request = make_request(std::move(params));
     HttpResponse response;
+    std::string route;
     try {
         const std::size_t limit =
             static_cast<std::size_t>(context.config.service.max_request_body_kb) * 1024;
         request.body = read_body(content_length(request, limit), read);
-        response = router.dispatch(context, request);
+        response = router.dispatch(context, request, stream, route);
     } catch (const Error &e) {
         response = answer_error(e, request, context.log);
     } catch (const SQLite::Exception &e) {
@@ -88,6 +92,9 @@ HttpResponse respond(const Router &router, HandlerContext &context,
         response = answer_error(Error(ErrorCode::InternalError, e.what()), request, context.log);
     }
     response.set_header("X-Request-Id", request.request_id);
+    context.process.metrics.record(
+        request.method, route.empty() ? "unmatched" : route, response.status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return response;
 }
 

@@ -15,8 +15,11 @@ namespace tr::fcgi {
 // Reads up to `size` bytes of the body into `buffer`; returns how many (0 at the end).
 using BodyReader = std::function<std::size_t(char *buffer, std::size_t size)>;
 
+// `stream` lets a handler send its response in parts (server-sent events); a response it has
+// streamed comes back with `streamed` set and must not be written again.
 HttpResponse respond(const Router &router, HandlerContext &context,
-                     std::map<std::string, std::string> params, const BodyReader &read_body);
+                     std::map<std::string, std::string> params, const BodyReader &read_body,
+                     const StreamWriter &stream);
 
 // CGI parameters from a NULL-terminated "NAME=value" array (environ, FCGX_Request::envp).
 std::map<std::string, std::string> parse_params(char **entries);

@@ -1,7 +1,10 @@
 // Path matching over the route tables.
 #include "fcgi/router.h"
 
+#include "core/time.h"
+
 #include <algorithm>
+#include <strings.h>
 
 namespace tr::fcgi {
 namespace {
@@ -51,16 +54,28 @@ const char *method_name(Method method) noexcept {
 
 Router::Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
 
-HttpResponse Router::dispatch(HandlerContext &context, const HttpRequest &request) const {
+HttpResponse Router::dispatch(HandlerContext &context, const HttpRequest &request,
+                              const StreamWriter &stream, std::string &matched) const {
     std::vector<std::string> allowed;
+    matched.clear();
+    // A literal path ("/api/v1/tasks/batch") wins over a pattern that also matches it
+    // ("/api/v1/tasks/{id}"): when one matches, only literal routes are considered.
+    const bool literal = std::any_of(routes_.begin(), routes_.end(), [&](const Route &route) {
+        std::map<std::string, std::string> ignored;
+        return std::string_view(route.pattern).find('{') == std::string_view::npos &&
+               match(route.pattern, request.path, ignored);
+    });
     for (const Route &route : routes_) {
         std::map<std::string, std::string> params;
-        if (!match(route.pattern, request.path, params))
+        if ((literal && std::string_view(route.pattern).find('{') != std::string_view::npos) ||
+            !match(route.pattern, request.path, params))
             continue;
+        matched = route.pattern;
         // HEAD is answered as GET; nginx drops the body.
         const std::string method = request.method == "HEAD" ? "GET" : request.method;
         if (method == method_name(route.method))
-            return route.handler(context, Call{request, std::move(params)});
+            return route.handler(context, Call{request, std::move(params),
+                                               authorize(context, request, route.scope), stream});
         if (std::find(allowed.begin(), allowed.end(), method_name(route.method)) == allowed.end())
             allowed.emplace_back(method_name(route.method));
     }
@@ -74,6 +89,34 @@ HttpResponse Router::dispatch(HandlerContext &context, const HttpRequest &reques
               request.method + " is not allowed on " + request.path + " (allowed: " + list + ")"));
     response.set_header("Allow", list); // RFC 9110 §15.5.6: a 405 must say what is allowed
     return response;
+}
+
+Principal authorize(HandlerContext &context, const HttpRequest &request, Scope scope) {
+    if (!context.config.service.require_api_key)
+        return open_access();
+    if (scope == Scope::None)
+        return Principal{};
+    std::string presented;
+    if (std::optional<std::string> header = request.param("HTTP_AUTHORIZATION")) {
+        // RFC 6750 §2.1: "Bearer" is case-insensitive, one space, then the token.
+        if (header->size() > 7 && strncasecmp(header->c_str(), "Bearer ", 7) == 0)
+            presented = header->substr(7);
+    }
+    if (presented.empty())
+        presented = request.param("HTTP_X_API_KEY").value_or("");
+    if (presented.empty())
+        throw Error(ErrorCode::AuthenticationError,
+                    "an API key is required: send Authorization: Bearer KEY or X-API-Key: KEY");
+    const std::optional<Principal> principal =
+        authenticate_key(context.db, presented, Clock::now());
+    if (!principal)
+        throw Error(ErrorCode::AuthenticationError,
+                    "the API key is not valid (unknown, revoked or mistyped)");
+    if (!principal->has(scope))
+        throw Error(ErrorCode::AuthorizationError,
+                    std::string("this API key does not have the ") + to_string(scope) +
+                        " scope that " + request.method + " " + request.path + " needs");
+    return *principal;
 }
 
 } // namespace tr::fcgi

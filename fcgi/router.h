@@ -1,6 +1,7 @@
-// Routing is data: each handler file exports its table of {method, pattern, handler}, and the
-// router matches the path first (404 when nothing matches) and the method second (405 with
-// Allow when the path is known).
+// Routing is data: each handler file exports its table of {method, pattern, scope, handler},
+// and the router matches the path first (404 when nothing matches), the method second (405 with
+// Allow when the path is known), then checks the caller's API key for the route's scope (401,
+// 403) before the handler runs.
 #pragma once
 
 #include "fcgi/handler.h"
@@ -17,6 +18,7 @@ const char *method_name(Method method) noexcept;
 struct Route {
     Method method;
     const char *pattern; // "/api/v1/tasks/{id}": a {name} segment matches one non-empty segment
+    Scope scope;         // what the caller's key must allow; Scope::None: open (/health)
     Handler handler;
 };
 
@@ -24,12 +26,20 @@ class Router {
 public:
     explicit Router(std::vector<Route> routes);
 
-    // Runs the matching handler; answers 404 when no pattern matches the path, and 405 with an
-    // Allow header when some do but not for this method. Handlers' exceptions pass through.
-    HttpResponse dispatch(HandlerContext &context, const HttpRequest &request) const;
+    // Runs the matching handler and says which route matched ("" for none), for the metrics.
+    // Errors from authentication and from handlers pass through as exceptions.
+    HttpResponse dispatch(HandlerContext &context, const HttpRequest &request,
+                          const StreamWriter &stream, std::string &matched) const;
+
+    const std::vector<Route> &routes() const noexcept { return routes_; }
 
 private:
     std::vector<Route> routes_;
 };
+
+// The principal of the request's API key (Authorization: Bearer, or X-API-Key). Open access when
+// service.require_api_key is off. Throws Error(AuthenticationError) without a valid key,
+// Error(AuthorizationError) when the key lacks `scope`.
+Principal authorize(HandlerContext &context, const HttpRequest &request, Scope scope);
 
 } // namespace tr::fcgi

@@ -87,8 +87,8 @@ std::vector<std::string> cancel_requests(Db &db, const std::string &runner_id) {
 
 void register_runner(Db &db, const RunnerRecord &runner, TimePoint now) {
     Query insert = db.query("INSERT INTO runners (id, hostname, pid, version, "
-                            "max_concurrent_tasks, started_at, heartbeat_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+                            "max_concurrent_tasks, started_at, heartbeat_at, sandbox) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     const std::string time = format_utc(now);
     insert->bind(1, runner.id);
     insert->bind(2, runner.hostname);
@@ -97,14 +97,20 @@ void register_runner(Db &db, const RunnerRecord &runner, TimePoint now) {
     insert->bind(5, runner.max_concurrent_tasks);
     insert->bind(6, time);
     insert->bind(7, time);
+    insert->bind(8, runner.sandbox);
     insert->exec();
 }
 
-void record_heartbeat(Db &db, const std::string &runner_id, int active_tasks, TimePoint now) {
-    Query update = db.query("UPDATE runners SET heartbeat_at = ?, active_tasks = ? WHERE id = ?");
+void record_heartbeat(Db &db, const std::string &runner_id, const Heartbeat &heartbeat,
+                      TimePoint now) {
+    Query update =
+        db.query("UPDATE runners SET heartbeat_at = ?, active_tasks = ?, cpu_percent = ?, "
+                 "memory_mb = ? WHERE id = ?");
     update->bind(1, format_utc(now));
-    update->bind(2, active_tasks);
-    update->bind(3, runner_id);
+    update->bind(2, heartbeat.active_tasks);
+    update->bind(3, heartbeat.cpu_percent);
+    update->bind(4, heartbeat.memory_mb);
+    update->bind(5, runner_id);
     update->exec();
 }
 

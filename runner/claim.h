@@ -48,10 +48,18 @@ struct RunnerRecord {
     std::string hostname;
     long pid = 0;
     int max_concurrent_tasks = 0;
+    std::string sandbox; // "bubblewrap" or "none": what its commands run in
+};
+
+struct Heartbeat {
+    int active_tasks = 0;
+    double cpu_percent = 0;
+    double memory_mb = 0;
 };
 
 void register_runner(Db &db, const RunnerRecord &runner, TimePoint now);
-void record_heartbeat(Db &db, const std::string &runner_id, int active_tasks, TimePoint now);
+void record_heartbeat(Db &db, const std::string &runner_id, const Heartbeat &heartbeat,
+                      TimePoint now);
 void record_runner_stopped(Db &db, const std::string &runner_id, TimePoint now);
 
 } // namespace tr::runner

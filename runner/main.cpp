@@ -2,6 +2,7 @@
 //
 //   task-runner-runner [--config FILE]
 #include "core/config.h"
+#include "core/config_store.h"
 #include "core/curl.h"
 #include "core/db.h"
 #include "core/log.h"
@@ -37,16 +38,9 @@ std::string parse_config_option(int argc, char **argv) {
 }
 
 int run(int argc, char **argv) {
-    const tr::Config config = tr::load_config(parse_config_option(argc, argv));
+    const tr::Config config = tr::load_service_config(parse_config_option(argc, argv));
     tr::Log log("runner",
                 tr::parse_log_level(config.service.log_level).value_or(tr::LogLevel::Info));
-    tr::prepare_database_file(config.storage.database); // before any connection: see core/db.h
-    {
-        tr::Db db(config.storage.database, tr::parse_durability(config.storage.synchronous));
-        const tr::MigrationReport report = tr::migrate(db.handle());
-        if (!report.applied.empty())
-            log.info("db.migrated", {{"schema_version", report.schema_version}});
-    }
     // Only the main thread takes stop signals (sigwait); every thread created later inherits
     // the mask, and child processes reset it before exec.
     sigset_t stop_signals;

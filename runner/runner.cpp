@@ -2,6 +2,7 @@
 #include "runner/runner.h"
 
 #include "core/db.h"
+#include "core/process_stats.h"
 #include "core/random.h"
 #include "core/runners.h"
 #include "runner/loop.h"
@@ -46,9 +47,13 @@ Runner::Runner(const Config &config, const Log &log, SandboxKind sandbox)
 int Runner::run(const sigset_t &stop_signals) {
     {
         Db db = open_db(config_);
-        register_runner(
-            db, {id_, "", static_cast<long>(::getpid()), config_.service.max_concurrent_tasks},
-            Clock::now());
+        char host[256] = "";
+        ::gethostname(host, sizeof host - 1);
+        register_runner(db,
+                        {id_, host, static_cast<long>(::getpid()),
+                         config_.service.max_concurrent_tasks,
+                         sandbox_ == SandboxKind::Bubblewrap ? "bubblewrap" : "none"},
+                        Clock::now());
     }
     log_.info("runner.started",
               {{"runner", id_},
@@ -168,17 +173,21 @@ void Runner::supervise() {
     const auto poll = std::chrono::milliseconds(config_.execution.poll_interval_ms);
     SteadyClock::time_point next_heartbeat = SteadyClock::now();
     SteadyClock::time_point next_cancel_check = SteadyClock::now();
+    ProcessStats stats; // CPU between heartbeats, memory at each
     for (;;) {
         try {
             const SteadyClock::time_point now = SteadyClock::now();
             if (now >= next_heartbeat) {
-                int active;
+                Heartbeat heartbeat;
                 {
                     std::lock_guard<std::mutex> guard(mutex_);
-                    active = active_tasks_;
+                    heartbeat.active_tasks = active_tasks_;
                 }
+                stats.sample();
+                heartbeat.cpu_percent = stats.cpu_percent();
+                heartbeat.memory_mb = stats.memory_mb();
                 const TimePoint wall = Clock::now();
-                record_heartbeat(db, id_, active, wall);
+                record_heartbeat(db, id_, heartbeat, wall);
                 renew_leases(db, id_, wall + std::chrono::seconds(config_.execution.lease_seconds));
                 if (const int recovered = recover_expired_leases(db, wall))
                     log_.warn("tasks.recovered", {{"count", recovered}});

@@ -38,8 +38,9 @@ HttpResponse get_health(HandlerContext &context, const Call &) {
 
 } // namespace
 
+// Open even when API keys are required: load balancers and probes have none.
 std::vector<Route> health_routes() {
-    return {{Method::Get, "/health", get_health}};
+    return {{Method::Get, "/health", Scope::None, get_health}};
 }
 
 } // namespace tr::fcgi

@@ -9,7 +9,12 @@ namespace tr::fcgi {
 
 std::vector<Route> health_routes();
 std::vector<Route> task_routes();
-std::vector<Route> config_routes();
+std::vector<Route> event_routes();
+std::vector<Route> batch_routes();
 std::vector<Route> status_routes();
+std::vector<Route> tool_routes();
+std::vector<Route> metrics_routes();
+std::vector<Route> config_routes();
+std::vector<Route> openapi_routes();
 
 } // namespace tr::fcgi

@@ -1,7 +1,9 @@
-// GET /api/v1/status: what the service is doing: version, uptime, the queue, the runners, and
-// the model tasks run with now, including whether its provider is rate limited.
+// GET /api/v1/status: what the service is doing: version, uptime, the queue and task counts,
+// the runners with their heartbeats, and the model tasks run with now, including whether its
+// provider is rate limited.
 #include "fcgi/handlers/routes.h"
 
+#include "core/metric_store.h"
 #include "core/model.h"
 #include "core/provider_backoff.h"
 #include "core/runners.h"
@@ -30,16 +32,49 @@ json_t *model_status(HandlerContext &context, TimePoint now) {
     return described.release();
 }
 
+json_t *task_counts(HandlerContext &context, const ServiceGauges &gauges) {
+    JsonPtr counts(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "queued",
+                             static_cast<json_int_t>(gauges.queued), "running",
+                             static_cast<json_int_t>(gauges.running), "completed", 0, "failed", 0,
+                             "cancelled", 0, "timeout", 0));
+    for (const MetricRow &row : read_metric_counters(context.db)) {
+        if (row.name != "ai_agent_tasks_finished_total")
+            continue;
+        const std::string status = row.labels.substr(8, row.labels.size() - 9); // status="x"
+        json_object_set_new(counts.get(), status.c_str(),
+                            json_integer(static_cast<json_int_t>(row.value)));
+    }
+    return counts.release();
+}
+
+json_t *runner_list(HandlerContext &context, TimePoint now) {
+    Query select = context.db.query(
+        "SELECT id, hostname, pid, version, sandbox, active_tasks, max_concurrent_tasks, "
+        "started_at, heartbeat_at "
+        "FROM runners WHERE stopped_at IS NULL AND heartbeat_at >= ? ORDER BY started_at");
+    select->bind(1, format_utc(now - runner_alive_window));
+    JsonPtr runners(json_array());
+    while (select->executeStep())
+        json_array_append_new(
+            runners.get(),
+            json_pack("{s:s,s:s,s:I,s:s,s:o,s:i,s:i,s:s,s:s}", "id",
+                      select->getColumn(0).getString().c_str(), "hostname",
+                      select->getColumn(1).getString().c_str(), "pid",
+                      static_cast<json_int_t>(select->getColumn(2).getInt64()), "version",
+                      select->getColumn(3).getString().c_str(), "sandbox",
+                      select->getColumn(4).isNull() ? json_null()
+                                                    : json_text(select->getColumn(4).getString()),
+                      "active_tasks", select->getColumn(5).getInt(), "max_concurrent_tasks",
+                      select->getColumn(6).getInt(), "started_at",
+                      select->getColumn(7).getString().c_str(), "heartbeat_at",
+                      select->getColumn(8).getString().c_str()));
+    return runners.release();
+}
+
 HttpResponse get_status(HandlerContext &context, const Call &) {
     const TimePoint now = Clock::now();
     const ReadSnapshot snapshot(context.db);
-    long long queued = 0;
-    {
-        Query count = context.db.query("SELECT count(*) FROM tasks WHERE status = 'queued'");
-        count->executeStep();
-        queued = count->getColumn(0).getInt64();
-    }
-    const RunnerSummary runners = summarize_runners(context.db, now);
+    const ServiceGauges gauges = read_service_gauges(context.db, now);
     JsonPtr backoffs(json_array());
     for (const ProviderBackoff &backoff : active_provider_backoffs(context.db, now))
         json_array_append_new(backoffs.get(),
@@ -49,20 +84,23 @@ HttpResponse get_status(HandlerContext &context, const Call &) {
                                         "status", static_cast<json_int_t>(backoff.status), "reason",
                                         json_text(backoff.reason)));
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::steady_clock::now() - context.started);
+        std::chrono::steady_clock::now() - context.process.started);
+    const RunnerSummary runners = summarize_runners(context.db, now);
     JsonPtr body(json_pack(
-        "{s:s,s:I,s:I,s:{s:i,s:o},s:o,s:O}", "version", TR_VERSION, "uptime_seconds",
-        static_cast<json_int_t>(uptime.count()), "queue_depth", static_cast<json_int_t>(queued),
-        "runners", "alive", runners.alive, "last_heartbeat",
-        runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str()) : json_null(),
-        "model", model_status(context, now), "rate_limited_providers", backoffs.get()));
+        "{s:s,s:I,s:I,s:o,s:{s:i,s:o,s:o},s:o,s:O}", "version", TR_VERSION, "uptime_seconds",
+        static_cast<json_int_t>(uptime.count()), "queue_depth",
+        static_cast<json_int_t>(gauges.queued), "tasks", task_counts(context, gauges), "runners",
+        "alive", runners.alive, "last_heartbeat",
+        runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str()) : json_null(), "list",
+        runner_list(context, now), "model", model_status(context, now), "rate_limited_providers",
+        backoffs.get()));
     return json_response(200, body.get());
 }
 
 } // namespace
 
 std::vector<Route> status_routes() {
-    return {{Method::Get, "/api/v1/status", get_status}};
+    return {{Method::Get, "/api/v1/status", Scope::Read, get_status}};
 }
 
 } // namespace tr::fcgi

@@ -49,7 +49,7 @@ protected:
     std::string insert(const std::string &text, TimePoint created = t0) {
         TaskRequest request;
         request.task = text;
-        return insert_task(db(), request, created).id;
+        return insert_task(db(), request, {}, created).id;
     }
 
     // Inserts a task and claims it for `runner`, so it is running under a lease.

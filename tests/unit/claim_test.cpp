@@ -49,7 +49,7 @@ protected:
         request.task = text;
         request.priority = priority;
         request.task_id = std::move(id);
-        return insert_task(db(), request, created).id;
+        return insert_task(db(), request, {}, created).id;
     }
 
     // One column of one task, as text (NULL as "NULL").
@@ -115,7 +115,7 @@ TEST_F(ClaimTest, AClaimTakesTheTaskUnderTheRunnersLease) {
     request.task = "list the files in .";
     request.priority = Priority::High;
     request.context = parse_json(R"({"tools":["list_files"]})");
-    const std::string id = insert_task(db(), request, t0).id;
+    const std::string id = insert_task(db(), request, {}, t0).id;
 
     const std::optional<ClaimedTask> task =
         claim_next_task(db(), "r1", t0 + seconds(5), t0 + seconds(35));
@@ -349,10 +349,10 @@ TEST_F(ClaimTest, CancelRequestsListsOnlyThisRunnersRunningTasksMarkedForCancell
 }
 
 TEST_F(ClaimTest, RunnersAreRegisteredBeatAndStop) {
-    register_runner(db(), {"r1", "host", 1234, 4}, t0);
-    register_runner(db(), {"r2", "host", 1235, 4}, t0);
+    register_runner(db(), {"r1", "host", 1234, 4, "none"}, t0);
+    register_runner(db(), {"r2", "host", 1235, 4, "none"}, t0);
     EXPECT_EQ(summarize_runners(db(), t0 + seconds(1)).alive, 2);
-    record_heartbeat(db(), "r1", 3, t0 + seconds(20));
+    record_heartbeat(db(), "r1", {3, 0, 0}, t0 + seconds(20));
     const RunnerSummary later = summarize_runners(db(), t0 + seconds(21));
     EXPECT_EQ(later.alive, 1); // r2 missed its beats
     EXPECT_EQ(later.last_heartbeat, format_utc(t0 + seconds(20)));
@@ -373,7 +373,7 @@ TEST_F(ClaimTest, InsertTaskKeepsTheRequestedIdAndStoresTheRequest) {
     request.task_id = "custom-id";
     request.priority = Priority::Critical;
     request.metadata = parse_json(R"({"k":"v"})");
-    const SubmittedTask submitted = insert_task(db(), request, t0);
+    const SubmittedTask submitted = insert_task(db(), request, {}, t0);
     EXPECT_EQ(submitted.id, "custom-id");
     EXPECT_EQ(submitted.created_at, format_utc(t0));
     const std::optional<JsonPtr> task = load_task(db(), "custom-id");
@@ -392,9 +392,24 @@ TEST_F(ClaimTest, InsertTaskRefusesATaskIdInUse) {
         FAIL() << "a duplicate task_id was accepted";
     } catch (const Error &e) {
         EXPECT_EQ(e.code(), ErrorCode::Conflict);
-        EXPECT_EQ(std::string(e.what()), "task_id \"same-id\" is already used by another task");
+        EXPECT_EQ(std::string(e.what()),
+                  "task_id \"same-id\" is already used by a different request; "
+                  "send the same request again, or use another id");
     }
     EXPECT_EQ(column("same-id", "task"), "first");
+}
+
+TEST_F(ClaimTest, TheSameRequestWithTheSameIdGivesBackTheFirstTask) {
+    TaskRequest request;
+    request.task = "read README.md";
+    request.task_id = "retry-me";
+    const SubmittedTask first = insert_task(db(), request, {"alice", "", 0}, t0);
+    const SubmittedTask again = insert_task(db(), request, {"alice", "", 0}, t0 + seconds(5));
+    EXPECT_FALSE(first.existing);
+    EXPECT_TRUE(again.existing);
+    EXPECT_EQ(again.created_at, first.created_at);
+    // The same id and request from another owner is not a retry: it would leak the first.
+    EXPECT_THROW(insert_task(db(), request, {"bob", "", 0}, t0), Error);
 }
 
 TEST_F(ClaimTest, LoadTaskOfAnUnknownIdIsNothing) {

@@ -77,17 +77,17 @@ HttpResponse echo_body(HandlerContext &, const Call &call) {
 
 const Router &router() {
     static const Router instance({
-        {Method::Get, "/api/v1/tasks", list_tasks},
-        {Method::Post, "/api/v1/tasks", submit_task},
-        {Method::Get, "/api/v1/tasks/{id}", get_task},
-        {Method::Delete, "/api/v1/tasks/{id}", cancel_task},
-        {Method::Get, "/api/v1/tasks/{id}/steps", get_steps},
-        {Method::Post, "/api/v1/batches", post_only},
-        {Method::Get, "/missing/{id}", throws_not_found},
-        {Method::Get, "/internal", throws_internal},
-        {Method::Get, "/std", throws_std},
-        {Method::Get, "/sqlite", throws_sqlite},
-        {Method::Post, "/echo", echo_body},
+        {Method::Get, "/api/v1/tasks", Scope::None, list_tasks},
+        {Method::Post, "/api/v1/tasks", Scope::None, submit_task},
+        {Method::Get, "/api/v1/tasks/{id}", Scope::None, get_task},
+        {Method::Delete, "/api/v1/tasks/{id}", Scope::None, cancel_task},
+        {Method::Get, "/api/v1/tasks/{id}/steps", Scope::None, get_steps},
+        {Method::Post, "/api/v1/batches", Scope::None, post_only},
+        {Method::Get, "/missing/{id}", Scope::None, throws_not_found},
+        {Method::Get, "/internal", Scope::None, throws_internal},
+        {Method::Get, "/std", Scope::None, throws_std},
+        {Method::Get, "/sqlite", Scope::None, throws_sqlite},
+        {Method::Post, "/echo", Scope::None, echo_body},
     });
     return instance;
 }
@@ -95,8 +95,8 @@ const Router &router() {
 class RouterTest : public ::testing::Test {
 protected:
     RouterTest()
-        : log_("fcgi_test", LogLevel::Error, log_pipe_write()),
-          db_(dir_ / "tasks.db"), context_{config_, log_, db_, std::chrono::steady_clock::now()} {}
+        : log_("fcgi_test", LogLevel::Error, log_pipe_write()), db_(dir_ / "tasks.db"),
+          process_(stopping_), context_{config_, log_, db_, process_} {}
 
     ~RouterTest() override {
         ::close(log_fds_[0]);
@@ -107,7 +107,8 @@ protected:
         HttpRequest request;
         request.method = method;
         request.path = path;
-        return router().dispatch(context_, request);
+        std::string matched;
+        return router().dispatch(context_, request, no_stream_, matched);
     }
 
     // The handler that answered, or the error code.
@@ -152,7 +153,10 @@ protected:
     Config config_;
     Log log_;
     Db db_;
+    std::atomic<bool> stopping_{false};
+    ProcessState process_;
     HandlerContext context_;
+    const StreamWriter no_stream_ = [](std::string_view) { return false; };
 };
 
 TEST(MethodName, NamesEveryMethod) {
@@ -241,7 +245,8 @@ TEST_F(RouterTest, AnEmptyRouterFindsNothing) {
     HttpRequest request;
     request.method = "GET";
     request.path = "/api/v1/tasks";
-    EXPECT_EQ(empty.dispatch(context_, request).status, 404);
+    std::string matched;
+    EXPECT_EQ(empty.dispatch(context_, request, no_stream_, matched).status, 404);
 }
 
 TEST(QueryParam, ReturnsTheValueOfANamedParameter) {
@@ -357,12 +362,15 @@ protected:
     HttpResponse respond_to(std::map<std::string, std::string> params,
                             const std::string &body = "") {
         std::size_t offset = 0;
-        return respond(router(), context_, std::move(params), [&](char *buffer, std::size_t size) {
-            const std::size_t n = std::min(size, body.size() - offset);
-            std::memcpy(buffer, body.data() + offset, n);
-            offset += n;
-            return n;
-        });
+        return respond(
+            router(), context_, std::move(params),
+            [&](char *buffer, std::size_t size) {
+                const std::size_t n = std::min(size, body.size() - offset);
+                std::memcpy(buffer, body.data() + offset, n);
+                offset += n;
+                return n;
+            },
+            no_stream_);
     }
 
     std::string error_code(const HttpResponse &response) {

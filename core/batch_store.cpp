@@ -1,0 +1,157 @@
+// Batches: validation, insertion, aggregate status.
+#include "core/batch_store.h"
+
+#include "core/error.h"
+#include "core/random.h"
+
+#include <SQLiteCpp/Transaction.h>
+
+namespace tr {
+namespace {
+
+[[noreturn]] void invalid(const std::string &message) {
+    throw Error(ErrorCode::InvalidRequest, message);
+}
+
+} // namespace
+
+BatchRequest parse_batch_request(const json_t *body, const Config &config) {
+    if (!json_is_object(body))
+        invalid(std::string("the request body must be a JSON object (got ") + json_type_name(body) +
+                ")");
+    const char *key;
+    json_t *value;
+    json_object_foreach(const_cast<json_t *>(body), key, value) {
+        const std::string name = key;
+        if (name != "tasks" && name != "mode" && name != "continue_on_error")
+            invalid("unknown field \"" + name.substr(0, 80) +
+                    "\" (a batch accepts tasks, mode, continue_on_error)");
+    }
+    BatchRequest batch;
+    const json_t *tasks = json_object_get(body, "tasks");
+    if (!json_is_array(tasks) || json_array_size(tasks) == 0)
+        invalid("tasks must be a non-empty array of task requests, such as [{\"task\": \"list the "
+                "files in .\"}]");
+    if (json_array_size(tasks) > max_batch_tasks)
+        invalid("a batch holds at most " + std::to_string(max_batch_tasks) + " tasks (got " +
+                std::to_string(json_array_size(tasks)) + ")");
+    if (const json_t *mode = json_object_get(body, "mode")) {
+        const std::string text = json_is_string(mode) ? json_string_value(mode) : "";
+        if (text != "parallel" && text != "sequential")
+            invalid(
+                "mode must be parallel or sequential" +
+                (json_is_string(mode) ? " (got \"" + text.substr(0, 40) + "\")" : std::string()));
+        batch.sequential = text == "sequential";
+    }
+    if (const json_t *flag = json_object_get(body, "continue_on_error")) {
+        if (!json_is_boolean(flag))
+            invalid(std::string("continue_on_error must be a boolean (got ") +
+                    json_type_name(flag) + ")");
+        batch.continue_on_error = json_is_true(flag);
+    }
+    std::size_t index;
+    json_t *item;
+    json_array_foreach(tasks, index, item) {
+        try {
+            batch.tasks.push_back(parse_task_request(item, config));
+        } catch (const Error &e) {
+            invalid("tasks[" + std::to_string(index) + "]: " + e.what());
+        }
+        for (std::size_t earlier = 0; earlier + 1 < batch.tasks.size(); ++earlier)
+            if (batch.tasks.back().task_id &&
+                batch.tasks[earlier].task_id == batch.tasks.back().task_id)
+                invalid("tasks[" + std::to_string(index) + "]: task_id \"" +
+                        *batch.tasks.back().task_id + "\" is given twice in this batch");
+    }
+    return batch;
+}
+
+SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string &owner,
+                            TimePoint now) {
+    SubmittedBatch submitted{new_uuid(), format_utc(now), {}};
+    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    {
+        Query insert = db.query(
+            "INSERT INTO batches (id, mode, continue_on_error, owner, task_count, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
+        insert->bind(1, submitted.id);
+        insert->bind(2, batch.sequential ? "sequential" : "parallel");
+        insert->bind(3, batch.continue_on_error ? 1 : 0);
+        if (!owner.empty())
+            insert->bind(4, owner);
+        insert->bind(5, static_cast<int>(batch.tasks.size()));
+        insert->bind(6, submitted.created_at);
+        insert->exec();
+    }
+    for (std::size_t i = 0; i < batch.tasks.size(); ++i) {
+        try {
+            submitted.tasks.push_back(insert_task(
+                db, batch.tasks[i], {owner, submitted.id, static_cast<int>(i) + 1}, now));
+        } catch (const Error &e) {
+            throw Error(e.code(), "tasks[" + std::to_string(i) + "]: " + e.what());
+        }
+    }
+    transaction.commit();
+    return submitted;
+}
+
+std::optional<JsonPtr> load_batch(Db &db, const std::string &id,
+                                  const std::optional<std::string> &owner) {
+    const ReadSnapshot snapshot(db);
+    JsonPtr batch;
+    {
+        Query select = db.query("SELECT mode, continue_on_error, coalesce(owner, ''), created_at "
+                                "FROM batches WHERE id = ?");
+        select->bind(1, id);
+        if (!select->executeStep() || (owner && select->getColumn(2).getString() != *owner))
+            return std::nullopt;
+        batch.reset(json_pack("{s:s,s:s,s:b,s:s}", "batch_id", id.c_str(), "mode",
+                              select->getColumn(0).getString().c_str(), "continue_on_error",
+                              select->getColumn(1).getInt() != 0, "created_at",
+                              select->getColumn(3).getString().c_str()));
+    }
+    JsonPtr tasks(json_array());
+    int total = 0, queued = 0, running = 0, completed = 0, failed = 0, cancelled = 0, timed = 0;
+    double total_seconds = 0;
+    Query select =
+        db.query("SELECT id, status, (julianday(finished_at) - julianday(started_at)) * 86400 "
+                 "FROM tasks WHERE batch_id = ? ORDER BY batch_seq");
+    select->bind(1, id);
+    while (select->executeStep()) {
+        const std::string status = select->getColumn(1).getString();
+        ++total;
+        queued += status == "queued";
+        running += status == "running";
+        completed += status == "completed";
+        failed += status == "failed" || status == "timeout";
+        cancelled += status == "cancelled";
+        if (!select->getColumn(2).isNull()) {
+            total_seconds += select->getColumn(2).getDouble();
+            ++timed;
+        }
+        json_array_append_new(tasks.get(), json_pack("{s:s,s:s}", "task_id",
+                                                     select->getColumn(0).getString().c_str(),
+                                                     "status", status.c_str()));
+    }
+    const char *status = queued == total             ? "queued"
+                         : running > 0 || queued > 0 ? "running"
+                         : completed == total        ? "completed"
+                         : cancelled == total        ? "cancelled"
+                                                     : "failed";
+    total_seconds = static_cast<double>(static_cast<long long>(total_seconds * 1000 + 0.5)) / 1000;
+    json_object_set_new(batch.get(), "status", json_string(status));
+    json_object_set_new(batch.get(), "tasks", tasks.release());
+    json_object_set_new(
+        batch.get(), "statistics",
+        json_pack(
+            "{s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f}", "total_tasks", total, "completed_tasks", completed,
+            "failed_tasks", failed, "cancelled_tasks", cancelled, "running_tasks", running,
+            "queued_tasks", queued, "total_execution_time", total_seconds, "average_execution_time",
+            timed
+                ? static_cast<double>(static_cast<long long>(total_seconds / timed * 1000 + 0.5)) /
+                      1000
+                : 0.0));
+    return batch;
+}
+
+} // namespace tr

@@ -1,0 +1,48 @@
+// Batches (POST /api/v1/tasks/batch, GET /api/v1/batches/{id}): several tasks submitted in one
+// transaction, run in parallel or one after the other. A sequential batch runs its tasks in
+// order (the runners' claim skips a task while an earlier one of its batch is unfinished), and
+// stops at a task that does not complete unless continue_on_error (the rest are cancelled by a
+// trigger, migration 0003).
+#pragma once
+
+#include "core/config.h"
+#include "core/db.h"
+#include "core/json.h"
+#include "core/task_request.h"
+#include "core/task_store.h"
+#include "core/time.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tr {
+
+inline constexpr std::size_t max_batch_tasks = 100;
+
+struct BatchRequest {
+    std::vector<TaskRequest> tasks;
+    bool sequential = false;
+    bool continue_on_error = false;
+};
+
+// Validates the whole batch first; a problem names the task: "tasks[2].priority must be ...".
+// Throws Error(InvalidRequest).
+BatchRequest parse_batch_request(const json_t *body, const Config &config);
+
+struct SubmittedBatch {
+    std::string id;
+    std::string created_at;
+    std::vector<SubmittedTask> tasks;
+};
+
+// All or nothing: one transaction. Throws Error(Conflict) when a task_id is taken.
+SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string &owner,
+                            TimePoint now);
+
+// The batch with its tasks' statuses, its aggregate status and the original's statistics;
+// nullopt when unknown. `owner` set: only that owner's batch is found.
+std::optional<JsonPtr> load_batch(Db &db, const std::string &id,
+                                  const std::optional<std::string> &owner);
+
+} // namespace tr

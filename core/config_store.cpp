@@ -1,0 +1,195 @@
+// config_overrides: reading, validating, storing.
+#include "core/config_store.h"
+
+#include "core/error.h"
+#include "core/migrate.h"
+#include "core/model.h"
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <algorithm>
+
+namespace tr {
+namespace {
+
+std::string join(const std::vector<std::string> &items, const char *separator) {
+    std::string out;
+    for (const std::string &item : items)
+        out += (out.empty() ? "" : separator) + item;
+    return out;
+}
+
+bool is_setting(const std::string &path) {
+    const std::vector<std::string> paths = config_setting_paths();
+    return std::find(paths.begin(), paths.end(), path) != paths.end();
+}
+
+// {"service": {"cors": {"allowed_origins": [...]}}} -> {"service.cors.allowed_origins": [...]};
+// objects under names that are not settings are walked into, anything else is a leaf.
+void flatten(const json_t *object, const std::string &prefix,
+             std::vector<std::pair<std::string, json_t *>> &leaves) {
+    const char *key;
+    json_t *value;
+    json_object_foreach(const_cast<json_t *>(object), key, value) {
+        const std::string path = prefix.empty() ? key : prefix + "." + key;
+        if (json_is_object(value) && !is_setting(path))
+            flatten(value, path, leaves);
+        else
+            leaves.emplace_back(path, value);
+    }
+}
+
+// {"a.b": v} -> {"a": {"b": v}}
+void set_path(json_t *root, const std::string &path, json_t *value) {
+    json_t *group = root;
+    std::string rest = path;
+    for (std::size_t dot; (dot = rest.find('.')) != std::string::npos;
+         rest = rest.substr(dot + 1)) {
+        const std::string name = rest.substr(0, dot);
+        json_t *child = json_object_get(group, name.c_str());
+        if (!json_is_object(child)) {
+            child = json_object();
+            json_object_set_new(group, name.c_str(), child);
+        }
+        group = child;
+    }
+    json_object_set(group, rest.c_str(), value);
+}
+
+JsonPtr stored_as_tree(Db &db) {
+    JsonPtr tree(json_object());
+    Query select = db.query("SELECT path, value FROM config_overrides ORDER BY path");
+    while (select->executeStep()) {
+        const JsonPtr value(
+            json_loads(select->getColumn(1).getString().c_str(), JSON_DECODE_ANY, nullptr));
+        if (value)
+            set_path(tree.get(), select->getColumn(0).getString(), value.get());
+    }
+    return tree;
+}
+
+[[noreturn]] void invalid(const std::string &message) {
+    throw Error(ErrorCode::InvalidRequest, message);
+}
+
+} // namespace
+
+Config load_service_config(const std::string &path, const EnvLookup &env) {
+    Config config = load_config(path, env);
+    prepare_database_file(config.storage.database); // before any connection: see core/db.h
+    Db db(config.storage.database, parse_durability(config.storage.synchronous));
+    migrate(db.handle());
+    apply_config_overrides(config, db);
+    return config;
+}
+
+void apply_config_overrides(Config &config, Db &db) {
+    const JsonPtr stored = stored_as_tree(db);
+    if (json_object_size(stored.get()) == 0)
+        return;
+    const std::vector<std::string> problems =
+        apply_config_json(config, stored.get(), "stored setting (PUT /api/v1/config)");
+    if (!problems.empty())
+        invalid(join(problems, "\n") + "\n(revert it with PUT /api/v1/config and a null value)");
+}
+
+JsonPtr stored_config_overrides(Db &db) {
+    JsonPtr overrides(json_object());
+    Query select = db.query("SELECT path, value FROM config_overrides ORDER BY path");
+    while (select->executeStep()) {
+        const std::string path = select->getColumn(0).getString();
+        json_t *value =
+            json_loads(select->getColumn(1).getString().c_str(), JSON_DECODE_ANY, nullptr);
+        json_object_set_new(overrides.get(), path.c_str(), value ? value : json_null());
+    }
+    return overrides;
+}
+
+ConfigUpdate update_config(Db &db, const Config &running, const json_t *partial,
+                           const std::string &key_id, TimePoint now) {
+    if (!json_is_object(partial) || json_object_size(partial) == 0)
+        invalid("send the settings to change, shaped like the config file: {\"execution\": "
+                "{\"max_steps\": 20}}");
+    std::vector<std::pair<std::string, json_t *>> leaves;
+    flatten(partial, "", leaves);
+
+    ConfigUpdate update;
+    JsonPtr model_body(json_object());
+    JsonPtr others(json_object());
+    std::vector<std::string> problems;
+    for (const auto &[path, value] : leaves) {
+        if (path.rfind("storage.", 0) == 0) {
+            problems.push_back(
+                path +
+                " cannot be changed through the API (it says where the API's own data lives)");
+        } else if (path.rfind("model.", 0) == 0 && path != "model.timeout_seconds" &&
+                   path != "model.allowed_endpoint_hosts") {
+            json_object_set(model_body.get(), path.substr(6).c_str(), value);
+            update.applied_live.push_back(path);
+        } else {
+            set_path(others.get(), path, value);
+            update.needs_restart.push_back(path);
+        }
+    }
+
+    // The whole result must be valid: running configuration, stored overrides, this change.
+    Config candidate = running;
+    JsonPtr stored = stored_as_tree(db);
+    std::vector<std::pair<std::string, json_t *>> changed;
+    flatten(others.get(), "", changed);
+    for (const auto &[path, value] : changed)
+        if (!json_is_null(value))
+            set_path(stored.get(), path, value);
+    for (const std::string &problem : apply_config_json(candidate, stored.get(), "request"))
+        problems.push_back(problem);
+    ModelOverrides model;
+    if (json_object_size(model_body.get()) > 0) {
+        try {
+            model = merge_model_update(candidate, load_model_overrides(db), model_body.get());
+        } catch (const Error &e) {
+            problems.emplace_back(e.what());
+        }
+    }
+    if (!problems.empty())
+        invalid(join(problems, "; "));
+
+    JsonPtr change(json_deep_copy(partial));
+    if (json_t *model_change = json_object_get(change.get(), "model"))
+        if (json_t *key = json_object_get(model_change, "api_key"))
+            json_object_set_new(model_change, "api_key",
+                                json_string(json_is_null(key) ? "(cleared)" : "(set)"));
+    const std::string time = format_utc(now);
+    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    for (const auto &[path, value] : changed) {
+        if (json_is_null(value)) {
+            Query remove = db.query("DELETE FROM config_overrides WHERE path = ?");
+            remove->bind(1, path);
+            remove->exec();
+            continue;
+        }
+        Query upsert =
+            db.query("INSERT INTO config_overrides (path, value, updated_at) VALUES (?, ?, ?) "
+                     "ON CONFLICT (path) DO UPDATE SET value = excluded.value, updated_at = "
+                     "excluded.updated_at");
+        upsert->bind(1, path);
+        upsert->bind(2, dump_json(value));
+        upsert->bind(3, time);
+        upsert->exec();
+    }
+    if (!changed.empty()) {
+        Query audit = db.query(
+            "INSERT INTO config_changes (at, key_id, section, change) VALUES (?, ?, 'config', ?)");
+        audit->bind(1, time);
+        if (!key_id.empty())
+            audit->bind(2, key_id);
+        audit->bind(3, dump_json(change.get()));
+        audit->exec();
+    }
+    transaction.commit();
+    // Model settings, with their own audit row, in a transaction of their own right after.
+    if (json_object_size(model_body.get()) > 0)
+        store_model_overrides(db, model, model_body.get(), key_id, now);
+    return update;
+}
+
+} // namespace tr
