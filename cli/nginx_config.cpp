@@ -4,11 +4,85 @@
 #include "core/embedded_file.h"
 #include "core/error.h"
 
+#include <algorithm>
+
 namespace tr {
 const std::vector<EmbeddedFile> &embedded_nginx_templates();
 } // namespace tr
 
 namespace tr::cli {
+namespace {
+
+std::string join(const std::vector<std::string> &items, const char *separator) {
+    std::string out;
+    for (const std::string &item : items)
+        out += (out.empty() ? "" : separator) + item;
+    return out;
+}
+
+// A value inside double quotes in nginx's syntax.
+std::string quoted(const std::string &text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+// The maps that give each CORS header its value: empty unless the request's Origin is allowed.
+std::string cors_maps(const CorsConfig &cors) {
+    std::string origins;
+    if (std::find(cors.allowed_origins.begin(), cors.allowed_origins.end(), "*") !=
+        cors.allowed_origins.end())
+        origins = "        \"~.\" \"*\";\n"; // any origin (config refuses * with credentials)
+    else
+        for (const std::string &origin : cors.allowed_origins)
+            origins += "        " + quoted(origin) + " $http_origin;\n";
+    std::vector<std::string> methods = cors.allowed_methods;
+    if (std::find(methods.begin(), methods.end(), "OPTIONS") == methods.end())
+        methods.emplace_back("OPTIONS");
+    // "*" does not cover Authorization in browsers: echo what the preflight asks for instead.
+    const bool any_header = std::find(cors.allowed_headers.begin(), cors.allowed_headers.end(),
+                                      "*") != cors.allowed_headers.end();
+    const std::string headers = any_header ? "$http_access_control_request_headers"
+                                           : quoted(join(cors.allowed_headers, ", "));
+    const auto when_allowed = [](const std::string &variable, const std::string &value) {
+        return "    map $cors_allow_origin " + variable +
+               " {\n        \"\" \"\";\n        default " + value + ";\n    }\n";
+    };
+    return "    map $http_origin $cors_allow_origin {\n        default \"\";\n" + origins +
+           "    }\n" + when_allowed("$cors_allow_methods", quoted(join(methods, ", "))) +
+           when_allowed("$cors_allow_headers", headers) +
+           when_allowed("$cors_allow_credentials", cors.allow_credentials ? "\"true\"" : "\"\"") +
+           when_allowed("$cors_max_age", quoted(std::to_string(cors.max_age_seconds))) +
+           when_allowed("$cors_expose_headers", "\"X-Request-Id, Location, Retry-After\"");
+}
+
+// Headers on every response, nginx's own errors included (`always`).
+std::string edge_headers() {
+    const char *const lines[] = {
+        "add_header X-Request-Id $request_id always;",
+        "add_header X-Content-Type-Options nosniff always;",
+        "add_header X-Frame-Options DENY always;",
+        "add_header Referrer-Policy no-referrer always;",
+        "add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'\" always;",
+        "add_header Vary Origin always;",
+        "add_header Access-Control-Allow-Origin $cors_allow_origin always;",
+        "add_header Access-Control-Allow-Methods $cors_allow_methods always;",
+        "add_header Access-Control-Allow-Headers $cors_allow_headers always;",
+        "add_header Access-Control-Allow-Credentials $cors_allow_credentials always;",
+        "add_header Access-Control-Max-Age $cors_max_age always;",
+        "add_header Access-Control-Expose-Headers $cors_expose_headers always;",
+    };
+    std::string out;
+    for (const char *line : lines)
+        out += std::string(out.empty() ? "" : "\n") + "        " + line;
+    return out;
+}
+
+} // namespace
 
 std::string render_template(const std::string &text,
                             const std::map<std::string, std::string> &values) {
@@ -41,15 +115,28 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
     const bool ipv6 = bind->host.find(':') != std::string::npos;
     const std::string listen =
         (ipv6 ? "[" + bind->host + "]" : bind->host) + ":" + std::to_string(bind->port);
-    return render_template(embedded_nginx_templates().at(0).text,
-                           {
-                               {"run_dir", settings.run_dir},
-                               {"fcgi_socket", settings.fcgi_socket},
-                               {"listen", listen},
-                               {"max_body_kb", std::to_string(config.service.max_request_body_kb)},
-                               {"worker_processes", "auto"},
-                               {"user_directive", settings.as_root ? "user nobody nogroup;" : ""},
-                           });
+    const RateLimitConfig &rate = config.service.rate_limiting;
+    // Retry-After for a 429: the time one more request is earned back, at least a second.
+    const int retry_after =
+        std::max(1, (60 + rate.requests_per_minute - 1) / rate.requests_per_minute);
+    return render_template(
+        embedded_nginx_templates().at(0).text,
+        {
+            {"run_dir", settings.run_dir},
+            {"fcgi_socket", settings.fcgi_socket},
+            {"listen", listen},
+            {"max_body_kb", std::to_string(config.service.max_request_body_kb)},
+            {"worker_processes", "auto"},
+            {"user_directive", settings.as_root ? "user nobody nogroup;" : ""},
+            {"cors_maps", cors_maps(config.service.cors)},
+            {"edge_headers", edge_headers()},
+            {"requests_per_minute", std::to_string(rate.requests_per_minute)},
+            {"burst_size", std::to_string(rate.burst_size)},
+            {"address_requests_per_minute", std::to_string(rate.requests_per_minute * 10)},
+            {"address_burst_size", std::to_string(rate.burst_size * 10 + 10)},
+            {"retry_after_seconds", std::to_string(retry_after)},
+            {"stream_read_timeout", std::to_string(config.service.max_stream_seconds + 30)},
+        });
 }
 
 } // namespace tr::cli

@@ -10,12 +10,18 @@ namespace tr::runner {
 std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id, TimePoint now,
                                            TimePoint lease_until) {
     // One UPDATE ... RETURNING: the choice and the take are a single write, so two runners
-    // cannot both see the same row as queued. The subquery walks the tasks_queue index.
+    // cannot both see the same row as queued. The subquery walks the tasks_queue index, passing
+    // over a task of a sequential batch while an earlier task of that batch is unfinished.
     Query claim = db.query(
         "UPDATE tasks SET status = 'running', runner_id = :runner, lease_expires_at = :lease, "
         "started_at = :now, attempts = attempts + 1 "
-        "WHERE id = (SELECT id FROM tasks WHERE status = 'queued' "
-        "            ORDER BY priority_rank DESC, created_at, rowid LIMIT 1) "
+        "WHERE id = (SELECT t.id FROM tasks t WHERE t.status = 'queued' "
+        "              AND (t.batch_id IS NULL OR NOT EXISTS ("
+        "                  SELECT 1 FROM tasks earlier JOIN batches b ON b.id = earlier.batch_id "
+        "                  WHERE earlier.batch_id = t.batch_id AND b.mode = 'sequential' "
+        "                    AND earlier.batch_seq < t.batch_seq "
+        "                    AND earlier.status IN ('queued', 'running'))) "
+        "            ORDER BY t.priority_rank DESC, t.created_at, t.rowid LIMIT 1) "
         "RETURNING id, task, context, priority, attempts");
     claim->bind(":runner", runner_id);
     claim->bind(":lease", format_utc(lease_until));

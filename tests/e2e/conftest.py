@@ -96,6 +96,9 @@ class Stack:
             "tools.allowed_paths": [str(self.work)],
             "tools.command_timeout_seconds": 20,
             "storage.database": str(self.db_path),
+            # Tests poll hard; the rate-limit tests set their own limits.
+            "service.rate_limiting.requests_per_minute": 1000000,
+            "service.rate_limiting.burst_size": 100000,
         }
         settings.update(overrides or {})
         self.config_path = self.directory / "task-runner.cfg"
