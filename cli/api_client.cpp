@@ -27,7 +27,8 @@ ErrorCode code_for_status(long status) {
 
 } // namespace
 
-ApiClient::ApiClient(std::string server_url) : server_url_(std::move(server_url)) {
+ApiClient::ApiClient(std::string server_url, std::string api_key)
+    : server_url_(std::move(server_url)), api_key_(std::move(api_key)) {
     while (!server_url_.empty() && server_url_.back() == '/')
         server_url_.pop_back();
 }
@@ -67,6 +68,11 @@ JsonPtr ApiClient::call(const std::string &method, const std::string &path,
         json_string_member(error, "code").value_or("HTTP_" + std::to_string(reply.status));
     const std::string message = json_string_member(error, "message").value_or("(no message)");
     throw Error(code_for_status(reply.status), code + ": " + message);
+}
+
+std::string default_client_key() {
+    const char *key = std::getenv("TASK_RUNNER_KEY");
+    return key ? key : "";
 }
 
 std::string default_server_url() {

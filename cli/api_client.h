@@ -11,7 +11,8 @@ namespace tr::cli {
 
 class ApiClient {
 public:
-    explicit ApiClient(std::string server_url);
+    // `api_key` (may be empty) goes out as Authorization: Bearer on every request.
+    ApiClient(std::string server_url, std::string api_key = "");
 
     // POST /api/v1/tasks; returns the reply (task_id, status).
     JsonPtr submit_task(const json_t *request);
@@ -26,10 +27,14 @@ private:
     JsonPtr call(const std::string &method, const std::string &path, const std::string &body);
 
     std::string server_url_;
+    std::string api_key_;
     HttpClient http_;
 };
 
 // The server to talk to: --server, else $TASK_RUNNER_URL, else the local default.
 std::string default_server_url();
+
+// The API key to send: --key, else $TASK_RUNNER_KEY, else none.
+std::string default_client_key();
 
 } // namespace tr::cli

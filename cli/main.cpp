@@ -6,6 +6,7 @@
 //
 // Exit status: 0 done (the task completed), 1 the task failed, timed out or was cancelled,
 // 2 wrong usage, 3 the server refused the request or could not be reached.
+#include "cli/keys_command.h"
 #include "cli/serve_command.h"
 #include "cli/task_command.h"
 #include "cli/usage_error.h"
@@ -24,12 +25,17 @@ namespace tr::cli {
 namespace {
 
 constexpr const char *usage =
-    "usage: task-runner task \"TEXT\" [--server URL] [--output text|verbose|json] [--priority P] "
-    "[--wait SECONDS]\n"
+    "usage: task-runner task \"TEXT\" [--server URL] [--key KEY] [--output text|verbose|json] "
+    "[--priority P] [--wait SECONDS]\n"
     "       task-runner serve [--config FILE] [--demo [TASK]]\n"
     "       task-runner migrate [--config FILE]\n"
+    "       task-runner keys create --owner NAME --scopes read,submit,admin [--description TEXT] "
+    "[--config FILE]\n"
+    "       task-runner keys list [--config FILE]\n"
+    "       task-runner keys revoke ID [--config FILE]\n"
     "       task-runner version\n"
-    "The server is --server, else $TASK_RUNNER_URL, else http://127.0.0.1:8080;\n"
+    "The server is --server, else $TASK_RUNNER_URL, else http://127.0.0.1:8080; the API key\n"
+    "--key, else $TASK_RUNNER_KEY;\n"
     "the config is --config, else $TASK_RUNNER_CONFIG, else the build's config/task-runner.cfg.\n";
 
 int migrate_command(const std::vector<std::string> &args) {
@@ -64,6 +70,8 @@ int run(int argc, char **argv) {
         return serve_command(args);
     if (command == "migrate")
         return migrate_command(args);
+    if (command == "keys")
+        return keys_command(args);
     if (command == "version" || command == "--version") {
         std::cout << "task-runner " << TR_VERSION << "\n";
         return 0;

@@ -114,6 +114,7 @@ int run_task(ApiClient &client, const TaskOptions &options) {
 int task_command(const std::vector<std::string> &args) {
     TaskOptions options;
     std::string server = default_server_url();
+    std::string key = default_client_key();
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string &arg = args[i];
         const auto value = [&]() -> std::string {
@@ -123,6 +124,8 @@ int task_command(const std::vector<std::string> &args) {
         };
         if (arg == "--server") {
             server = value();
+        } else if (arg == "--key") {
+            key = value();
         } else if (arg == "--output" || arg == "-o") {
             const std::string mode = value();
             if (mode == "text")
@@ -153,7 +156,7 @@ int task_command(const std::vector<std::string> &args) {
     if (options.task.empty())
         throw UsageError("say what to do: task-runner task \"list the files in .\"");
     options.progress = options.output != OutputMode::Json && ::isatty(STDERR_FILENO);
-    ApiClient client(server);
+    ApiClient client(server, key);
     return run_task(client, options);
 }
 

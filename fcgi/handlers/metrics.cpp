@@ -1,8 +1,8 @@
 // GET /metrics (Prometheus text format 0.0.4) and GET /api/v1/metrics (the same, as JSON).
 // Counters come from metric_counters, which every handler process and runner adds to and which
 // survives restarts, so they never go backwards; gauges are read from the tasks and runners now.
-// The original's names are kept (ai_agent_*); CPU and memory are this handler process plus
-// every live runner.
+// The original's names are kept (ai_agent_*), except memory, in bytes here (see the family
+// table); CPU and memory are this handler process plus every live runner.
 #include "fcgi/handlers/routes.h"
 
 #include "core/metric_store.h"
@@ -141,8 +141,8 @@ std::string render_prometheus(const Snapshot &snapshot) {
             out += name + " " + number(snapshot.gauges.runners_alive) + "\n";
         } else if (name == "ai_agent_cpu_usage_percent") {
             out += name + " " + number(snapshot.cpu_percent) + "\n";
-        } else if (name == "ai_agent_memory_usage_mb") {
-            out += name + " " + number(snapshot.memory_mb) + "\n";
+        } else if (name == "ai_agent_memory_usage_bytes") {
+            out += name + " " + number(snapshot.memory_mb * 1024 * 1024) + "\n";
         } else {
             bool any = false;
             for (const MetricRow &row : rows)

@@ -1,0 +1,107 @@
+// API key management.
+//
+//   task-runner keys create --owner NAME --scopes read,submit[,admin] [--description TEXT]
+//   [--config FILE] task-runner keys list [--config FILE] task-runner keys revoke ID [--config
+//   FILE]
+#include "cli/keys_command.h"
+
+#include "cli/usage_error.h"
+#include "core/api_keys.h"
+#include "core/config_store.h"
+
+#include <iomanip>
+#include <iostream>
+
+namespace tr::cli {
+namespace {
+
+struct KeysOptions {
+    std::string action;
+    std::string config_path;
+    std::string owner;
+    std::vector<std::string> scopes;
+    std::string description;
+    std::string id;
+};
+
+std::vector<std::string> split_commas(const std::string &text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        if (comma > start)
+            items.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return items;
+}
+
+KeysOptions parse(const std::vector<std::string> &args) {
+    if (args.empty())
+        throw UsageError("keys: say create, list or revoke");
+    KeysOptions options;
+    options.action = args[0];
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string &arg = args[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 >= args.size())
+                throw UsageError("keys: " + arg + " needs a value");
+            return args[++i];
+        };
+        if (arg == "--config")
+            options.config_path = value();
+        else if (arg == "--owner")
+            options.owner = value();
+        else if (arg == "--scopes")
+            options.scopes = split_commas(value());
+        else if (arg == "--description")
+            options.description = value();
+        else if (options.action == "revoke" && options.id.empty() && arg.rfind("--", 0) != 0)
+            options.id = arg;
+        else
+            throw UsageError("keys " + options.action + ": unknown argument \"" + arg + "\"");
+    }
+    if (options.action != "create" && options.action != "list" && options.action != "revoke")
+        throw UsageError("keys: unknown action \"" + options.action + "\" (create, list, revoke)");
+    if (options.action == "create" && (options.owner.empty() || options.scopes.empty()))
+        throw UsageError("keys create needs --owner NAME and --scopes read,submit,admin");
+    if (options.action == "revoke" && options.id.empty())
+        throw UsageError("keys revoke needs the key's id (see keys list)");
+    return options;
+}
+
+} // namespace
+
+int keys_command(const std::vector<std::string> &args) {
+    const KeysOptions options = parse(args);
+    const Config config = load_service_config(options.config_path.empty() ? default_config_path()
+                                                                          : options.config_path);
+    Db db(config.storage.database, parse_durability(config.storage.synchronous));
+    if (options.action == "create") {
+        const CreatedKey key =
+            create_api_key(db, options.owner, options.scopes, options.description, Clock::now());
+        std::cout << key.key << "\n";
+        std::cerr << "Created key " << key.id << " for " << options.owner
+                  << ". The line above is the whole key; it is not stored and is shown only now.\n";
+        if (!config.service.require_api_key)
+            std::cerr << "Note: service.require_api_key is off in " << config.file
+                      << ", so the API does not ask for keys yet.\n";
+        return 0;
+    }
+    if (options.action == "list") {
+        std::cout << std::left << std::setw(14) << "ID" << std::setw(20) << "OWNER" << std::setw(20)
+                  << "SCOPES" << std::setw(26) << "CREATED" << std::setw(26) << "LAST USED"
+                  << "REVOKED\n";
+        for (const KeyInfo &key : list_api_keys(db))
+            std::cout << std::setw(14) << key.id << std::setw(20) << key.owner << std::setw(20)
+                      << key.scopes << std::setw(26) << key.created_at << std::setw(26)
+                      << key.last_used_at.value_or("-") << key.revoked_at.value_or("-") << "\n";
+        return 0;
+    }
+    if (!revoke_api_key(db, options.id, Clock::now()))
+        throw Error(ErrorCode::TaskNotFound, "no active key with id \"" + options.id + "\"");
+    std::cout << "Revoked key " << options.id << "; requests with it now get 401.\n";
+    return 0;
+}
+
+} // namespace tr::cli
