@@ -50,12 +50,14 @@ void ProcessStats::sample() {
     const long long ticks = cpu_ticks();
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - last_time_).count();
-    if (seconds > 0)
-        cpu_percent_ = static_cast<double>(ticks - last_ticks_) /
-                       static_cast<double>(::sysconf(_SC_CLK_TCK)) / seconds * 100.0;
+    memory_mb_ = resident_mb();
+    // Ticks are 10 ms: over a shorter window one tick would read as a burst of 100% or more.
+    if (seconds < 0.5)
+        return;
+    cpu_percent_ = static_cast<double>(ticks - last_ticks_) /
+                   static_cast<double>(::sysconf(_SC_CLK_TCK)) / seconds * 100.0;
     last_ticks_ = ticks;
     last_time_ = now;
-    memory_mb_ = resident_mb();
 }
 
 } // namespace tr

@@ -10,8 +10,8 @@ class ProcessStats {
 public:
     ProcessStats();
 
-    // CPU use since the previous call (or construction), in percent of one core; and the
-    // resident memory now, in MiB.
+    // CPU use since the previous sample at least half a second ago (or construction), in percent
+    // of one core; and the resident memory now, in MiB.
     void sample();
     double cpu_percent() const noexcept { return cpu_percent_; }
     double memory_mb() const noexcept { return memory_mb_; }

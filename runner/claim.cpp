@@ -7,14 +7,14 @@
 
 namespace tr::runner {
 
-std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id, TimePoint now,
+std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
                                            TimePoint lease_until) {
     // One UPDATE ... RETURNING: the choice and the take are a single write, so two runners
     // cannot both see the same row as queued. The subquery walks the tasks_queue index, passing
     // over a task of a sequential batch while an earlier task of that batch is unfinished.
     Query claim = db.query(
         "UPDATE tasks SET status = 'running', runner_id = :runner, lease_expires_at = :lease, "
-        "started_at = :now, attempts = attempts + 1 "
+        "started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), attempts = attempts + 1 "
         "WHERE id = (SELECT t.id FROM tasks t WHERE t.status = 'queued' "
         "              AND (t.batch_id IS NULL OR NOT EXISTS ("
         "                  SELECT 1 FROM tasks earlier JOIN batches b ON b.id = earlier.batch_id "
@@ -25,7 +25,6 @@ std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
         "RETURNING id, task, context, priority, attempts");
     claim->bind(":runner", runner_id);
     claim->bind(":lease", format_utc(lease_until));
-    claim->bind(":now", format_utc(now));
     if (!claim->executeStep())
         return std::nullopt;
     ClaimedTask task;

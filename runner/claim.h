@@ -27,7 +27,8 @@ struct ClaimedTask {
 
 // Atomically moves the best queued task (priority first, then age) to running under this
 // runner's lease. nullopt when the queue is empty.
-std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id, TimePoint now,
+// started_at is the database's clock at the moment of the write (see TaskRecorder::finish).
+std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
                                            TimePoint lease_until);
 
 // Extends the leases of every task this runner holds; returns how many.

@@ -70,7 +70,7 @@ void TaskRecorder::record_model(const std::string &provider, const std::string &
 bool TaskRecorder::finish(const TaskEnd &end) {
     Query update = db_.query(
         "UPDATE tasks SET status = ?, result = ?, error_code = ?, error_message = ?, metrics = ?, "
-        "finished_at = ?, lease_expires_at = NULL "
+        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), lease_expires_at = NULL "
         "WHERE id = ? AND runner_id = ? AND status = 'running'");
     update->bind(1, to_string(end.status));
     if (end.result)
@@ -81,9 +81,8 @@ bool TaskRecorder::finish(const TaskEnd &end) {
     }
     if (end.metrics)
         update->bind(5, dump_json(end.metrics.get()));
-    update->bind(6, format_utc(Clock::now()));
-    update->bind(7, task_id_);
-    update->bind(8, runner_id_);
+    update->bind(6, task_id_);
+    update->bind(7, runner_id_);
     return update->exec() == 1;
 }
 

@@ -48,6 +48,8 @@ public:
 
     // Writes the final state, but only while this runner still holds the task: false when the
     // lease was lost (recovered by another runner after a stall), so nothing is overwritten.
+    // finished_at (like the claim's started_at) is taken inside the write, so the times follow
+    // the order in which writes happened.
     bool finish(const TaskEnd &end);
 
     const std::string &task_id() const noexcept { return task_id_; }

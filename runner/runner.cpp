@@ -148,9 +148,8 @@ void Runner::claim_while_idle(Db &db) {
             if (stopping_ || idle_workers_ <= static_cast<int>(queue_.size()))
                 return;
         }
-        const TimePoint now = Clock::now();
         std::optional<ClaimedTask> task = claim_next_task(
-            db, id_, now, now + std::chrono::seconds(config_.execution.lease_seconds));
+            db, id_, Clock::now() + std::chrono::seconds(config_.execution.lease_seconds));
         if (!task)
             return;
         log_.debug("task.claimed", {{"task_id", task->id}, {"attempt", task->attempt}});

@@ -39,8 +39,10 @@ constexpr Family families[] = {
     {"ai_agent_runners_alive", "gauge", "Runner processes with a recent heartbeat."},
     {"ai_agent_cpu_usage_percent", "gauge",
      "CPU used by the live runners and this handler process, in percent of one core."},
-    {"ai_agent_memory_usage_mb", "gauge",
-     "Resident memory of the live runners and this handler process, in MiB."},
+    // The original's ai_agent_memory_usage_mb, in the base unit: promtool refuses abbreviated
+    // units in names. /api/v1/metrics still says memory_usage_mb.
+    {"ai_agent_memory_usage_bytes", "gauge",
+     "Resident memory of the live runners and this handler process."},
 };
 
 std::string number(double value) {

@@ -56,7 +56,7 @@ protected:
     std::string insert_running(const std::string &runner) {
         const std::string id = insert("list the files");
         const std::optional<runner::ClaimedTask> claimed =
-            runner::claim_next_task(db(), runner, t0 + seconds(1), t0 + seconds(31));
+            runner::claim_next_task(db(), runner, t0 + seconds(31));
         EXPECT_TRUE(claimed);
         EXPECT_EQ(claimed ? claimed->id : "", id);
         return id;
@@ -127,10 +127,10 @@ TEST_F(CancelTask, TakesACancelledTaskOutOfTheQueue) {
     const std::string other = insert("second", t0 + seconds(1));
     ASSERT_EQ(cancel_task(db(), cancelled, t0 + seconds(2)), CancelOutcome::Cancelled);
     const std::optional<runner::ClaimedTask> claimed =
-        runner::claim_next_task(db(), "runner-1", t0 + seconds(3), t0 + seconds(33));
+        runner::claim_next_task(db(), "runner-1", t0 + seconds(33));
     ASSERT_TRUE(claimed);
     EXPECT_EQ(claimed->id, other);
-    EXPECT_FALSE(runner::claim_next_task(db(), "runner-1", t0 + seconds(3), t0 + seconds(33)));
+    EXPECT_FALSE(runner::claim_next_task(db(), "runner-1", t0 + seconds(33)));
 }
 
 TEST_F(CancelTask, AsksTheRunnerOfARunningTaskToStopIt) {
