@@ -7,7 +7,8 @@ import pytest
 
 LONG_TASK = "x" * (32 * 1024 + 1)
 
-# (name, method, path, body, status, code); a body of bytes is sent as is, anything else as JSON.
+# (name, method, path, body, status, code[, headers]); a body of bytes is sent as is, anything else
+# as JSON. {finished} in a path is a task that has completed (FINISHED_TASK).
 CASES = [
     ("malformed JSON", "POST", "/api/v1/tasks", b'{"task": ', 400, "INVALID_REQUEST"),
     ("empty body", "POST", "/api/v1/tasks", b"", 400, "INVALID_REQUEST"),
@@ -48,21 +49,81 @@ CASES = [
     ("POST on a task", "POST", "/api/v1/tasks/some-id", {"task": "list"}, 405, "METHOD_NOT_ALLOWED"),
     ("DELETE on health", "DELETE", "/health", None, 405, "METHOD_NOT_ALLOWED"),
     ("body over the size limit", "POST", "/api/v1/tasks", b'{"task":"' + b"y" * (2 * 1024 * 1024) + b'"}', 413, "PAYLOAD_TOO_LARGE"),
+    ("task_id batch is reserved", "POST", "/api/v1/tasks", {"task": "list", "task_id": "batch"}, 400, "INVALID_REQUEST"),
+    ("wait over 60", "POST", "/api/v1/tasks?wait=61", {"task": "list the files in ."}, 400, "INVALID_REQUEST"),
+    ("wait not a number", "POST", "/api/v1/tasks?wait=abc", {"task": "list the files in ."}, 400, "INVALID_REQUEST"),
+    ("wait negative", "GET", "/api/v1/tasks/{finished}?wait=-1", None, 400, "INVALID_REQUEST"),
+    # GET /api/v1/tasks: the list's query
+    ("list: unknown status", "GET", "/api/v1/tasks?status=done", None, 400, "INVALID_REQUEST"),
+    ("list: unknown priority", "GET", "/api/v1/tasks?priority=urgent", None, 400, "INVALID_REQUEST"),
+    ("list: limit 0", "GET", "/api/v1/tasks?limit=0", None, 400, "INVALID_REQUEST"),
+    ("list: limit 101", "GET", "/api/v1/tasks?limit=101", None, 400, "INVALID_REQUEST"),
+    ("list: limit abc", "GET", "/api/v1/tasks?limit=abc", None, 400, "INVALID_REQUEST"),
+    ("list: since not a time", "GET", "/api/v1/tasks?since=yesterday", None, 400, "INVALID_REQUEST"),
+    ("list: cursor not given out", "GET", "/api/v1/tasks?cursor=bm90LWEtY3Vyc29y", None, 400, "INVALID_REQUEST"),
+    ("list: unknown query parameter", "GET", "/api/v1/tasks?colour=red", None, 400, "INVALID_REQUEST"),
+    # POST /api/v1/tasks/batch
+    ("batch: no tasks", "POST", "/api/v1/tasks/batch", {"tasks": []}, 400, "INVALID_REQUEST"),
+    ("batch: tasks not an array", "POST", "/api/v1/tasks/batch", {"tasks": {"task": "list"}}, 400, "INVALID_REQUEST"),
+    ("batch: body is an array", "POST", "/api/v1/tasks/batch", [{"task": "list"}], 400, "INVALID_REQUEST"),
+    ("batch: over 100 tasks", "POST", "/api/v1/tasks/batch", {"tasks": [{"task": "list"}] * 101}, 400, "INVALID_REQUEST"),
+    ("batch: unknown mode", "POST", "/api/v1/tasks/batch", {"tasks": [{"task": "list"}], "mode": "random"}, 400, "INVALID_REQUEST"),
+    ("batch: continue_on_error not boolean", "POST", "/api/v1/tasks/batch", {"tasks": [{"task": "list"}], "continue_on_error": "yes"}, 400, "INVALID_REQUEST"),
+    ("batch: a bad task inside", "POST", "/api/v1/tasks/batch", {"tasks": [{"task": "list"}, {"task": "list", "priority": "urgent"}]}, 400, "INVALID_REQUEST"),
+    ("batch: duplicate task_id", "POST", "/api/v1/tasks/batch", {"tasks": [{"task": "a", "task_id": "e2e-twice"}, {"task": "b", "task_id": "e2e-twice"}]}, 400, "INVALID_REQUEST"),
+    ("batch: unknown field", "POST", "/api/v1/tasks/batch", {"tasks": [{"task": "list"}], "parallel": True}, 400, "INVALID_REQUEST"),
+    ("batch: a taken task_id inside", "POST", "/api/v1/tasks/batch", {"tasks": [{"task": "list the files in ."}, {"task": "other", "task_id": "e2e-finished"}]}, 409, "CONFLICT"),
+    ("batch: unknown batch", "GET", "/api/v1/batches/no-such-batch", None, 404, "NOT_FOUND"),
+    # the configuration
+    ("config: wrong type", "PUT", "/api/v1/config", {"execution": {"max_steps": "ten"}}, 400, "INVALID_REQUEST"),
+    ("config: out of range", "PUT", "/api/v1/config", {"execution": {"max_steps": 0}}, 400, "INVALID_REQUEST"),
+    ("config: unknown setting", "PUT", "/api/v1/config", {"execution": {"max_stepz": 5}}, 400, "INVALID_REQUEST"),
+    ("config: storage refused", "PUT", "/api/v1/config", {"storage": {"database": "/tmp/elsewhere.db"}}, 400, "INVALID_REQUEST"),
+    ("config: empty change", "PUT", "/api/v1/config", {}, 400, "INVALID_REQUEST"),
+    ("config: one bad setting spoils the change", "PUT", "/api/v1/config", {"execution": {"max_retries": 2, "max_steps": -1}}, 400, "INVALID_REQUEST"),
+    ("model: unknown provider", "PUT", "/api/v1/config/model", {"provider": "skynet"}, 400, "INVALID_REQUEST"),
+    ("validate: body not an object", "POST", "/api/v1/config/validate", [1, 2], 400, "INVALID_REQUEST"),
+    ("validate: body malformed", "POST", "/api/v1/config/validate", b"{model", 400, "INVALID_REQUEST"),
+    # a task that has ended, and its events
+    ("DELETE a finished task", "DELETE", "/api/v1/tasks/{finished}", None, 409, "CONFLICT"),
+    ("Last-Event-ID not a number", "GET", "/api/v1/tasks/{finished}/events", None, 400, "INVALID_REQUEST", {"Last-Event-ID": "abc"}),
+    ("last_event_id not a number", "GET", "/api/v1/tasks/{finished}/events?last_event_id=-5", None, 400, "INVALID_REQUEST"),
 ]
+# (name, method, path, body, status, code[, headers]): headers are optional.
+CASES = [case if len(case) == 7 else case + (None,) for case in CASES]
+
+
+FINISHED_TASK = "e2e-finished"
 
 
 def counts(stack):
-    return stack.query("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM steps), "
-                       "(SELECT count(*) FROM task_transitions)")[0]
+    return stack.query(
+        "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM steps), "
+        "(SELECT count(*) FROM task_transitions), (SELECT count(*) FROM task_events), "
+        "(SELECT count(*) FROM batches), (SELECT count(*) FROM config_overrides), "
+        "(SELECT count(*) FROM config_changes), (SELECT count(*) FROM model_settings), "
+        "(SELECT count(*) FROM api_keys), "
+        "(SELECT group_concat(id || ':' || status) FROM (SELECT id, status FROM tasks ORDER BY id))")[0]
 
 
-@pytest.mark.parametrize("name,method,path,body,status,code", CASES, ids=[c[0] for c in CASES])
-def test_bad_request_is_refused_with_a_json_error_and_changes_nothing(stack, name, method, path, body, status, code):
+def finished_task(stack):
+    """The id of a task that has completed, made the first time it is asked for."""
+    if not stack.query("SELECT 1 FROM tasks WHERE id = ?", (FINISHED_TASK,)):
+        stack.submit("list the files in .", task_id=FINISHED_TASK)
+    assert stack.wait_for(FINISHED_TASK)["status"] == "completed"
+    return FINISHED_TASK
+
+
+@pytest.mark.parametrize("name,method,path,body,status,code,headers", CASES, ids=[c[0] for c in CASES])
+def test_bad_request_is_refused_with_a_json_error_and_changes_nothing(stack, name, method, path, body, status, code,
+                                                                      headers):
+    if "{finished}" in path or FINISHED_TASK in str(body):
+        path = path.replace("{finished}", finished_task(stack))
     before = counts(stack)
     if isinstance(body, bytes):
-        response = stack.session.request(method, stack.url + path, data=body, timeout=10)
+        response = stack.session.request(method, stack.url + path, data=body, headers=headers, timeout=10)
     else:
-        response = stack.session.request(method, stack.url + path, json=body, timeout=10)
+        response = stack.session.request(method, stack.url + path, json=body, headers=headers, timeout=10)
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     error = json.loads(response.text)["error"]
@@ -99,3 +160,17 @@ def test_a_rejected_request_does_not_use_up_its_task_id(stack):
     good = stack.post("/api/v1/tasks", {"task": "list the files in .", "task_id": "e2e-unused"})
     assert good.status_code == 202
     assert good.json()["task_id"] == "e2e-unused"
+
+
+def test_batch_and_list_messages_say_where_and_what(stack):
+    bad_task = stack.post("/api/v1/tasks/batch", {"tasks": [{"task": "list"}, {"task": "list", "priority": "urgent"}]})
+    assert bad_task.json()["error"]["message"].startswith("tasks[1]: priority must be one of")
+    twice = stack.post("/api/v1/tasks/batch", {"tasks": [{"task": "a", "task_id": "e2e-t"}, {"task": "b", "task_id": "e2e-t"}]})
+    assert twice.json()["error"]["message"] == 'tasks[1]: task_id "e2e-t" is given twice in this batch'
+    assert "at most 100" in stack.post("/api/v1/tasks/batch", {"tasks": [{"task": "l"}] * 101}).json()["error"]["message"]
+    assert "limit must be 1..100" in stack.get("/api/v1/tasks?limit=101").json()["error"]["message"]
+    assert '"colour"' in stack.get("/api/v1/tasks?colour=red").json()["error"]["message"]
+    reserved = stack.post("/api/v1/tasks", {"task": "list", "task_id": "batch"}).json()["error"]["message"]
+    assert "reserved" in reserved
+    storage = stack.session.put(stack.url + "/api/v1/config", json={"storage": {"database": "/tmp/x.db"}}, timeout=10)
+    assert "storage.database" in storage.json()["error"]["message"]
