@@ -130,6 +130,7 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
             {"user_directive", settings.as_root ? "user nobody nogroup;" : ""},
             {"cors_maps", cors_maps(config.service.cors)},
             {"edge_headers", edge_headers()},
+            {"rate_key", config.service.require_api_key ? "$presented_key" : "$binary_remote_addr"},
             {"requests_per_minute", std::to_string(rate.requests_per_minute)},
             {"burst_size", std::to_string(rate.burst_size)},
             {"address_requests_per_minute", std::to_string(rate.requests_per_minute * 10)},

@@ -2,6 +2,7 @@
 size limits, security headers, and its own errors in the API's JSON shape."""
 
 import http.client
+import itertools
 import os
 import signal
 import subprocess
@@ -239,11 +240,39 @@ def test_a_key_is_limited_on_its_own_and_health_never(make_stack):
     statuses, seconds, refused = burst_until_refused(send)
     assert_refused_after_the_burst(statuses, seconds, burst=5)
     assert_rate_limited(refused, ORIGIN)
+    # The same key in the other header is the same key.
+    again = requests.get(stack.url + "/api/v1/tools", headers={"Authorization": f"Bearer {first}"}, timeout=10)
+    assert again.status_code == 429
     # Another key has its own allowance.
     other = requests.get(stack.url + "/api/v1/tools", headers={"Authorization": f"Bearer {second}"}, timeout=10)
     assert other.status_code == 200, other.text
     for _ in range(30):
         assert requests.get(stack.url + "/health", timeout=10).status_code == 200
+
+
+def test_a_made_up_key_beside_a_real_one_buys_no_allowance(make_stack):
+    """nginx limits by the key the handlers check: a Bearer token before X-API-Key."""
+    stack = make_stack({"service.rate_limiting.requests_per_minute": 60,
+                        "service.rate_limiting.burst_size": 5,
+                        "service.require_api_key": True})
+    key = create_key(stack)
+
+    def send():
+        headers = {"Authorization": f"Bearer {key}", "X-API-Key": uuid.uuid4().hex}
+        return requests.get(stack.url + "/api/v1/tools", headers=headers, timeout=10)
+    statuses, seconds, refused = burst_until_refused(send)
+    assert_refused_after_the_burst(statuses, seconds, burst=5)
+    assert_rate_limited(refused)
+
+    # Nor does spelling "Bearer" another way.
+    key2 = create_key(stack, "other")
+    spellings = iter(["Bearer", "bearer", "BEARER", "bEarer", "BeArer", "beaRer", "BEARer", "bearER"] * 8)
+
+    def send_spelt():
+        return requests.get(stack.url + "/api/v1/tools",
+                            headers={"Authorization": f"{next(spellings)} {key2}"}, timeout=10)
+    statuses, seconds, refused = burst_until_refused(send_spelt)
+    assert_refused_after_the_burst(statuses, seconds, burst=5)
 
 
 def test_made_up_keys_are_limited_per_address(make_stack):
@@ -285,6 +314,20 @@ def test_without_keys_the_limit_is_per_address(make_stack):
     # Another address has its own allowance.
     assert get_from(stack, "127.0.0.2", "/api/v1/tools")[0] == 200
     assert get_from(stack, "127.0.0.1", "/health")[0] == 200
+
+
+def test_without_keys_a_made_up_key_header_buys_no_allowance(make_stack):
+    stack = make_stack({"service.rate_limiting.requests_per_minute": 60,
+                        "service.rate_limiting.burst_size": 5})
+
+    made_up = itertools.cycle([lambda: {"X-API-Key": uuid.uuid4().hex},
+                               lambda: {"Authorization": f"Bearer {uuid.uuid4().hex}"}])
+
+    def send():
+        return requests.get(stack.url + "/api/v1/tools", headers=next(made_up)(), timeout=10)
+    statuses, seconds, refused = burst_until_refused(send)
+    assert_refused_after_the_burst(statuses, seconds, burst=5)
+    assert_rate_limited(refused)
 
 
 # -- size limits ---------------------------------------------------------------------------------
