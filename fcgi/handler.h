@@ -21,6 +21,8 @@
 namespace tr::fcgi {
 
 // Shared by the threads of one handler process.
+class GroupCommit;
+
 struct ProcessState {
     explicit ProcessState(const std::atomic<bool> &stopping_flag) : stopping(stopping_flag) {}
 
@@ -33,6 +35,7 @@ struct ProcessState {
     RequestMetrics metrics;
     std::atomic<double> cpu_percent{0}; // this process, sampled about once a second
     std::atomic<double> memory_mb{0};
+    GroupCommit *submissions = nullptr; // set by main; without it, submissions commit one by one
 };
 
 struct HandlerContext {

@@ -16,6 +16,7 @@
 #include "core/process_stats.h"
 #include "core/unique_fd.h"
 #include "fcgi/fcgi_request.h"
+#include "fcgi/group_commit.h"
 #include "fcgi/handlers/routes.h"
 #include "fcgi/respond.h"
 
@@ -182,6 +183,9 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
     std::atomic<bool> stopping{false};
     ProcessState process(stopping);
     Server server{config, log, router, process};
+    std::optional<GroupCommit> submissions;
+    submissions.emplace(config, log, process.write_gate);
+    process.submissions = &*submissions;
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -204,7 +208,8 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
     ::shutdown(listen_fd, SHUT_RDWR); // wakes every thread blocked in accept(2)
     for (std::thread &worker : workers)
         worker.join();
-    metrics.join(); // after the workers: their last requests are counted too
+    submissions.reset(); // after the workers: every submission they made is answered
+    metrics.join();      // after the workers: their last requests are counted too
     log.info("fcgi.stopped");
     return server.failed ? 1 : 0;
 }

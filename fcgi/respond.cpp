@@ -113,9 +113,15 @@ std::string serialize_cgi(const HttpResponse &response) {
     std::string out = "Status: " + std::to_string(response.status) + " " +
                       reason_phrase(response.status) + "\r\n";
     out += "Content-Type: " + response.content_type + "\r\n";
-    for (const auto &[name, value] : response.headers)
+    bool cache_control = false;
+    for (const auto &[name, value] : response.headers) {
         out += name + ": " + value + "\r\n";
-    out += "Cache-Control: no-store\r\n\r\n";
+        cache_control = cache_control || name == "Cache-Control";
+    }
+    // API answers are about a moment: no cache may keep them, unless a handler said otherwise.
+    if (!cache_control)
+        out += "Cache-Control: no-store\r\n";
+    out += "\r\n";
     out += response.body;
     return out;
 }

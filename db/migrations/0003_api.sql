@@ -40,7 +40,9 @@ END;
 
 -- What a client following a task sees, in order: its status changes, its plan, each step as it
 -- starts and ends. Written by triggers, so no writer can forget one; GET .../events replays
--- them from any id (Last-Event-ID).
+-- them from any id (Last-Event-ID). The first event, "queued" at submission, is not stored:
+-- every task has it, and writing it would cost each submission another row (the stream sends
+-- it as event 0).
 CREATE TABLE task_events (
     id      INTEGER PRIMARY KEY,
     task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
@@ -49,12 +51,6 @@ CREATE TABLE task_events (
     at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX task_events_by_task ON task_events (task_id, id);
-
-CREATE TRIGGER task_events_submission AFTER INSERT ON tasks
-BEGIN
-    INSERT INTO task_events (task_id, kind, data)
-    VALUES (new.id, 'status', json_object('status', new.status));
-END;
 
 CREATE TRIGGER task_events_status AFTER UPDATE OF status ON tasks
 WHEN old.status IS NOT new.status

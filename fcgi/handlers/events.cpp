@@ -18,12 +18,13 @@ namespace {
 constexpr auto poll_interval = std::chrono::milliseconds(100);
 constexpr auto keepalive_interval = std::chrono::seconds(15);
 
-long long resume_point(const HttpRequest &request) {
+// The id after which to resume, or nullopt for a fresh stream.
+std::optional<long long> resume_point(const HttpRequest &request) {
     std::optional<std::string> text = request.param("HTTP_LAST_EVENT_ID");
     if (!text)
         text = request.query_param("last_event_id");
     if (!text || text->empty())
-        return 0;
+        return std::nullopt;
     if (text->size() > 18 || text->find_first_not_of("0123456789") != std::string::npos)
         throw Error(ErrorCode::InvalidRequest,
                     "Last-Event-ID must be the id of an event this stream sent (got \"" +
@@ -43,7 +44,8 @@ bool ends_the_task(const TaskEvent &event) {
 HttpResponse stream_events(HandlerContext &context, const Call &call) {
     const std::string &id = call.path_param("id");
     visible_task(context, call, id);
-    long long last = resume_point(call.request);
+    const std::optional<long long> resume = resume_point(call.request);
+    long long last = resume.value_or(0);
     const WaitSlot slot(context);
 
     HttpResponse head;
@@ -56,6 +58,9 @@ HttpResponse stream_events(HandlerContext &context, const Call &call) {
     if (!call.stream(serialize_cgi(head) + "retry: 2000\n\n"))
         return head;
 
+    // Event 0, the submission, is the same for every task and not stored (migration 0003).
+    if (!resume && !call.stream("id: 0\nevent: status\ndata: {\"status\":\"queued\"}\n\n"))
+        return head;
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::seconds(context.config.service.max_stream_seconds);
     auto quiet_since = std::chrono::steady_clock::now();

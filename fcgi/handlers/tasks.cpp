@@ -4,6 +4,7 @@
 
 #include "core/task.h"
 #include "core/task_list.h"
+#include "fcgi/group_commit.h"
 #include "fcgi/handlers/common.h"
 
 namespace tr::fcgi {
@@ -31,10 +32,13 @@ HttpResponse submit_task(HandlerContext &context, const Call &call) {
     std::optional<WaitSlot> slot;
     if (wait && *wait > 0)
         slot.emplace(context); // before writing: a refused wait must not leave a task behind
+    const TaskPlacement placement{call.principal.owner, "", 0};
     SubmittedTask task;
-    {
+    if (context.process.submissions) {
+        task = context.process.submissions->submit(request, placement);
+    } else {
         std::lock_guard<std::mutex> writer(context.process.write_gate);
-        task = insert_task(context.db, request, {call.principal.owner, "", 0}, Clock::now());
+        task = insert_task(context.db, request, placement, Clock::now());
     }
     if (slot) {
         wait_for_terminal(context, task.id, *wait);

@@ -32,8 +32,12 @@ def test_a_killed_runners_task_is_recovered_after_its_lease_and_run_again(make_s
     first = start_runner(stack)
     second = None
     try:
-        wait_until(lambda: stack.db_path.exists() and stack.query("SELECT count(*) FROM runners")[0][0] == 1,
-                   message="the first runner to register")
+        def registered():
+            try:  # the file exists a moment before its tables do
+                return stack.query("SELECT count(*) FROM runners")[0][0] == 1
+            except Exception:
+                return False
+        wait_until(registered, message="the first runner to register")
         task_id = submit_by_cgi(stack, "run the command: sleep 1.5; echo survived")
         wait_until(lambda: stack.query("SELECT status FROM steps WHERE task_id = ? AND tool = 'run_command'",
                                        (task_id,)) == [("running",)], message="the command to start")
