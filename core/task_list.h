@@ -31,6 +31,10 @@ struct TaskListQuery {
 // {"tasks": [...], "next_cursor": "..." or null}
 JsonPtr list_tasks(Db &db, const TaskListQuery &query);
 
+// The statement list_tasks uses for a combination of filters (status 1, priority 2, batch 4,
+// owner 8): for checking its query plan.
+const char *task_list_statement(int filters);
+
 // An opaque cursor ("<created_at>~<rowid>") and back; nullopt for anything not made by encode.
 std::string encode_cursor(const TaskCursor &cursor);
 std::optional<TaskCursor> decode_cursor(const std::string &text);
