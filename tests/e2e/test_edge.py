@@ -3,8 +3,10 @@ size limits, security headers, and its own errors in the API's JSON shape."""
 
 import http.client
 import itertools
+import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -363,6 +365,81 @@ def test_a_chunked_body_under_the_limit_reaches_the_handlers_whole(credentialed)
     response = requests.post(credentialed.url + "/api/v1/tasks", data=chunks(),
                              headers={"X-API-Key": credentialed.key, "Content-Type": "application/json"}, timeout=10)
     assert response.status_code == 202, response.text
+
+
+def test_an_oversized_header_is_refused_with_a_json_error(credentialed):
+    # nginx answers 400 (its internal 494), not 431; Origin, read before the header that is too
+    # large, still gets its CORS headers.
+    response = requests.get(credentialed.url + "/api/v1/tools",
+                            headers={"Origin": ORIGIN, "X-API-Key": credentialed.key, "X-Padding": "p" * 20000},
+                            timeout=10)
+    assert_json_error(response, 400, "INVALID_REQUEST")
+    assert_security_headers(response)
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    # Many headers that each fit but together do not.
+    many = {f"X-Pad-{i}": "p" * 8000 for i in range(10)}
+    response = requests.get(credentialed.url + "/api/v1/tools", headers=many, timeout=10)
+    assert_json_error(response, 400, "INVALID_REQUEST")
+
+
+def test_an_oversized_request_line_is_refused_with_a_json_error(credentialed):
+    response = requests.get(credentialed.url + "/api/v1/tasks?batch_id=" + "b" * 20000,
+                            headers={"X-API-Key": credentialed.key}, timeout=10)
+    error = assert_json_error(response, 414, "INVALID_REQUEST")
+    assert "16 KiB" in error["message"]
+    assert_security_headers(response)
+
+
+def raw_exchange(stack, data):
+    """Sends bytes as they are (requests would refuse to send most of these) and reads the answer."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+CLOSE = b"Host: x\r\nConnection: close\r\n"
+# (name, raw request, status, code): nginx's own refusals while reading a request.
+NGINX_REFUSALS = [
+    ("no request line", b"GET\r\n\r\n", 400, "INVALID_REQUEST"),
+    ("binary noise", b"\x01\x02\x03 hello\r\n\r\n", 400, "INVALID_REQUEST"),
+    ("unknown protocol", b"GET / HTTP/x\r\n\r\n", 400, "INVALID_REQUEST"),
+    ("HTTP/1.1 without Host", b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "INVALID_REQUEST"),
+    ("Content-Length not a number", b"POST /api/v1/tasks HTTP/1.1\r\n" + CLOSE + b"Content-Length: abc\r\n\r\n",
+     400, "INVALID_REQUEST"),
+    ("Content-Length and chunked", b"POST /api/v1/tasks HTTP/1.1\r\n" + CLOSE +
+     b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "INVALID_REQUEST"),
+    ("a header line over 16k", b"GET /health HTTP/1.1\r\n" + CLOSE + b"X-A: " + b"a" * 20000 + b"\r\n\r\n",
+     400, "INVALID_REQUEST"),
+    ("a request line over 16k", b"GET /health?" + b"a" * 20000 + b" HTTP/1.1\r\n" + CLOSE + b"\r\n",
+     414, "INVALID_REQUEST"),
+    ("TRACE", b"TRACE /api/v1/tasks HTTP/1.1\r\n" + CLOSE + b"\r\n", 405, "METHOD_NOT_ALLOWED"),
+    ("Transfer-Encoding gzip", b"POST /api/v1/tasks HTTP/1.1\r\n" + CLOSE + b"Transfer-Encoding: gzip\r\n\r\n",
+     501, "INVALID_REQUEST"),
+    ("HTTP/3.0", b"GET /health HTTP/3.0\r\n" + CLOSE + b"\r\n", 505, "INVALID_REQUEST"),
+    ("an internal error page asked for", b"GET /.edge/400 HTTP/1.1\r\n" + CLOSE + b"\r\n", 404, "NOT_FOUND"),
+]
+
+
+@pytest.mark.parametrize("name,data,status,code", NGINX_REFUSALS, ids=[r[0] for r in NGINX_REFUSALS])
+def test_nginx_refusals_are_json_errors(credentialed, name, data, status, code):
+    answered, headers, body = raw_exchange(credentialed, data)
+    assert answered == status, body
+    assert headers["content-type"].startswith("application/json"), (headers, body)
+    error = json.loads(body)["error"]
+    assert error["code"] == code and error["message"]
+    for header, value in SECURITY_HEADERS.items():
+        assert headers[header.lower()] == value
+    if status == 405:
+        assert "GET" in headers["allow"]
 
 
 # -- headers on everything ----------------------------------------------------------------------
