@@ -481,7 +481,9 @@ def test_handlers_down_is_a_502_in_the_json_shape(make_stack):
             if Path(f"/proc/{pid}/comm").read_text().strip() == "task-runner-fcg"]
     assert len(fcgi) == 1, fcgi
     # The launcher stops the whole stack when a component dies; held still, it lets nginx answer
-    # for the dead handlers first.
+    # for the dead handlers first. (Held once it serves: /health can answer the test before the
+    # launcher's own start-up check has seen it.)
+    wait_until(lambda: "is serving on" in stack.log(), message="the launcher to report it serves")
     os.kill(stack.process.pid, signal.SIGSTOP)
     try:
         os.kill(fcgi[0], signal.SIGKILL)
