@@ -47,7 +47,9 @@ json_t *text_or_null(const SQLite::Column &column) {
 
 } // namespace
 
-const char *task_list_statement(int filters) { return list_statements[filters & 15]; }
+const char *task_list_statement(int filters) {
+    return list_statements[filters & 15];
+}
 
 std::string encode_cursor(const TaskCursor &cursor) {
     return cursor.created_at + "~" + std::to_string(cursor.rowid);

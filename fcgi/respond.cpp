@@ -58,8 +58,15 @@ HttpRequest make_request(std::map<std::string, std::string> params) {
 // Server-side failures are logged under the request id; a 500 tells the client only that id,
 // never SQL, paths or library text.
 HttpResponse answer_error(const Error &error, const HttpRequest &request, const Log &log) {
-    if (error.http_status() >= 500)
+    // A 500 is ours to fix (error); a 503 is load or a busy database, which passes (warn).
+    if (error.http_status() == 500)
         log.error("request.failed", {{"request_id", request.request_id},
+                                     {"method", request.method},
+                                     {"path", request.path},
+                                     {"status", error.http_status()},
+                                     {"error", error.what()}});
+    else if (error.http_status() >= 500)
+        log.warn("request.refused", {{"request_id", request.request_id},
                                      {"method", request.method},
                                      {"path", request.path},
                                      {"status", error.http_status()},

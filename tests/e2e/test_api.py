@@ -83,21 +83,19 @@ def test_wait_gives_up_after_n_seconds_with_the_task_as_it_is(stack):
 
 def test_waiters_are_bounded_and_the_rest_get_503(make_stack):
     stack = make_stack({"service.handler_threads": 3, "service.max_waiting_requests": 1})
-    task_id = stack.submit("run the command: sleep 3")
+    task_id = stack.submit("run the command: sleep 5")
     results = []
-    waiter = threading.Thread(target=lambda: results.append(stack.get(f"/api/v1/tasks/{task_id}?wait=10")))
+    waiter = threading.Thread(target=lambda: results.append(stack.get(f"/api/v1/tasks/{task_id}?wait=20")))
     waiter.start()
-    wait_until(lambda: stack.get(f"/api/v1/tasks/{task_id}?wait=0").status_code == 200, message="a free thread")
-    second = None
-    for _ in range(50):  # until the first waiter holds its place
-        second = requests.get(f"{stack.url}/api/v1/tasks/{task_id}?wait=10", timeout=15)
-        if second.status_code == 503:
-            break
-    assert second.status_code == 503
+    # A probe that waits at most a second: 503 at once while the first waiter holds the only place.
+    def refused():
+        probe = requests.get(f"{stack.url}/api/v1/tasks/{task_id}?wait=1", timeout=15)
+        return [probe] if probe.status_code == 503 else None  # a list: a 503 Response is falsy
+    second, = wait_until(refused, timeout=10, message="a second waiter to be refused")
     assert second.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert second.headers["Retry-After"] == "1"
     assert stack.get("/health").status_code == 200  # the other threads still answer
-    waiter.join(timeout=20)
+    waiter.join(timeout=30)
     assert results[0].status_code == 200 and results[0].json()["status"] == "completed"
 
 

@@ -21,11 +21,13 @@ protected:
         migrate(db_->handle());
     }
 
-    std::string insert(const std::string &text, Priority priority, int second, const std::string &owner = "") {
+    std::string insert(const std::string &text, Priority priority, int second,
+                       const std::string &owner = "") {
         TaskRequest request;
         request.task = text;
         request.priority = priority;
-        const TimePoint at = parse_utc("2026-11-29T10:00:00Z").value() + std::chrono::seconds(second);
+        const TimePoint at =
+            parse_utc("2026-11-29T10:00:00Z").value() + std::chrono::seconds(second);
         return insert_task(*db_, request, {owner, "", 0}, at).id;
     }
 
@@ -46,7 +48,8 @@ protected:
 TEST_F(TaskListTest, PagesWalkNewestFirstWithoutSkipsOrRepeats) {
     std::vector<std::string> inserted;
     for (int i = 0; i < 23; ++i)
-        inserted.push_back(insert("task " + std::to_string(i), Priority::Normal, i / 3)); // ties in time
+        inserted.push_back(
+            insert("task " + std::to_string(i), Priority::Normal, i / 3)); // ties in time
     std::vector<std::string> seen;
     TaskListQuery query;
     query.limit = 5;
@@ -82,8 +85,9 @@ TEST(TaskCursor, RoundTripsAndRefusesAnythingElse) {
     ASSERT_TRUE(back);
     EXPECT_EQ(back->created_at, cursor.created_at);
     EXPECT_EQ(back->rowid, 42);
-    for (const char *bad : {"", "~", "abc~1", "2026-11-29T10:00:00.123Z~", "2026-11-29T10:00:00.123Z~x",
-                            "2026-11-29T10:00:00Z~1", "2026-11-29T10:00:00.123Z~1' OR 1=1"})
+    for (const char *bad :
+         {"", "~", "abc~1", "2026-11-29T10:00:00.123Z~", "2026-11-29T10:00:00.123Z~x",
+          "2026-11-29T10:00:00Z~1", "2026-11-29T10:00:00.123Z~1' OR 1=1"})
         EXPECT_FALSE(decode_cursor(bad)) << bad;
 }
 
@@ -94,12 +98,15 @@ TEST_F(TaskListTest, EveryFilterCombinationReadsAnIndexInOrder) {
         insert("task", static_cast<Priority>(i % 4), i, "owner" + std::to_string(i % 7));
     db_->handle().exec("ANALYZE");
     for (int filters = 0; filters < 16; ++filters) {
-        SQLite::Statement plan(db_->handle(), std::string("EXPLAIN QUERY PLAN ") + task_list_statement(filters));
+        SQLite::Statement plan(db_->handle(),
+                               std::string("EXPLAIN QUERY PLAN ") + task_list_statement(filters));
         std::string text;
         while (plan.executeStep())
             text += plan.getColumn(3).getString() + "\n";
-        EXPECT_TRUE(test::contains(text, "USING INDEX") || test::contains(text, "USING COVERING INDEX"))
-            << filters << ":\n" << text;
+        EXPECT_TRUE(test::contains(text, "USING INDEX") ||
+                    test::contains(text, "USING COVERING INDEX"))
+            << filters << ":\n"
+            << text;
         EXPECT_FALSE(test::contains(text, "TEMP B-TREE")) << filters << ":\n" << text;
         EXPECT_FALSE(test::contains(text, "SCAN tasks\n")) << filters << ":\n" << text;
     }
