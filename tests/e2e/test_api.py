@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import wait_until
+from conftest import BIN, wait_until
 from test_tasks import sleeping_processes
 
 
@@ -395,30 +395,43 @@ def curl(*args):
     return int(status), json.loads(body) if body else None
 
 
-def test_the_original_readme_examples_work_as_written(stack):
+def run_the_original_examples(stack, auth=()):
+    """The original README's curl commands, as written (plus `auth`, the key's header)."""
     url = stack.url
     (stack.work / "README.md").write_text("# Demo\n\nA readme.\n")
-    status, task = curl("-X", "POST", f"{url}/api/v1/tasks", "-H", "Content-Type: application/json", "-d",
+    status, task = curl(*auth, "-X", "POST", f"{url}/api/v1/tasks", "-H", "Content-Type: application/json", "-d",
                         '{\n    "task": "读取README.md文件并总结内容",\n    "priority": "high"\n  }')
     assert status == 202 and task["status"] == "queued"
-    status, batch = curl("-X", "POST", f"{url}/api/v1/tasks/batch", "-H", "Content-Type: application/json", "-d",
-                         '{\n    "tasks": [\n      {"task": "任务1"},\n      {"task": "任务2"}\n    ],\n'
-                         '    "mode": "parallel"\n  }')
+    status, batch = curl(*auth, "-X", "POST", f"{url}/api/v1/tasks/batch", "-H", "Content-Type: application/json",
+                         "-d", '{\n    "tasks": [\n      {"task": "任务1"},\n      {"task": "任务2"}\n    ],\n'
+                               '    "mode": "parallel"\n  }')
     assert status == 202 and len(batch["tasks"]) == 2
-    assert stack.wait_for(task["task_id"])["status"] == "completed"
-    status, got = curl(f"{url}/api/v1/tasks/{task['task_id']}")
+    wait_until(lambda: curl(*auth, f"{url}/api/v1/tasks/{task['task_id']}")[1]["status"] == "completed",
+               message="the task to complete")
+    status, got = curl(*auth, f"{url}/api/v1/tasks/{task['task_id']}")
     assert status == 200 and "Title: Demo" in got["result"]["details"]
     for path in ("/api/v1/status", "/api/v1/metrics", "/api/v1/config"):
-        status, _ = curl(f"{url}{path}")
+        status, _ = curl(*auth, f"{url}{path}")
         assert status == 200, path
-    status, updated = curl("-X", "PUT", f"{url}/api/v1/config/model", "-H", "Content-Type: application/json", "-d",
-                           '{\n    "provider": "zhipu",\n    "model_name": "glm-4",\n    "api_key": "your-new-api-key",\n'
-                           '    "max_tokens": 4000,\n    "temperature": 0.7\n  }')
+    status, updated = curl(*auth, "-X", "PUT", f"{url}/api/v1/config/model", "-H", "Content-Type: application/json",
+                           "-d", '{\n    "provider": "zhipu",\n    "model_name": "glm-4",\n'
+                                 '    "api_key": "your-new-api-key",\n    "max_tokens": 4000,\n    "temperature": 0.7\n  }')
     assert status == 200 and updated["model"]["provider"] == "zhipu" and updated["model"]["api_key"] == "set"
-    status, validated = curl("-X", "POST", f"{url}/api/v1/config/validate", "-H", "Content-Type: application/json",
-                             "-d", '{\n    "config": {\n      "model": {\n        "provider": "zhipu",\n'
-                                   '        "model_name": "glm-4",\n        "api_key": "test-key"\n      }\n    }\n  }')
+    status, validated = curl(*auth, "-X", "POST", f"{url}/api/v1/config/validate", "-H",
+                             "Content-Type: application/json", "-d",
+                             '{\n    "config": {\n      "model": {\n        "provider": "zhipu",\n'
+                             '        "model_name": "glm-4",\n        "api_key": "test-key"\n      }\n    }\n  }')
     assert status == 200 and validated["valid"] is True
-    # Back to the builtin provider for the other tests of this module.
-    stack.session.put(f"{url}/api/v1/config/model", json={"provider": None, "model_name": None, "api_key": None,
-                                                          "max_tokens": None, "temperature": None}, timeout=10)
+
+
+def test_the_original_readme_examples_work_as_written(make_stack):
+    run_the_original_examples(make_stack())
+
+
+def test_the_original_readme_examples_work_with_a_key_when_keys_are_required(make_stack):
+    stack = make_stack({"service.require_api_key": True})
+    created = subprocess.run([str(BIN / "task-runner"), "keys", "create", "--owner", "ops", "--scopes", "admin",
+                              "--config", str(stack.config_path)], capture_output=True, text=True, check=True)
+    key = created.stdout.strip()
+    assert curl(f"{stack.url}/api/v1/status")[0] == 401  # as written, without the key
+    run_the_original_examples(stack, auth=("-H", f"Authorization: Bearer {key}"))
