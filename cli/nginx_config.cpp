@@ -3,6 +3,7 @@
 
 #include "core/embedded_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 #include <algorithm>
 
@@ -12,13 +13,6 @@ const std::vector<EmbeddedFile> &embedded_nginx_templates();
 
 namespace tr::cli {
 namespace {
-
-std::string join(const std::vector<std::string> &items, const char *separator) {
-    std::string out;
-    for (const std::string &item : items)
-        out += (out.empty() ? "" : separator) + item;
-    return out;
-}
 
 // A value inside double quotes in nginx's syntax.
 std::string quoted(const std::string &text) {

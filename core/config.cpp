@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/model.h"
 #include "core/paths.h"
+#include "core/strings.h"
 
 #include <libconfig.h++>
 
@@ -154,16 +155,6 @@ const std::vector<Setting> &settings() {
 
 const char *const known_groups[] = {
     "model", "execution", "tools", "service", "service.cors", "service.rate_limiting", "storage"};
-
-std::string join(const std::vector<std::string> &items, const char *separator) {
-    std::string out;
-    for (const std::string &item : items) {
-        if (!out.empty())
-            out += separator;
-        out += item;
-    }
-    return out;
-}
 
 // Enough digits for any int exactly: the default six turned 16777216 into "1.67772e+07".
 std::string format_number(double value) {

@@ -1,9 +1,11 @@
 // config_overrides: reading, validating, storing.
 #include "core/config_store.h"
 
+#include "core/audit.h"
 #include "core/error.h"
 #include "core/migrate.h"
 #include "core/model.h"
+#include "core/strings.h"
 
 #include <SQLiteCpp/Transaction.h>
 
@@ -11,13 +13,6 @@
 
 namespace tr {
 namespace {
-
-std::string join(const std::vector<std::string> &items, const char *separator) {
-    std::string out;
-    for (const std::string &item : items)
-        out += (out.empty() ? "" : separator) + item;
-    return out;
-}
 
 bool is_setting(const std::string &path) {
     const std::vector<std::string> paths = config_setting_paths();
@@ -177,13 +172,7 @@ ConfigUpdate update_config(Db &db, const Config &running, const json_t *partial,
         upsert->exec();
     }
     if (!changed.empty()) {
-        Query audit = db.query(
-            "INSERT INTO config_changes (at, key_id, section, change) VALUES (?, ?, 'config', ?)");
-        audit->bind(1, time);
-        if (!key_id.empty())
-            audit->bind(2, key_id);
-        audit->bind(3, dump_json(change.get()));
-        audit->exec();
+        record_config_change(db, "config", change.get(), key_id, time);
     }
     transaction.commit();
     // Model settings, with their own audit row, in a transaction of their own right after.

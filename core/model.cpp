@@ -1,7 +1,9 @@
 // Model presets, the API's overrides, and their audit trail.
 #include "core/model.h"
 
+#include "core/audit.h"
 #include "core/error.h"
+#include "core/strings.h"
 
 #include <SQLiteCpp/Transaction.h>
 
@@ -38,13 +40,6 @@ std::string without_trailing_slashes(std::string url) {
     while (!url.empty() && url.back() == '/')
         url.pop_back();
     return url;
-}
-
-std::string join(const std::vector<std::string> &items, const char *separator) {
-    std::string out;
-    for (const std::string &item : items)
-        out += (out.empty() ? "" : separator) + item;
-    return out;
 }
 
 } // namespace
@@ -257,13 +252,7 @@ void store_model_overrides(Db &db, const ModelOverrides &overrides, const json_t
             upsert->bind(6, *overrides.temperature);
         upsert->bind(7, time);
         upsert->exec();
-        Query audit = db.query(
-            "INSERT INTO config_changes (at, key_id, section, change) VALUES (?, ?, 'model', ?)");
-        audit->bind(1, time);
-        if (!key_id.empty())
-            audit->bind(2, key_id);
-        audit->bind(3, dump_json(change.get()));
-        audit->exec();
+        record_config_change(db, "model", change.get(), key_id, time);
     }
     transaction.commit();
 }

@@ -58,10 +58,6 @@ json_t *messages_json(const std::vector<Message> &conversation) {
     return messages;
 }
 
-std::string string_member(const json_t *object, const char *key) {
-    return json_string_member(object, key).value_or("");
-}
-
 class AnthropicWire final : public Wire {
 public:
     HttpCall build(const ChatRequest &request, const std::string &endpoint,
@@ -96,30 +92,25 @@ public:
     }
 
     ChatReply parse(std::string_view text) const override {
-        JsonPtr body;
-        try {
-            body = parse_json(text);
-        } catch (const Error &e) {
-            throw WireError(std::string("the response is not valid JSON (") + e.what() + ")");
-        }
+        const JsonPtr body = parse_reply(text);
         const json_t *content = json_object_get(body.get(), "content");
         if (!json_is_array(content))
             throw WireError("the response has no content array");
         ChatReply reply;
-        reply.stop_reason = string_member(body.get(), "stop_reason");
+        reply.stop_reason = text_member(body.get(), "stop_reason");
         std::size_t index;
         json_t *block;
         json_array_foreach(content, index, block) {
-            const std::string type = string_member(block, "type");
+            const std::string type = text_member(block, "type");
             if (type == "text") {
-                reply.text += (reply.text.empty() ? "" : "\n") + string_member(block, "text");
+                reply.text += (reply.text.empty() ? "" : "\n") + text_member(block, "text");
                 continue;
             }
             if (type != "tool_use")
                 continue; // thinking and other blocks carry nothing the loop uses
             ToolCall call;
-            call.id = string_member(block, "id");
-            call.name = string_member(block, "name");
+            call.id = text_member(block, "id");
+            call.name = text_member(block, "name");
             if (call.id.empty() || call.name.empty())
                 throw WireError("content[" + std::to_string(index) +
                                 "] is a tool_use without id or name");
@@ -140,7 +131,7 @@ public:
     std::string error_message(std::string_view text) const override {
         json_error_t error;
         JsonPtr body(json_loadb(text.data(), text.size(), 0, &error));
-        return string_member(json_object_get(body.get(), "error"), "message");
+        return text_member(json_object_get(body.get(), "error"), "message");
     }
 };
 

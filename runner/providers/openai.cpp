@@ -38,10 +38,6 @@ json_t *message_json(const Message &message) {
     return json_null();
 }
 
-std::string string_member(const json_t *object, const char *key) {
-    return json_string_member(object, key).value_or("");
-}
-
 class OpenAiWire final : public Wire {
 public:
     HttpCall build(const ChatRequest &request, const std::string &endpoint,
@@ -80,26 +76,21 @@ public:
     }
 
     ChatReply parse(std::string_view text) const override {
-        JsonPtr body;
-        try {
-            body = parse_json(text);
-        } catch (const Error &e) {
-            throw WireError(std::string("the response is not valid JSON (") + e.what() + ")");
-        }
+        const JsonPtr body = parse_reply(text);
         const json_t *choice = json_array_get(json_object_get(body.get(), "choices"), 0);
         const json_t *message = json_object_get(choice, "message");
         if (!json_is_object(message))
             throw WireError("the response has no choices[0].message");
         ChatReply reply;
-        reply.text = string_member(message, "content");
-        reply.stop_reason = string_member(choice, "finish_reason");
+        reply.text = text_member(message, "content");
+        reply.stop_reason = text_member(choice, "finish_reason");
         std::size_t index;
         json_t *call;
         json_array_foreach(json_object_get(message, "tool_calls"), index, call) {
             const json_t *function = json_object_get(call, "function");
             ToolCall parsed;
-            parsed.id = string_member(call, "id");
-            parsed.name = string_member(function, "name");
+            parsed.id = text_member(call, "id");
+            parsed.name = text_member(function, "name");
             if (parsed.id.empty()) // some compatible servers omit it; the history needs one
                 parsed.id = "call_" + std::to_string(index + 1);
             if (parsed.name.empty())
@@ -108,7 +99,7 @@ public:
             if (json_is_object(arguments)) { // a few servers send an object, not a string
                 parsed.arguments = json_share(const_cast<json_t *>(arguments));
             } else {
-                const std::string raw = string_member(function, "arguments");
+                const std::string raw = text_member(function, "arguments");
                 json_error_t error;
                 JsonPtr value(json_loadb(raw.data(), raw.size(), JSON_REJECT_DUPLICATES, &error));
                 if (raw.empty())
@@ -135,7 +126,7 @@ public:
         const json_t *detail = json_object_get(body.get(), "error");
         if (json_is_string(detail)) // some compatible servers: {"error": "message"}
             return json_string_value(detail);
-        return string_member(detail, "message");
+        return text_member(detail, "message");
     }
 };
 

@@ -60,6 +60,11 @@ public:
     virtual std::string error_message(std::string_view body) const = 0;
 };
 
+// Helpers for the Wire implementations: the reply as JSON (throws WireError when it is not),
+// and a string member or "" when absent.
+JsonPtr parse_reply(std::string_view text);
+std::string text_member(const json_t *object, const char *key);
+
 std::unique_ptr<Wire> make_openai_wire();
 std::unique_ptr<Wire> make_anthropic_wire();
 

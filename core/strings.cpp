@@ -1,0 +1,13 @@
+// String helpers.
+#include "core/strings.h"
+
+namespace tr {
+
+std::string join(const std::vector<std::string> &items, const char *separator) {
+    std::string out;
+    for (const std::string &item : items)
+        out += (out.empty() ? "" : separator) + item;
+    return out;
+}
+
+} // namespace tr
