@@ -2,7 +2,10 @@
 # Measures the real stack (nginx -> FastCGI -> SQLite, runner working alongside) with wrk:
 # POST /api/v1/tasks and GET /api/v1/tasks/{id}.
 #
-#   bench/run.sh [build/bin] [seconds] [connections]      SYNCHRONOUS=full for durable commits
+#   bench/run.sh [build/bin] [seconds] [connections]
+#
+# SYNCHRONOUS=full measures durable commits (a commit survives power loss); RUNNER=paused stops
+# the runner (SIGSTOP) while wrk runs, to measure the submission path alone.
 set -eu
 bin=$(cd "${1:-build/bin}" && pwd)
 duration=${2:-10}
@@ -10,11 +13,14 @@ connections=${3:-32}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/stack.sh"
 start_stack
+if [ "${RUNNER:-active}" = paused ]; then
+    pkill -STOP -f "task-runner-runner --config $dir/task-runner.cfg"
+fi
 
-echo "== POST /api/v1/tasks: $connections connections, $duration s (synchronous=${SYNCHRONOUS:-normal})"
+echo "== POST /api/v1/tasks: $connections connections, $duration s (synchronous=${SYNCHRONOUS:-normal}, runner ${RUNNER:-active})"
 wrk -t2 -c"$connections" -d"${duration}s" -s "$here/task.lua" "$url"
 id=$(curl -s -X POST "$url/api/v1/tasks" -d '{"task":"list the files in ."}' | sed 's/.*"task_id":"\([^"]*\)".*/\1/')
 sleep 1
 echo "== GET /api/v1/tasks/{id}: $connections connections, $duration s"
 wrk -t2 -c"$connections" -d"${duration}s" -s "$here/task.lua" "$url" -- "$id"
-echo "== tasks recorded: $(sqlite3 "$dir/data/task-runner.db" 'select count(*) from tasks')"
+echo "== tasks recorded: $(sqlite3 "$dir/data/task-runner.db" 'select count(*) from tasks'); WAL $(du -k "$dir/data/task-runner.db-wal" | cut -f1) KiB"

@@ -15,7 +15,9 @@ tools = { working_directory = "$dir/work"; allowed_paths = ["$dir/work"]; };
 storage = { database = "$dir/data/task-runner.db"; synchronous = "${SYNCHRONOUS:-normal}"; };
 CFG
 launcher=""
-trap '[ -n "$launcher" ] && kill -TERM $launcher 2>/dev/null; wait $launcher 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
+# A runner a bench paused (SIGSTOP) is continued first, or it could not stop on the launcher's TERM.
+trap 'pkill -CONT -f "task-runner-runner --config $dir/" 2>/dev/null
+      [ -n "$launcher" ] && kill -TERM $launcher 2>/dev/null; wait $launcher 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
 
 start_stack() {
     "$bin/task-runner" serve --config "$dir/task-runner.cfg" >"$dir/stack.log" 2>&1 &

@@ -11,6 +11,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,9 +61,15 @@ public:
     // The prepared statement for this SQL text; `sql` is constant text with placeholders.
     Query query(const std::string &sql);
 
+    // When the wait for a lock that another connection holds began (see wait_for_lock in db.cpp).
+    struct LockWait {
+        std::chrono::steady_clock::time_point started;
+    };
+
 private:
     std::string path_;
     SQLite::Database database_;
+    std::unique_ptr<LockWait> lock_wait_; // the busy handler's argument: a stable address
     std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
 };
 

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -370,6 +371,37 @@ TEST(DatabaseError, ABusyDatabaseIsServiceUnavailable) {
         EXPECT_EQ(error.code(), ErrorCode::ServiceUnavailable);
         EXPECT_EQ(std::string(error.what()), "the database is busy; retry shortly");
     }
+    holder.handle().exec("ROLLBACK");
+}
+
+TEST(DatabaseLock, AWriterWaitsForALockHeldBrieflyAndThenGetsIt) {
+    TempDir dir;
+    Db holder(dir / "tasks.db");
+    Db waiter(dir / "tasks.db");
+    holder.handle().exec("CREATE TABLE t (x)");
+    holder.handle().exec("BEGIN IMMEDIATE");
+    const auto started = std::chrono::steady_clock::now();
+    std::thread release([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        holder.handle().exec("INSERT INTO t VALUES (1)");
+        holder.handle().exec("COMMIT");
+    });
+    waiter.handle().exec("BEGIN IMMEDIATE"); // waits in the busy handler, then succeeds
+    const auto waited = std::chrono::steady_clock::now() - started;
+    release.join();
+    EXPECT_GE(waited, std::chrono::milliseconds(150));
+    EXPECT_EQ(waiter.handle().execAndGet("SELECT count(*) FROM t").getInt(), 1); // sees the commit
+    waiter.handle().exec("COMMIT");
+}
+
+TEST(DatabaseLock, AWriterGivesUpAfterTheBusyTimeout) {
+    TempDir dir;
+    Db holder(dir / "tasks.db");
+    Db waiter(dir / "tasks.db");
+    holder.handle().exec("BEGIN IMMEDIATE");
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_THROW(waiter.handle().exec("BEGIN IMMEDIATE"), SQLite::Exception);
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(4900));
     holder.handle().exec("ROLLBACK");
 }
 
