@@ -4,8 +4,9 @@
 #
 #   bench/run.sh [build/bin] [seconds] [connections]
 #
-# SYNCHRONOUS=full measures durable commits (a commit survives power loss); RUNNER=paused stops
-# the runner (SIGSTOP) while wrk runs, to measure the submission path alone.
+# SYNCHRONOUS=full measures durable commits (a commit survives power loss); HANDLER_THREADS=n
+# sets the handler pool (default 16); RUNNER=paused stops the runner (SIGSTOP) while wrk runs,
+# to measure the submission path alone.
 set -eu
 bin=$(cd "${1:-build/bin}" && pwd)
 duration=${2:-10}

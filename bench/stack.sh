@@ -8,7 +8,7 @@ url="http://127.0.0.1:$port"
 mkdir -p "$dir/work"
 cat > "$dir/task-runner.cfg" <<CFG
 service = {
-    bind_address = "127.0.0.1:$port"; log_level = "warn";
+    bind_address = "127.0.0.1:$port"; log_level = "warn"; handler_threads = ${HANDLER_THREADS:-16};
     rate_limiting = { requests_per_minute = 1000000; burst_size = 100000; };
 };
 tools = { working_directory = "$dir/work"; allowed_paths = ["$dir/work"]; };
