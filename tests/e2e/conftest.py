@@ -238,8 +238,14 @@ def stack(request, tmp_path_factory):
         started.kill_leftovers()
 
 
+# Module-scoped stacks: "stack" here, "secured" (test_auth.py), "credentialed" (test_edge.py).
+SHARED_STACKS = ("stack", "secured", "credentialed")
+
+
 @pytest.fixture(autouse=True)
 def attach_shared_stack_log(request):
-    if "stack" in request.fixturenames:
-        request.node._stacks = [request.getfixturevalue("stack")]
+    """A failing test's report carries the log of the shared stack it used."""
+    used = [name for name in SHARED_STACKS if name in request.fixturenames]
+    if used:
+        request.node._stacks = [request.getfixturevalue(name) for name in used]
     yield

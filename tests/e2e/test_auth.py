@@ -100,13 +100,6 @@ def secured(tmp_path_factory):
         stack.kill_leftovers()
 
 
-@pytest.fixture(autouse=True)
-def attach_secured_log(request):
-    if "secured" in request.fixturenames:
-        request.node._stacks = [request.getfixturevalue("secured")]
-    yield
-
-
 @pytest.fixture(scope="module")
 def keys(secured):
     """The keys of the scope matrix (owner "team"), an admin (owner "ops"), alice and bob."""

@@ -85,13 +85,6 @@ def credentialed(tmp_path_factory):
         stack.kill_leftovers()
 
 
-@pytest.fixture(autouse=True)
-def attach_credentialed_log(request):
-    if "credentialed" in request.fixturenames:
-        request.node._stacks = [request.getfixturevalue("credentialed")]
-    yield
-
-
 def test_preflight_from_an_allowed_origin_names_that_origin_with_credentials(credentialed):
     for origin in (ORIGIN, "https://admin.example"):
         for path in ("/api/v1/tasks", "/api/v1/tasks/some-id", "/api/v1/config", "/health"):
