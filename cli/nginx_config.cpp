@@ -130,6 +130,7 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
             {"address_requests_per_minute", std::to_string(rate.requests_per_minute * 10)},
             {"address_burst_size", std::to_string(rate.burst_size * 10 + 10)},
             {"retry_after_seconds", std::to_string(retry_after)},
+            {"handler_timeout", std::to_string(config.service.handler_timeout_seconds)},
             {"stream_read_timeout", std::to_string(config.service.max_stream_seconds + 30)},
         });
 }

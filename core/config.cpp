@@ -137,6 +137,7 @@ const std::vector<Setting> &settings() {
         boolean("service.require_api_key", [](Config &c) -> bool & { return c.service.require_api_key; }, "TASK_RUNNER_REQUIRE_API_KEY"),
         integer("service.max_waiting_requests", [](Config &c) -> int & { return c.service.max_waiting_requests; }, 0, 1024),
         integer("service.max_stream_seconds", [](Config &c) -> int & { return c.service.max_stream_seconds; }, 1, 86400),
+        integer("service.handler_timeout_seconds", [](Config &c) -> int & { return c.service.handler_timeout_seconds; }, 1, 3600),
         strings("service.cors.allowed_origins", [](Config &c) -> StringList & { return c.service.cors.allowed_origins; }, "TASK_RUNNER_CORS_ALLOWED_ORIGINS"),
         strings("service.cors.allowed_methods", [](Config &c) -> StringList & { return c.service.cors.allowed_methods; }),
         strings("service.cors.allowed_headers", [](Config &c) -> StringList & { return c.service.cors.allowed_headers; }),

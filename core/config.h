@@ -78,10 +78,11 @@ struct ServiceConfig {
     std::string log_level = "info";
     int handler_threads = 16;
     int max_request_body_kb = 1024;
-    bool require_api_key = false; // on in config/production.cfg
-    int max_waiting_requests = 8; // per handler process: ?wait=N and event streams; unset: half
-                                  // of handler_threads
-    int max_stream_seconds = 600; // an event stream ends after this; the client resumes
+    bool require_api_key = false;     // on in config/production.cfg
+    int max_waiting_requests = 8;     // per handler process: ?wait=N and event streams; unset: half
+                                      // of handler_threads
+    int max_stream_seconds = 600;     // an event stream ends after this; the client resumes
+    int handler_timeout_seconds = 90; // nginx answers 504 when a handler has not answered by then
     CorsConfig cors;
     RateLimitConfig rate_limiting;
 };

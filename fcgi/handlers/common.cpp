@@ -27,9 +27,11 @@ std::optional<int> wait_parameter(const HttpRequest &request) {
     if (!text)
         return std::nullopt;
     if (text->empty() || text->size() > 2 ||
-        text->find_first_not_of("0123456789") != std::string::npos || std::stoi(*text) > 60)
-        throw Error(ErrorCode::InvalidRequest,
-                    "wait must be a number of seconds 0..60 (got \"" + text->substr(0, 20) + "\")");
+        text->find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(*text) > max_wait_seconds)
+        throw Error(ErrorCode::InvalidRequest, "wait must be a number of seconds 0.." +
+                                                   std::to_string(max_wait_seconds) + " (got \"" +
+                                                   text->substr(0, 20) + "\")");
     return std::stoi(*text);
 }
 

@@ -19,7 +19,10 @@ JsonPtr parse_body(const HttpRequest &request, const char *example);
 // exist, so ids of others' tasks cannot be probed.
 TaskHead visible_task(HandlerContext &context, const Call &call, const std::string &id);
 
-// ?wait=N (0..60 seconds), or nullopt. Throws Error(InvalidRequest) for anything else.
+// The longest ?wait=N.
+constexpr int max_wait_seconds = 60;
+
+// ?wait=N (0..max_wait_seconds), or nullopt. Throws Error(InvalidRequest) for anything else.
 std::optional<int> wait_parameter(const HttpRequest &request);
 
 // Holds one of the process's service.max_waiting_requests places for as long as it lives.

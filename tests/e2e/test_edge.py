@@ -499,3 +499,24 @@ def test_handlers_down_is_a_502_in_the_json_shape(make_stack):
     # Then the launcher sees the dead component and stops the rest, with a non-zero exit.
     assert stack.process.wait(timeout=30) != 0
     assert "component_died" in stack.log()
+
+
+def test_a_handler_slower_than_the_timeout_is_a_504_in_the_json_shape(make_stack):
+    stack = make_stack({"service.handler_timeout_seconds": 1, "service.cors.allowed_origins": [ORIGIN]})
+    task_id = stack.submit("run the command: sleep 4")
+    started = time.monotonic()
+    # A waiter holds its handler for up to 3 s; nginx gives up on it after 1 s.
+    response = requests.get(f"{stack.url}/api/v1/tasks/{task_id}?wait=3", headers={"Origin": ORIGIN},
+                            timeout=10)
+    assert time.monotonic() - started < 2.5
+    error = assert_json_error(response, 504, "SERVICE_UNAVAILABLE")
+    assert "in time" in error["message"]
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert_security_headers(response)
+    # The handler itself carries on: the task still completes, and the stack still answers.
+    assert stack.wait_for(task_id)["status"] == "completed"
+    assert stack.get("/health").status_code == 200
+    # A timeout at or below the longest ?wait is allowed, with a warning saying what it costs.
+    checked = stack.post("/api/v1/config/validate", {"config": {"service": {"handler_timeout_seconds": 30}}})
+    assert checked.status_code == 200 and checked.json()["valid"] is True
+    assert any("?wait longer than that is answered 504" in w for w in checked.json()["warnings"])
