@@ -14,8 +14,12 @@ connections=${3:-32}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/stack.sh"
 start_stack
-if [ "${RUNNER:-active}" = paused ]; then
-    pkill -STOP -f "task-runner-runner --config $dir/task-runner.cfg"
+# Stopped at whatever it was doing: in the middle of a write, the POSTs would wait for it and
+# show as non-2xx answers below; in the middle of a read, the WAL could not start over and the
+# last line would show it large. Either makes the run worthless; neither has happened so far.
+if [ "${RUNNER:-active}" = paused ] && ! pkill -STOP -f "task-runner-runner --config $dir/task-runner.cfg"; then
+    echo "bench: no runner to pause" >&2
+    exit 1
 fi
 
 echo "== POST /api/v1/tasks: $connections connections, $duration s (synchronous=${SYNCHRONOUS:-normal}, runner ${RUNNER:-active})"

@@ -16,8 +16,10 @@ storage = { database = "$dir/data/task-runner.db"; synchronous = "${SYNCHRONOUS:
 CFG
 launcher=""
 # A runner a bench paused (SIGSTOP) is continued first, or it could not stop on the launcher's TERM.
-trap 'pkill -CONT -f "task-runner-runner --config $dir/" 2>/dev/null
-      [ -n "$launcher" ] && kill -TERM $launcher 2>/dev/null; wait $launcher 2>/dev/null; rm -rf "$dir"' EXIT INT TERM
+# (set -e holds inside a trap too: every step here may fail without skipping the rest.)
+trap 'pkill -CONT -f "task-runner-runner --config $dir/" 2>/dev/null || true
+      if [ -n "$launcher" ]; then kill -TERM $launcher 2>/dev/null || true; wait $launcher 2>/dev/null || true; fi
+      rm -rf "$dir"' EXIT INT TERM
 
 start_stack() {
     "$bin/task-runner" serve --config "$dir/task-runner.cfg" >"$dir/stack.log" 2>&1 &

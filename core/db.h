@@ -63,7 +63,8 @@ public:
 
     // When the wait for a lock that another connection holds began (see wait_for_lock in db.cpp).
     struct LockWait {
-        std::chrono::steady_clock::time_point started;
+        std::chrono::steady_clock::time_point started; // this wait's first try
+        std::chrono::steady_clock::time_point last;    // its latest try
     };
 
 private:

@@ -27,7 +27,7 @@ struct ProcessState {
     explicit ProcessState(const std::atomic<bool> &stopping_flag) : stopping(stopping_flag) {}
 
     // One writer at a time within the process: threads queue here, woken at once, instead of
-    // sleeping in SQLite's busy handler (which backs off up to 100 ms at a time).
+    // polling in the busy handler (core/db.cpp) against each other.
     std::mutex write_gate;
     std::atomic<int> waiting{0};       // requests holding a thread in ?wait or an event stream
     const std::atomic<bool> &stopping; // SIGTERM: waits and streams end early

@@ -26,7 +26,7 @@ std::optional<int> wait_parameter(const HttpRequest &request) {
     const std::optional<std::string> text = request.query_param("wait");
     if (!text)
         return std::nullopt;
-    if (text->empty() || text->size() > 2 ||
+    if (text->empty() || text->size() > std::to_string(max_wait_seconds).size() ||
         text->find_first_not_of("0123456789") != std::string::npos ||
         std::stoi(*text) > max_wait_seconds)
         throw Error(ErrorCode::InvalidRequest, "wait must be a number of seconds 0.." +

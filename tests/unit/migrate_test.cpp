@@ -380,6 +380,8 @@ TEST(DatabaseLock, AWriterWaitsForALockHeldBrieflyAndThenGetsIt) {
     Db waiter(dir / "tasks.db");
     holder.handle().exec("CREATE TABLE t (x)");
     holder.handle().exec("BEGIN IMMEDIATE");
+    // Ours is the handler in effect: sqlite3_busy_handler sets this to 0, SQLite's timeout not.
+    EXPECT_EQ(waiter.handle().execAndGet("PRAGMA busy_timeout").getInt(), 0);
     const auto started = std::chrono::steady_clock::now();
     std::thread release([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
