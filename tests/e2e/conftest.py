@@ -170,6 +170,19 @@ class Stack:
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    # -- API keys (made on the server machine, with the CLI) ---------------------------------
+
+    def keys(self, *args):
+        """`task-runner keys ARGS` against this stack's database; the finished process."""
+        return subprocess.run([str(BIN / "task-runner"), "keys", *args, "--config", str(self.config_path)],
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    def create_key(self, owner, scopes):
+        """A new key for `owner` with `scopes` ("read,submit"), as the CLI prints it."""
+        done = self.keys("create", "--owner", owner, "--scopes", scopes)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
     # -- API helpers -------------------------------------------------------------------------
 
     def post(self, path, body=None, raw=None, **kwargs):

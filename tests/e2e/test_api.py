@@ -5,12 +5,10 @@ import json
 import subprocess
 import threading
 import time
-from pathlib import Path
 
-import pytest
 import requests
 
-from conftest import BIN, wait_until
+from conftest import wait_until
 from test_tasks import sleeping_processes
 
 
@@ -437,8 +435,6 @@ def test_the_original_readme_examples_work_as_written(make_stack):
 
 def test_the_original_readme_examples_work_with_a_key_when_keys_are_required(make_stack):
     stack = make_stack({"service.require_api_key": True})
-    created = subprocess.run([str(BIN / "task-runner"), "keys", "create", "--owner", "ops", "--scopes", "admin",
-                              "--config", str(stack.config_path)], capture_output=True, text=True, check=True)
-    key = created.stdout.strip()
+    key = stack.create_key("ops", "admin")
     assert curl(f"{stack.url}/api/v1/status")[0] == 401  # as written, without the key
     run_the_original_examples(stack, auth=("-H", f"Authorization: Bearer {key}"))

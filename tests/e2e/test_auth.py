@@ -11,24 +11,17 @@ import os
 import re
 import sqlite3
 import stat
-import subprocess
 
 import pytest
 import requests
 
-from conftest import BIN, ROOT, TERMINAL, Stack, wait_until
+from conftest import ROOT, TERMINAL, Stack, wait_until
 
 LONG_COMMAND = "run the command: sleep 30"
 
 
-def keys_cli(stack, *args):
-    done = subprocess.run([str(BIN / "task-runner"), "keys", *args, "--config", str(stack.config_path)],
-                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    return done
-
-
 def create_key(stack, owner, scopes):
-    done = keys_cli(stack, "create", "--owner", owner, "--scopes", scopes)
+    done = stack.keys("create", "--owner", owner, "--scopes", scopes)
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith("\n") and done.stdout.count("\n") == 1, done.stdout
     key = done.stdout.strip()
@@ -342,7 +335,7 @@ def test_a_key_is_stored_only_as_the_hash_of_its_secret(secured, keys):
 
 
 def test_keys_list_shows_id_owner_and_scopes_but_no_secret(secured, keys):
-    done = keys_cli(secured, "list")
+    done = secured.keys("list")
     assert done.returncode == 0, done.stderr
     hashes = [h for (h,) in secured.query("SELECT secret_hash FROM api_keys")]
     for name, key in keys.items():
@@ -385,7 +378,7 @@ def test_no_response_and_no_log_line_holds_a_key(secured, keys, team_task, team_
 def test_revoking_a_key_takes_effect_on_the_next_request(secured):
     key = create_key(secured, "leaving", "read,submit")
     assert call(secured, "GET", "/api/v1/tools", key).status_code == 200
-    done = keys_cli(secured, "revoke", key_id(key))
+    done = secured.keys("revoke", key_id(key))
     assert done.returncode == 0, done.stderr
     for header in ("bearer", "x-api-key"):
         assert_error(call(secured, "GET", "/api/v1/tools", key, header=header), 401, "AUTHENTICATION_ERROR")
@@ -395,8 +388,8 @@ def test_revoking_a_key_takes_effect_on_the_next_request(secured):
     assert row_counts(secured) == before
     assert secured.query("SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = ?", (key_id(key),)) == [(1,)]
     # Revoking twice, or an unknown id, is an error the operator sees.
-    assert keys_cli(secured, "revoke", key_id(key)).returncode != 0
-    assert keys_cli(secured, "revoke", "0" * 12).returncode != 0
+    assert secured.keys("revoke", key_id(key)).returncode != 0
+    assert secured.keys("revoke", "0" * 12).returncode != 0
 
 
 def test_the_database_file_is_private(secured, keys):

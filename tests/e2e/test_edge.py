@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BIN, Stack, wait_until
+from conftest import Stack, wait_until
 
 ORIGIN = "https://app.example"
 SECURITY_HEADERS = {
@@ -26,11 +25,7 @@ SECURITY_HEADERS = {
 
 
 def create_key(stack, owner="edge", scopes="read,submit"):
-    done = subprocess.run([str(BIN / "task-runner"), "keys", "create", "--owner", owner, "--scopes", scopes,
-                           "--config", str(stack.config_path)],
-                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    return stack.create_key(owner, scopes)
 
 
 def cors_headers(response):

@@ -5,13 +5,12 @@ path, method and status."""
 
 import json
 import re
-import subprocess
 from urllib.parse import quote
 
 import requests
 from jsonschema import Draft202012Validator, FormatChecker, RefResolver
 
-from conftest import BIN, ROOT, TERMINAL, wait_until
+from conftest import ROOT, TERMINAL, wait_until
 from scripted_llm import ScriptedLLM, calls, complete, plan, status
 
 DOCUMENT_PATH = ROOT / "fcgi" / "openapi.json"
@@ -130,9 +129,9 @@ def test_the_document_is_openapi_3_1():
         what = f"{method.upper()} {path}"
         assert path.startswith("/"), what
         assert operation["responses"], f"{what} documents no response"
-        for status, response in operation["responses"].items():
-            assert re.fullmatch(r"[1-5][0-9][0-9]", status), (what, status)
-            assert resolved(response)["description"], (what, status)
+        for code, response in operation["responses"].items():
+            assert re.fullmatch(r"[1-5][0-9][0-9]", code), (what, code)
+            assert resolved(response)["description"], (what, code)
         declared = {resolved(p)["name"] for p in operation.get("parameters", [])
                     if resolved(p)["in"] == "path"}
         assert declared == set(re.findall(r"\{(\w+)\}", path)), f"{what}: path parameters"
@@ -201,11 +200,11 @@ def test_every_error_response_is_the_shared_error_schema():
     for name, response in DOCUMENT["components"]["responses"].items():
         assert response["content"]["application/json"]["schema"] == error, name
     for path, method, operation in operations():
-        for status, response in operation["responses"].items():
-            if int(status) < 400 or (path, status) == ("/health", "503"):
+        for code, response in operation["responses"].items():
+            if int(code) < 400 or (path, code) == ("/health", "503"):
                 continue  # /health's 503 is its own report, not an error
             assert "$ref" in response or response["content"]["application/json"]["schema"] == error, \
-                (path, method, status)
+                (path, method, code)
 
 
 def test_every_route_is_documented_with_its_scope():
@@ -530,18 +529,10 @@ def test_errors_match(stack):
         assert check_against(response, responses["NotFound"], path)["error"]["code"] == "NOT_FOUND"
 
 
-def create_key(stack, scopes):
-    result = subprocess.run(
-        [str(BIN / "task-runner"), "keys", "create", "--owner", "openapi", "--scopes", scopes,
-         "--config", str(stack.config_path)],
-        capture_output=True, text=True, timeout=30, check=True)
-    return result.stdout.strip()
-
-
 def test_authentication_and_scope_errors_match(make_stack):
     stack = make_stack({"service.require_api_key": True})
-    read_key = create_key(stack, "read")
-    submit_key = create_key(stack, "submit")
+    read_key = stack.create_key("openapi", "read")
+    submit_key = stack.create_key("openapi", "submit")
 
     check(stack.get("/health"), "/health")
     check(stack.get("/api/v1/openapi.json"), "/api/v1/openapi.json")
