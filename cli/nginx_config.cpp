@@ -14,8 +14,8 @@ const std::vector<EmbeddedFile> &embedded_nginx_templates();
 namespace tr::cli {
 namespace {
 
-// A value inside double quotes in nginx's syntax.
-std::string quoted(const std::string &text) {
+// A value inside double quotes in nginx's syntax (escaped, unlike tr::quoted).
+std::string nginx_string(const std::string &text) {
     std::string out = "\"";
     for (const char c : text) {
         if (c == '"' || c == '\\')
@@ -33,7 +33,7 @@ std::string cors_maps(const CorsConfig &cors) {
         origins = "        \"~.\" \"*\";\n"; // any origin (config refuses * with credentials)
     else
         for (const std::string &origin : cors.allowed_origins)
-            origins += "        " + quoted(origin) + " $http_origin;\n";
+            origins += "        " + nginx_string(origin) + " $http_origin;\n";
     std::vector<std::string> methods = cors.allowed_methods;
     if (std::find(methods.begin(), methods.end(), "OPTIONS") == methods.end())
         methods.emplace_back("OPTIONS");
@@ -41,16 +41,16 @@ std::string cors_maps(const CorsConfig &cors) {
     const bool any_header = std::find(cors.allowed_headers.begin(), cors.allowed_headers.end(),
                                       "*") != cors.allowed_headers.end();
     const std::string headers = any_header ? "$http_access_control_request_headers"
-                                           : quoted(join(cors.allowed_headers, ", "));
+                                           : nginx_string(join(cors.allowed_headers, ", "));
     const auto when_allowed = [](const std::string &variable, const std::string &value) {
         return "    map $cors_allow_origin " + variable +
                " {\n        \"\" \"\";\n        default " + value + ";\n    }\n";
     };
     return "    map $http_origin $cors_allow_origin {\n        default \"\";\n" + origins +
-           "    }\n" + when_allowed("$cors_allow_methods", quoted(join(methods, ", "))) +
+           "    }\n" + when_allowed("$cors_allow_methods", nginx_string(join(methods, ", "))) +
            when_allowed("$cors_allow_headers", headers) +
            when_allowed("$cors_allow_credentials", cors.allow_credentials ? "\"true\"" : "\"\"") +
-           when_allowed("$cors_max_age", quoted(std::to_string(cors.max_age_seconds))) +
+           when_allowed("$cors_max_age", nginx_string(std::to_string(cors.max_age_seconds))) +
            when_allowed("$cors_expose_headers", "\"X-Request-Id, Location, Retry-After\"");
 }
 

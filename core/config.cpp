@@ -164,10 +164,6 @@ std::string format_number(double value) {
     return text.str();
 }
 
-std::string quoted(const std::string &value) {
-    return "\"" + value + "\"";
-}
-
 const char *type_name(libconfig::Setting::Type type) {
     switch (type) {
     case libconfig::Setting::TypeInt:
@@ -274,13 +270,13 @@ public:
                         std::to_string(config_.execution.timeout_seconds) + ")");
         if (!parse_bind_address(service.bind_address))
             problem("service.bind_address", "must be HOST:PORT or PORT with a port 1..65535 (got " +
-                                                quoted(service.bind_address) + ")");
+                                                in_quotes(service.bind_address) + ")");
         // A server-side URL: only http(s), never with credentials in it (they would be logged).
         const std::string &endpoint = config_.model.endpoint;
         if (!endpoint.empty() && !url_host(endpoint))
             problem("model.endpoint",
                     "must be an http:// or https:// URL without credentials (got " +
-                        quoted(endpoint) + ")");
+                        in_quotes(endpoint) + ")");
         // Unless set, waiting requests may take half the threads, however many there are.
         if (config_.sources.count("service.max_waiting_requests") == 0)
             config_.service.max_waiting_requests = service.handler_threads / 2;
@@ -297,7 +293,7 @@ public:
             std::optional<std::string> real = real_directory(path);
             if (!real) {
                 problem("tools.allowed_paths",
-                        "entry " + quoted(path) + " is not an existing directory");
+                        "entry " + in_quotes(path) + " is not an existing directory");
                 continue;
             }
             roots.push_back(*real);
@@ -305,9 +301,10 @@ public:
         const std::optional<std::string> work = real_directory(tools.working_directory);
         if (!work)
             problem("tools.working_directory",
-                    quoted(tools.working_directory) + " is not an existing directory");
+                    in_quotes(tools.working_directory) + " is not an existing directory");
         else if (!roots.empty() && !is_within_any(*work, roots))
-            problem("tools.working_directory", quoted(*work) + " is outside tools.allowed_paths");
+            problem("tools.working_directory",
+                    in_quotes(*work) + " is outside tools.allowed_paths");
         if (config_.service.cors.allow_credentials) {
             for (const std::string &origin : service.cors.allowed_origins)
                 if (origin == "*")
@@ -492,7 +489,7 @@ private:
     bool fail_env(const std::string &where, const Setting &setting, const std::string &expected,
                   const std::string &text) {
         problem_at(where, std::string(setting.path) + " must be " + expected + " (got " +
-                              quoted(text) + ")");
+                              in_quotes(text) + ")");
         return false;
     }
 
@@ -508,7 +505,7 @@ private:
                 if (value == choice)
                     return;
             problem(setting.path, "must be one of " + join(setting.choices, ", ") + " (got " +
-                                      quoted(value) + ")");
+                                      in_quotes(value) + ")");
         }
     }
 

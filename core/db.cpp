@@ -1,6 +1,7 @@
 // Opening connections, caching statements, translating SQLite errors.
 #include "core/db.h"
 
+#include "core/json.h"
 #include "core/paths.h"
 
 #include <fcntl.h>
@@ -142,6 +143,10 @@ std::optional<std::string> optional_text(const SQLite::Column &column) {
     if (column.isNull())
         return std::nullopt;
     return column.getString();
+}
+
+json_t *text_or_null(const SQLite::Column &column) {
+    return column.isNull() ? json_null() : json_text(column.getString());
 }
 
 std::optional<long long> optional_int(const SQLite::Column &column) {

@@ -10,6 +10,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <jansson.h>
 
 #include <chrono>
 #include <memory>
@@ -95,5 +96,8 @@ Error database_error(const SQLite::Exception &e);
 // Column helpers: NULL as nullopt.
 std::optional<std::string> optional_text(const SQLite::Column &column);
 std::optional<long long> optional_int(const SQLite::Column &column);
+
+// A text column as a new JSON string, NULL as JSON null.
+json_t *text_or_null(const SQLite::Column &column);
 
 } // namespace tr

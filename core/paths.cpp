@@ -2,6 +2,7 @@
 #include "core/paths.h"
 
 #include "core/error.h"
+#include "core/strings.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,10 +49,6 @@ std::optional<std::string> real_path(const std::string &path) {
     if (!resolved)
         return std::nullopt;
     return std::string(resolved.get());
-}
-
-std::string quoted(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
 }
 
 } // namespace
@@ -127,7 +124,7 @@ std::string resolve_path(std::string_view requested, const std::string &base,
         const std::optional<std::string> real_base = real_path(base);
         if (!real_base)
             throw Error(ErrorCode::InvalidRequest,
-                        "base directory of " + quoted(requested) + " does not exist");
+                        "base directory of " + in_quotes(requested) + " does not exist");
         for (std::string_view part : split_components(*real_base))
             parts.emplace_back(part);
     }
@@ -154,8 +151,8 @@ std::string resolve_path(std::string_view requested, const std::string &base,
         if (S_ISLNK(info.st_mode)) {
             const std::optional<std::string> target = real_path(so_far);
             if (!target) { // dangling link: where it points is unknowable, so it is refused
-                throw Error(ErrorCode::InvalidRequest,
-                            "path " + quoted(requested) + " goes through a broken symbolic link");
+                throw Error(ErrorCode::InvalidRequest, "path " + in_quotes(requested) +
+                                                           " goes through a broken symbolic link");
             }
             parts.clear();
             for (std::string_view target_part : split_components(*target))
@@ -165,9 +162,9 @@ std::string resolve_path(std::string_view requested, const std::string &base,
     const std::string resolved = join_components(parts);
     if (!is_within_any(resolved, roots))
         throw Error(ErrorCode::InvalidRequest,
-                    "path " + quoted(requested) + " is outside the allowed paths");
+                    "path " + in_quotes(requested) + " is outside the allowed paths");
     if (missing && must_exist == MustExist::Yes)
-        throw Error(ErrorCode::InvalidRequest, "path " + quoted(requested) + " does not exist");
+        throw Error(ErrorCode::InvalidRequest, "path " + in_quotes(requested) + " does not exist");
     return resolved;
 }
 

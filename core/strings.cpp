@@ -10,4 +10,8 @@ std::string join(const std::vector<std::string> &items, const char *separator) {
     return out;
 }
 
+std::string in_quotes(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
+
 } // namespace tr

@@ -41,10 +41,6 @@ constexpr const char *list_statements[16] = {
 #undef TR_LIST_PAGE
 #undef TR_LIST_SELECT
 
-json_t *text_or_null(const SQLite::Column &column) {
-    return column.isNull() ? json_null() : json_text(column.getString());
-}
-
 } // namespace
 
 const char *task_list_statement(int filters) {

@@ -26,10 +26,6 @@ constexpr const char *select_steps_sql =
     "execution_time_ms, tokens_input, tokens_output, timestamp, attempt "
     "FROM steps WHERE task_id = ? ORDER BY step_number";
 
-json_t *text_or_null(const SQLite::Column &column) {
-    return column.isNull() ? json_null() : json_text(column.getString());
-}
-
 json_t *int_or_null(const SQLite::Column &column) {
     return column.isNull() ? json_null() : json_integer(column.getInt64());
 }

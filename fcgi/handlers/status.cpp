@@ -55,19 +55,17 @@ json_t *runner_list(HandlerContext &context, TimePoint now) {
     select->bind(1, format_utc(now - runner_alive_window));
     JsonPtr runners(json_array());
     while (select->executeStep())
-        json_array_append_new(
-            runners.get(),
-            json_pack("{s:s,s:s,s:I,s:s,s:o,s:i,s:i,s:s,s:s}", "id",
-                      select->getColumn(0).getString().c_str(), "hostname",
-                      select->getColumn(1).getString().c_str(), "pid",
-                      static_cast<json_int_t>(select->getColumn(2).getInt64()), "version",
-                      select->getColumn(3).getString().c_str(), "sandbox",
-                      select->getColumn(4).isNull() ? json_null()
-                                                    : json_text(select->getColumn(4).getString()),
-                      "active_tasks", select->getColumn(5).getInt(), "max_concurrent_tasks",
-                      select->getColumn(6).getInt(), "started_at",
-                      select->getColumn(7).getString().c_str(), "heartbeat_at",
-                      select->getColumn(8).getString().c_str()));
+        json_array_append_new(runners.get(),
+                              json_pack("{s:s,s:s,s:I,s:s,s:o,s:i,s:i,s:s,s:s}", "id",
+                                        select->getColumn(0).getString().c_str(), "hostname",
+                                        select->getColumn(1).getString().c_str(), "pid",
+                                        static_cast<json_int_t>(select->getColumn(2).getInt64()),
+                                        "version", select->getColumn(3).getString().c_str(),
+                                        "sandbox", text_or_null(select->getColumn(4)),
+                                        "active_tasks", select->getColumn(5).getInt(),
+                                        "max_concurrent_tasks", select->getColumn(6).getInt(),
+                                        "started_at", select->getColumn(7).getString().c_str(),
+                                        "heartbeat_at", select->getColumn(8).getString().c_str()));
     return runners.release();
 }
 
