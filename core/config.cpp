@@ -186,6 +186,62 @@ long long integer_value(const libconfig::Setting &value) {
     return static_cast<int>(value);
 }
 
+// A setting's value as it came, from the file or from JSON, asked the same questions, so that
+// one reader (Loader::read_value) checks and converts both the same way.
+class FileValue {
+public:
+    explicit FileValue(const libconfig::Setting &value) : value_(value) {}
+    const char *type() const { return type_name(value_.getType()); }
+    bool is_boolean() const { return value_.getType() == libconfig::Setting::TypeBoolean; }
+    bool boolean() const { return static_cast<bool>(value_); }
+    bool is_integer() const {
+        return value_.getType() == libconfig::Setting::TypeInt ||
+               value_.getType() == libconfig::Setting::TypeInt64;
+    }
+    long long integer() const { return integer_value(value_); }
+    bool is_number() const {
+        return is_integer() || value_.getType() == libconfig::Setting::TypeFloat;
+    }
+    double number() const {
+        return is_integer() ? static_cast<double>(integer()) : static_cast<double>(value_);
+    }
+    bool is_string() const { return value_.getType() == libconfig::Setting::TypeString; }
+    std::string string() const { return static_cast<const char *>(value_); }
+    bool is_list() const {
+        return value_.getType() == libconfig::Setting::TypeArray ||
+               value_.getType() == libconfig::Setting::TypeList;
+    }
+    int size() const { return value_.getLength(); }
+    FileValue item(int index) const { return FileValue(value_[index]); }
+
+private:
+    const libconfig::Setting &value_;
+};
+
+class JsonValue {
+public:
+    explicit JsonValue(const json_t *value) : value_(value) {}
+    const char *type() const { return json_type_name(value_); }
+    bool is_boolean() const { return json_is_boolean(value_); }
+    bool boolean() const { return json_is_true(value_); }
+    bool is_integer() const { return json_is_integer(value_); }
+    long long integer() const { return json_integer_value(value_); }
+    bool is_number() const { return json_is_number(value_); }
+    double number() const { return json_number_value(value_); }
+    bool is_string() const { return json_is_string(value_); }
+    std::string string() const {
+        return std::string(json_string_value(value_), json_string_length(value_));
+    }
+    bool is_list() const { return json_is_array(value_); }
+    int size() const { return static_cast<int>(json_array_size(value_)); }
+    JsonValue item(int index) const {
+        return JsonValue(json_array_get(value_, static_cast<std::size_t>(index)));
+    }
+
+private:
+    const json_t *value_;
+};
+
 // Collects every problem instead of stopping at the first, so one run shows them all.
 class Loader {
 public:
@@ -198,7 +254,7 @@ public:
                 continue;
             const libconfig::Setting &value = file.lookup(setting.path);
             const std::string where = display_path_ + ":" + std::to_string(value.getSourceLine());
-            if (read_value(setting, value, where))
+            if (read_value(setting, FileValue(value), where))
                 config_.sources[setting.path] = where;
         }
         report_unknown(file.getRoot());
@@ -219,7 +275,7 @@ public:
             if (is_known_group(path)) {
                 read_json(value, path);
             } else if (const Setting *setting = find_setting(path)) {
-                if (read_json_value(*setting, value))
+                if (read_value(*setting, JsonValue(value), display_path_))
                     config_.sources[setting->path] = display_path_;
             } else {
                 problem_at(display_path_, "unknown setting " + path + known_in(path));
@@ -325,13 +381,12 @@ private:
         problems_.push_back(where + ": " + message);
     }
 
-    bool read_value(const Setting &setting, const libconfig::Setting &value,
-                    const std::string &where) {
-        using Type = libconfig::Setting::Type;
-        const Type type = value.getType();
+    // Checks `value` against the setting's type and stores it; a problem (at `where`) otherwise.
+    template <typename Value>
+    bool read_value(const Setting &setting, const Value &value, const std::string &where) {
         const auto wrong_type = [&](const char *expected) {
             problem_at(where, std::string(setting.path) + " must be " + expected + " (got " +
-                                  type_name(type) + ")");
+                                  value.type() + ")");
             return false;
         };
         return std::visit(
@@ -339,93 +394,38 @@ private:
                 using T = std::decay_t<decltype(accessor(config_))>;
                 T &target = accessor(config_);
                 if constexpr (std::is_same_v<T, bool>) {
-                    if (type != Type::TypeBoolean)
+                    if (!value.is_boolean())
                         return wrong_type("a boolean");
-                    target = static_cast<bool>(value);
+                    target = value.boolean();
                 } else if constexpr (std::is_same_v<T, int>) {
-                    if (type != Type::TypeInt && type != Type::TypeInt64)
+                    if (!value.is_integer())
                         return wrong_type("an integer");
-                    const long long number = integer_value(value);
+                    const long long number = value.integer();
                     if (number < INT_MIN ||
                         number > INT_MAX) // said here: the int would misquote it
                         return out_of_range(where, setting, std::to_string(number));
                     target = static_cast<int>(number);
                 } else if constexpr (std::is_same_v<T, double>) {
-                    if (type == Type::TypeInt || type == Type::TypeInt64)
-                        target = static_cast<double>(integer_value(value));
-                    else if (type == Type::TypeFloat)
-                        target = static_cast<double>(value);
-                    else
+                    if (!value.is_number())
                         return wrong_type("a number");
+                    target = value.number();
                 } else if constexpr (std::is_same_v<T, std::string>) {
-                    if (type != Type::TypeString)
+                    if (!value.is_string())
                         return wrong_type("a string");
-                    target = static_cast<const char *>(value);
+                    target = value.string();
                 } else {
-                    if (type != Type::TypeArray && type != Type::TypeList)
+                    if (!value.is_list())
                         return wrong_type("a list of strings, such as [\"a\", \"b\"]");
                     StringList items;
-                    for (int i = 0; i < value.getLength(); ++i) {
-                        if (value[i].getType() != Type::TypeString) {
+                    for (int i = 0; i < value.size(); ++i) {
+                        if (!value.item(i).is_string()) {
                             problem_at(where, std::string(setting.path) +
                                                   " must be a list of strings (item " +
                                                   std::to_string(i + 1) + " is " +
-                                                  type_name(value[i].getType()) + ")");
+                                                  value.item(i).type() + ")");
                             return false;
                         }
-                        items.emplace_back(static_cast<const char *>(value[i]));
-                    }
-                    target = std::move(items);
-                }
-                return true;
-            },
-            setting.field);
-    }
-
-    bool read_json_value(const Setting &setting, const json_t *value) {
-        const auto wrong_type = [&](const char *expected) {
-            problem_at(display_path_, std::string(setting.path) + " must be " + expected +
-                                          " (got " + json_type_name(value) + ")");
-            return false;
-        };
-        return std::visit(
-            [&](auto accessor) -> bool {
-                using T = std::decay_t<decltype(accessor(config_))>;
-                T &target = accessor(config_);
-                if constexpr (std::is_same_v<T, bool>) {
-                    if (!json_is_boolean(value))
-                        return wrong_type("a boolean");
-                    target = json_is_true(value);
-                } else if constexpr (std::is_same_v<T, int>) {
-                    if (!json_is_integer(value))
-                        return wrong_type("an integer");
-                    const json_int_t number = json_integer_value(value);
-                    if (number < INT_MIN || number > INT_MAX)
-                        return out_of_range(display_path_, setting, std::to_string(number));
-                    target = static_cast<int>(number);
-                } else if constexpr (std::is_same_v<T, double>) {
-                    if (!json_is_number(value))
-                        return wrong_type("a number");
-                    target = json_number_value(value);
-                } else if constexpr (std::is_same_v<T, std::string>) {
-                    if (!json_is_string(value))
-                        return wrong_type("a string");
-                    target.assign(json_string_value(value), json_string_length(value));
-                } else {
-                    if (!json_is_array(value))
-                        return wrong_type("a list of strings, such as [\"a\", \"b\"]");
-                    StringList items;
-                    std::size_t index;
-                    json_t *item;
-                    json_array_foreach(value, index, item) {
-                        if (!json_is_string(item)) {
-                            problem_at(display_path_, std::string(setting.path) +
-                                                          " must be a list of strings (item " +
-                                                          std::to_string(index + 1) + " is " +
-                                                          json_type_name(item) + ")");
-                            return false;
-                        }
-                        items.emplace_back(json_string_value(item));
+                        items.push_back(value.item(i).string());
                     }
                     target = std::move(items);
                 }

@@ -365,6 +365,57 @@ TEST(LoadConfig, OutOfRangeMessagesPrintLargeNumbersExactly) {
     }
 }
 
+TEST(ApplyConfigJson, RejectsValuesOfTheWrongTypeAsTheFileDoes) {
+    struct Case {
+        const char *json;
+        const char *message;
+    };
+    const Case cases[] = {
+        {R"({"execution": {"max_steps": "ten"}})",
+         "execution.max_steps must be an integer (got a string)"},
+        {R"({"execution": {"max_steps": 1.5}})",
+         "execution.max_steps must be an integer (got a number)"},
+        {R"({"service": {"enable_metrics": 1}})",
+         "service.enable_metrics must be a boolean (got an integer)"},
+        {R"({"model": {"temperature": "hot"}})",
+         "model.temperature must be a number (got a string)"},
+        {R"({"tools": {"allowed_paths": "."}})",
+         "tools.allowed_paths must be a list of strings, such as [\"a\", \"b\"] (got a string)"},
+        {R"({"tools": {"forbidden_commands": ["rm -rf", true]}})",
+         "tools.forbidden_commands must be a list of strings (item 2 is a boolean)"},
+        {R"({"tools": {"sandbox": {"kind": "none"}}})",
+         "tools.sandbox must be a string (got an object)"},
+    };
+    for (const Case &c : cases) {
+        TempDir dir;
+        Config config = test::load_minimal_config(dir);
+        const JsonPtr partial(json_loads(c.json, 0, nullptr));
+        ASSERT_TRUE(partial) << c.json;
+        const std::vector<std::string> problems = apply_config_json(config, partial.get(), "API");
+        ASSERT_FALSE(problems.empty()) << c.json;
+        EXPECT_TRUE(contains(problems[0], c.message)) << problems[0];
+    }
+}
+
+TEST(ApplyConfigJson, TakesEachTypeOfValue) {
+    TempDir dir;
+    Config config = test::load_minimal_config(dir);
+    const JsonPtr partial(json_loads(R"({"execution": {"max_steps": 7},
+        "service": {"enable_metrics": false, "log_level": "warn",
+                    "cors": {"allowed_origins": ["https://a.example", "https://b.example"]}},
+        "model": {"temperature": 1}})",
+                                     0, nullptr));
+    ASSERT_TRUE(partial);
+    EXPECT_EQ(apply_config_json(config, partial.get(), "API"), std::vector<std::string>{});
+    EXPECT_EQ(config.execution.max_steps, 7);
+    EXPECT_FALSE(config.service.enable_metrics);
+    EXPECT_EQ(config.service.log_level, "warn");
+    EXPECT_EQ(config.service.cors.allowed_origins,
+              (std::vector<std::string>{"https://a.example", "https://b.example"}));
+    EXPECT_DOUBLE_EQ(config.model.temperature, 1.0); // an integer is a number too
+    EXPECT_EQ(config.sources.at("execution.max_steps"), "API");
+}
+
 TEST(LoadConfig, RejectsValuesOfTheWrongType) {
     struct Case {
         const char *text;
