@@ -5,8 +5,8 @@ namespace tr {
 
 std::string join(const std::vector<std::string> &items, const char *separator) {
     std::string out;
-    for (const std::string &item : items)
-        out += (out.empty() ? "" : separator) + item;
+    for (std::size_t i = 0; i < items.size(); ++i)
+        out += (i == 0 ? "" : separator) + items[i];
     return out;
 }
 
