@@ -45,14 +45,22 @@ JsonPtr ApiClient::get_task(const std::string &id) {
 }
 
 HttpReply ApiClient::health() {
-    return http_.send("GET", server_url_ + "/health", "", {}, request_timeout);
+    return http_.send("GET", server_url_ + "/health", "", headers({}), request_timeout);
+}
+
+std::vector<std::string> ApiClient::headers(std::vector<std::string> more) const {
+    if (!api_key_.empty())
+        more.push_back("Authorization: Bearer " + api_key_);
+    if (!host_header_.empty())
+        more.push_back(host_header_);
+    return more;
 }
 
 JsonPtr ApiClient::call(const std::string &method, const std::string &path,
                         const std::string &body) {
-    const HttpReply reply =
-        http_.send(method, server_url_ + path, body,
-                   {"Content-Type: application/json", "Accept: application/json"}, request_timeout);
+    const HttpReply reply = http_.send(
+        method, server_url_ + path, body,
+        headers({"Content-Type: application/json", "Accept: application/json"}), request_timeout);
     JsonPtr parsed;
     try {
         parsed = parse_json(reply.body);

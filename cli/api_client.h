@@ -6,6 +6,7 @@
 #include "core/json.h"
 
 #include <string>
+#include <vector>
 
 namespace tr::cli {
 
@@ -23,11 +24,18 @@ public:
 
     const std::string &server_url() const noexcept { return server_url_; }
 
+    // Sends "Host: host" instead of the URL's, for a server reached at an address whose name is
+    // not one of its service.allowed_hosts (the launcher, reaching its own stack on loopback).
+    void set_host_header(std::string host) { host_header_ = "Host: " + std::move(host); }
+
 private:
+    std::vector<std::string> headers(std::vector<std::string> more) const;
+
     JsonPtr call(const std::string &method, const std::string &path, const std::string &body);
 
     std::string server_url_;
     std::string api_key_;
+    std::string host_header_;
     HttpClient http_;
 };
 

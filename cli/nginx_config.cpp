@@ -54,6 +54,42 @@ std::string cors_maps(const CorsConfig &cors) {
            when_allowed("$cors_expose_headers", "\"X-Request-Id, Location, Retry-After\"");
 }
 
+// A regular expression that matches `text` literally.
+std::string regex_literal(const std::string &text) {
+    std::string out;
+    for (const char c : text) {
+        if (std::string_view("\\.[](){}*+?^$|").find(c) != std::string_view::npos)
+            out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// $host_allowed is 1 when the Host header is one of service.allowed_hosts: "name:port" exactly,
+// "name" with any port; names in any case. A browser sends the name it resolved, so a page
+// that rebinds its own name to 127.0.0.1 arrives with that name and is turned away.
+std::string host_map(const ServiceConfig &service) {
+    const std::vector<std::string> hosts = effective_allowed_hosts(service);
+    // nginx's own refusals (400 for a request without Host...) are internal redirects to
+    // /.edge/, which pass through this check again: they keep their status.
+    const std::string refused =
+        "    map \"$host_allowed:$uri\" $host_refused {\n        default 0;\n"
+        "        \"~^0:(?!/\\.edge/)\" 1;\n    }\n";
+    if (std::find(hosts.begin(), hosts.end(), "*") != hosts.end())
+        return "    map $http_host $host_allowed {\n        default 1;\n    }\n" + refused;
+    std::string entries;
+    for (const std::string &entry : hosts) {
+        const std::optional<AllowedHost> host = parse_allowed_host(entry); // checked by the config
+        if (!host)
+            continue;
+        const std::string port = host->port ? ":" + std::to_string(*host->port) : "(:[0-9]+)?";
+        entries +=
+            "        " + nginx_string("~*^" + regex_literal(host->name) + port + "$") + " 1;\n";
+    }
+    return "    map $http_host $host_allowed {\n        default 0;\n" + entries + "    }\n" +
+           refused;
+}
+
 // Headers on every response, nginx's own errors included (`always`).
 std::string edge_headers() {
     const char *const lines[] = {
@@ -123,6 +159,7 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
             {"worker_processes", "auto"},
             {"user_directive", settings.as_root ? "user nobody nogroup;" : ""},
             {"cors_maps", cors_maps(config.service.cors)},
+            {"host_map", host_map(config.service)},
             {"edge_headers", edge_headers()},
             {"rate_key", config.service.require_api_key ? "$presented_key" : "$binary_remote_addr"},
             {"requests_per_minute", std::to_string(rate.requests_per_minute)},

@@ -220,6 +220,17 @@ private:
     std::vector<Component> components_; // newest first: nginx, fcgi, runner
 };
 
+// The Host header the launcher sends: the first allowed name, with the bind port when it has
+// none of its own.
+std::string launcher_host(const ServiceConfig &service, const BindAddress &bind) {
+    for (const std::string &entry : effective_allowed_hosts(service))
+        if (const std::optional<AllowedHost> host = parse_allowed_host(entry)) // not "*"
+            return host->name + ":" + std::to_string(host->port.value_or(bind.port));
+    const std::string name =
+        bind.host.find(':') != std::string::npos ? "[" + bind.host + "]" : bind.host;
+    return name + ":" + std::to_string(bind.port);
+}
+
 } // namespace
 
 int serve_command(const std::vector<std::string> &args) {
@@ -245,6 +256,9 @@ int serve_command(const std::vector<std::string> &args) {
         host = "[" + host + "]";
     const std::string url = "http://" + host + ":" + std::to_string(bind.port);
     ApiClient client(url);
+    // The stack answers only the Host names it is configured for (DNS rebinding); the launcher
+    // reaches it on the bind address under the first of them.
+    client.set_host_header(launcher_host(config.service, bind));
     stack.start(config_path, run_dir); // on failure, ~Stack stops what did start
     stack.wait_until("GET /health answers 200 through nginx", [&] {
         try {
@@ -254,13 +268,28 @@ int serve_command(const std::vector<std::string> &args) {
         }
     });
 
-    std::cout << "Task Runner " << TR_VERSION << " is serving on " << url << "\n"
-              << "  submit:   curl -X POST " << url
-              << "/api/v1/tasks -d '{\"task\":\"list the files in .\"}'\n"
-              << "  database: " << config.storage.database << "\n"
-              << "  config:   " << config_path << "\n"
-              << "Stop with Ctrl-C.\n"
-              << std::flush;
+    if (!config.service.require_api_key) {
+        // Said once, where the person who started it looks: the log and the banner below.
+        const std::string reach = is_loopback_host(bind.host)
+                                      ? "every user and program on this machine that can reach " +
+                                            config.service.bind_address
+                                      : "anyone who can reach " + config.service.bind_address;
+        log.warn("launcher.open_access",
+                 {{"bind", config.service.bind_address},
+                  {"reason", "service.require_api_key is false: " + reach +
+                                 " can run commands through this service"}});
+        std::cout << "Warning: API keys are off (service.require_api_key = false): " << reach
+                  << " can run commands through this service.\n";
+    }
+    std::cout
+        << "Task Runner " << TR_VERSION << " is serving on " << url << "\n"
+        << "  submit:   curl -X POST " << url
+        << "/api/v1/tasks -H 'Content-Type: application/json' -d '{\"task\":\"list the files in "
+           ".\"}'\n"
+        << "  database: " << config.storage.database << "\n"
+        << "  config:   " << config_path << "\n"
+        << "Stop with Ctrl-C.\n"
+        << std::flush;
 
     int status = 0;
     if (options.demo) {

@@ -138,6 +138,7 @@ const std::vector<Setting> &settings() {
         integer("service.max_waiting_requests", [](Config &c) -> int & { return c.service.max_waiting_requests; }, 0, 1024),
         integer("service.max_stream_seconds", [](Config &c) -> int & { return c.service.max_stream_seconds; }, 1, 86400),
         integer("service.handler_timeout_seconds", [](Config &c) -> int & { return c.service.handler_timeout_seconds; }, 1, 3600),
+        strings("service.allowed_hosts", [](Config &c) -> StringList & { return c.service.allowed_hosts; }),
         strings("service.cors.allowed_origins", [](Config &c) -> StringList & { return c.service.cors.allowed_origins; }, "TASK_RUNNER_CORS_ALLOWED_ORIGINS"),
         strings("service.cors.allowed_methods", [](Config &c) -> StringList & { return c.service.cors.allowed_methods; }),
         strings("service.cors.allowed_headers", [](Config &c) -> StringList & { return c.service.cors.allowed_headers; }),
@@ -361,6 +362,15 @@ public:
         else if (!roots.empty() && !is_within_any(*work, roots))
             problem("tools.working_directory",
                     in_quotes(*work) + " is outside tools.allowed_paths");
+        check_allowed_hosts();
+        const bool any_origin =
+            std::find(service.cors.allowed_origins.begin(), service.cors.allowed_origins.end(),
+                      "*") != service.cors.allowed_origins.end();
+        if (any_origin && !service.require_api_key)
+            problem("service.cors.allowed_origins",
+                    "cannot contain \"*\" while service.require_api_key is false: every web page "
+                    "could then read every task and its output; name the origins, or require "
+                    "API keys");
         if (config_.service.cors.allow_credentials) {
             for (const std::string &origin : service.cors.allowed_origins)
                 if (origin == "*")
@@ -373,6 +383,24 @@ public:
     const std::vector<std::string> &problems() const { return problems_; }
 
 private:
+    void check_allowed_hosts() {
+        for (const std::string &entry : config_.service.allowed_hosts) {
+            if (entry == "*") {
+                if (!config_.service.require_api_key)
+                    problem("service.allowed_hosts",
+                            "cannot contain \"*\" while service.require_api_key is false: a page "
+                            "served from any name that resolves here (DNS rebinding) could then "
+                            "drive the API");
+                continue;
+            }
+            if (!parse_allowed_host(entry))
+                problem("service.allowed_hosts",
+                        "entries must be a host name or address, optionally with :port, such as "
+                        "\"tasks.example.com\" or \"[::1]:8080\" (got " +
+                            in_quotes(entry) + ")");
+        }
+    }
+
     void problem(const std::string &path, const std::string &message) {
         problems_.push_back(config_.source_of(path) + ": " + path + " " + message);
     }
@@ -636,6 +664,62 @@ std::optional<BindAddress> parse_bind_address(std::string_view text) {
     if (address.port < 1 || address.port > 65535)
         return std::nullopt;
     return address;
+}
+
+std::optional<AllowedHost> parse_allowed_host(std::string_view entry) {
+    AllowedHost host;
+    std::string_view name = entry;
+    const std::size_t close = name.rfind(']');
+    const std::size_t colon = name.rfind(':');
+    if (colon != std::string_view::npos && (close == std::string_view::npos || colon > close)) {
+        const std::string_view port = name.substr(colon + 1);
+        if (port.empty() || port.size() > 5 ||
+            port.find_first_not_of("0123456789") != std::string_view::npos)
+            return std::nullopt;
+        host.port = std::stoi(std::string(port));
+        if (*host.port > 65535)
+            return std::nullopt;
+        name = name.substr(0, colon);
+    }
+    const bool bracketed = name.size() >= 2 && name.front() == '[' && name.back() == ']';
+    const bool valid =
+        bracketed
+            ? name.find_first_not_of("[]0123456789abcdefABCDEF:.") == std::string_view::npos
+            : !name.empty() && name.size() <= 253 &&
+                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789.-") == std::string_view::npos;
+    if (!valid)
+        return std::nullopt;
+    host.name = std::string(name);
+    return host;
+}
+
+bool is_loopback_host(std::string_view host) {
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+bool is_wildcard_host(std::string_view host) {
+    return host == "0.0.0.0" || host == "::";
+}
+
+std::vector<std::string> effective_allowed_hosts(const ServiceConfig &service) {
+    if (!service.allowed_hosts.empty())
+        return service.allowed_hosts;
+    const std::optional<BindAddress> bind = parse_bind_address(service.bind_address);
+    if (!bind)
+        return {};
+    const std::string port = ":" + std::to_string(bind->port);
+    const auto as_host = [](const std::string &host) {
+        return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    };
+    std::vector<std::string> hosts;
+    if (!is_wildcard_host(bind->host))
+        hosts.push_back(as_host(bind->host) + port);
+    if (is_loopback_host(bind->host) || is_wildcard_host(bind->host))
+        for (const char *name : {"localhost", "127.0.0.1", "[::1]"})
+            if (std::find(hosts.begin(), hosts.end(), name + port) == hosts.end())
+                hosts.push_back(name + port);
+    return hosts;
 }
 
 std::vector<std::string> config_environment_variables() {

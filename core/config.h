@@ -58,7 +58,9 @@ struct ToolsConfig {
 };
 
 struct CorsConfig {
-    std::vector<std::string> allowed_origins{"*"};
+    // Origins whose pages may read answers (the console is same-origin and needs none). "*" only
+    // with service.require_api_key: without keys, any page could read every task.
+    std::vector<std::string> allowed_origins;
     std::vector<std::string> allowed_methods{"GET", "POST", "DELETE"};
     std::vector<std::string> allowed_headers{"*"};
     bool allow_credentials = false;
@@ -83,6 +85,11 @@ struct ServiceConfig {
                                       // of handler_threads
     int max_stream_seconds = 600;     // an event stream ends after this; the client resumes
     int handler_timeout_seconds = 90; // nginx answers 504 when a handler has not answered by then
+    // Host header values answered (DNS rebinding sends an attacker's name to a loopback port):
+    // "name" (any port) or "name:port"; "*" turns the check off (only with require_api_key).
+    // Empty: the bind address's, and for a loopback or wildcard bind localhost, 127.0.0.1 and
+    // [::1], each with the port (effective_allowed_hosts).
+    std::vector<std::string> allowed_hosts;
     CorsConfig cors;
     RateLimitConfig rate_limiting;
 };
@@ -140,6 +147,21 @@ struct BindAddress {
     int port = 0;
 };
 std::optional<BindAddress> parse_bind_address(std::string_view text);
+
+// Whether a bind host is loopback (127.0.0.0/8, ::1, localhost) or every interface (0.0.0.0, ::).
+bool is_loopback_host(std::string_view host);
+bool is_wildcard_host(std::string_view host);
+
+// An entry of service.allowed_hosts: "name", "name:port", "1.2.3.4:port", "[v6]" or
+// "[v6]:port"; nullopt when it is none of those ("*" included).
+struct AllowedHost {
+    std::string name; // with its brackets for IPv6: "[::1]"
+    std::optional<int> port;
+};
+std::optional<AllowedHost> parse_allowed_host(std::string_view entry);
+
+// service.allowed_hosts as configured, or the default it stands for (see ServiceConfig).
+std::vector<std::string> effective_allowed_hosts(const ServiceConfig &service);
 
 // The names of the environment variables that override settings, for documentation and tests.
 std::vector<std::string> config_environment_variables();

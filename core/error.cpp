@@ -22,6 +22,7 @@ constexpr ErrorInfo error_table[] = {
     {ErrorCode::MethodNotAllowed, 405, "METHOD_NOT_ALLOWED"},
     {ErrorCode::Conflict, 409, "CONFLICT"},
     {ErrorCode::PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"},
+    {ErrorCode::UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"},
     {ErrorCode::RateLimitExceeded, 429, "RATE_LIMIT_EXCEEDED"},
     {ErrorCode::InternalError, 500, "INTERNAL_ERROR"},
     {ErrorCode::ServiceUnavailable, 503, "SERVICE_UNAVAILABLE"},

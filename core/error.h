@@ -16,6 +16,7 @@ enum class ErrorCode {
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
+    UnsupportedMediaType,
     RateLimitExceeded,
     InternalError,
     ServiceUnavailable,

@@ -68,7 +68,9 @@ bool is_blank(const std::string &text) {
 }
 
 bool is_valid_task_id(const std::string &id) {
-    if (id.empty() || id.size() > max_task_id_length)
+    // "." and ".." would be path segments, not ids: /api/v1/tasks/.. is the task list's parent.
+    if (id.empty() || id.size() > max_task_id_length ||
+        id.find_first_not_of('.') == std::string::npos)
         return false;
     return std::all_of(id.begin(), id.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -242,7 +244,7 @@ TaskRequest parse_task_request(const json_t *body, const Config &config) {
         const std::string text = string_field(id, "task_id");
         if (!is_valid_task_id(text))
             reject("task_id must be 1.." + std::to_string(max_task_id_length) +
-                   " characters of A-Z a-z 0-9 - _ . : " + got(id));
+                   " characters of A-Z a-z 0-9 - _ . :, not only dots " + got(id));
         if (text == "batch") // /api/v1/tasks/batch is the batch endpoint, not a task
             reject("task_id \"batch\" is reserved");
         request.task_id = text;

@@ -1,6 +1,8 @@
 // HTTP responses and query strings.
 #include "fcgi/http.h"
 
+#include <strings.h>
+
 #include <cstring>
 
 namespace tr::fcgi {
@@ -77,6 +79,7 @@ const char *reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -108,6 +111,22 @@ std::string percent_decode(std::string_view text) {
         }
     }
     return out;
+}
+
+} // namespace tr::fcgi
+
+namespace tr::fcgi {
+
+bool is_json_media_type(std::string_view content_type) {
+    const std::size_t semicolon = content_type.find(';');
+    std::string_view type = content_type.substr(0, semicolon);
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    while (!type.empty() && blank(type.front()))
+        type.remove_prefix(1);
+    while (!type.empty() && blank(type.back()))
+        type.remove_suffix(1);
+    constexpr std::string_view json = "application/json";
+    return type.size() == json.size() && strncasecmp(type.data(), json.data(), json.size()) == 0;
 }
 
 } // namespace tr::fcgi

@@ -50,4 +50,9 @@ const char *reason_phrase(int status);
 
 std::string percent_decode(std::string_view text);
 
+// Whether a Content-Type names JSON: "application/json" in any case, with any parameters
+// ("; charset=utf-8"). Browsers send text/plain, forms and multipart across origins without a
+// CORS preflight; only JSON bodies are taken, so such a request can never act (SPEC.md §3).
+bool is_json_media_type(std::string_view content_type);
+
 } // namespace tr::fcgi

@@ -40,6 +40,20 @@ bool match(std::string_view pattern, std::string_view path,
     return true;
 }
 
+// Every POST and PUT takes a JSON body, so anything else is refused before it is looked at:
+// a page on another origin can send a form or text/plain without asking first (no preflight).
+void require_json_body(const HttpRequest &request) {
+    const std::string type = request.param("CONTENT_TYPE").value_or("");
+    if (is_json_media_type(type))
+        return;
+    throw Error(
+        ErrorCode::UnsupportedMediaType,
+        request.method + " " + request.path +
+            " takes a JSON body: send Content-Type: application/json (got " +
+            (type.empty() ? std::string("no Content-Type") : "\"" + type.substr(0, 80) + "\"") +
+            ")");
+}
+
 } // namespace
 
 const char *method_name(Method method) noexcept {
@@ -73,9 +87,12 @@ HttpResponse Router::dispatch(HandlerContext &context, const HttpRequest &reques
         matched = route.pattern;
         // HEAD is answered as GET; nginx drops the body.
         const std::string method = request.method == "HEAD" ? "GET" : request.method;
-        if (method == method_name(route.method))
+        if (method == method_name(route.method)) {
+            if (route.method == Method::Post || route.method == Method::Put)
+                require_json_body(request);
             return route.handler(context, Call{request, std::move(params),
                                                authorize(context, request, route.scope), stream});
+        }
         if (std::find(allowed.begin(), allowed.end(), method_name(route.method)) == allowed.end())
             allowed.emplace_back(method_name(route.method));
     }

@@ -187,7 +187,9 @@ class Stack:
 
     def post(self, path, body=None, raw=None, **kwargs):
         if raw is not None:
-            return self.session.post(self.url + path, data=raw, timeout=10, **kwargs)
+            # A raw body is JSON too (malformed, perhaps) unless the test says what it is.
+            headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+            return self.session.post(self.url + path, data=raw, timeout=10, headers=headers, **kwargs)
         return self.session.post(self.url + path, json=body, timeout=10, **kwargs)
 
     def get(self, path, **kwargs):

@@ -7,8 +7,8 @@ import pytest
 
 LONG_TASK = "x" * (32 * 1024 + 1)
 
-# (name, method, path, body, status, code[, headers]); a body of bytes is sent as is, anything else
-# as JSON. {finished} in a path is a task that has completed (FINISHED_TASK).
+# (name, method, path, body, status, code[, headers]); a body of bytes is sent as is (with
+# Content-Type: application/json unless the headers say otherwise), anything else as JSON. {finished} in a path is a task that has completed (FINISHED_TASK).
 CASES = [
     ("malformed JSON", "POST", "/api/v1/tasks", b'{"task": ', 400, "INVALID_REQUEST"),
     ("empty body", "POST", "/api/v1/tasks", b"", 400, "INVALID_REQUEST"),
@@ -25,6 +25,8 @@ CASES = [
     ("priority is a number", "POST", "/api/v1/tasks", {"task": "list", "priority": 1}, 400, "INVALID_REQUEST"),
     ("misspelt field", "POST", "/api/v1/tasks", {"task": "list", "prority": "high"}, 400, "INVALID_REQUEST"),
     ("task_id with a slash", "POST", "/api/v1/tasks", {"task": "list", "task_id": "a/b"}, 400, "INVALID_REQUEST"),
+    ("task_id .", "POST", "/api/v1/tasks", {"task": "list", "task_id": "."}, 400, "INVALID_REQUEST"),
+    ("task_id ..", "POST", "/api/v1/tasks", {"task": "list", "task_id": ".."}, 400, "INVALID_REQUEST"),
     ("task_id too long", "POST", "/api/v1/tasks", {"task": "list", "task_id": "a" * 129}, 400, "INVALID_REQUEST"),
     ("metadata is a list", "POST", "/api/v1/tasks", {"task": "list", "metadata": [1]}, 400, "INVALID_REQUEST"),
     ("context is a string", "POST", "/api/v1/tasks", {"task": "list", "context": "."}, 400, "INVALID_REQUEST"),
@@ -121,6 +123,7 @@ def test_bad_request_is_refused_with_a_json_error_and_changes_nothing(stack, nam
         path = path.replace("{finished}", finished_task(stack))
     before = counts(stack)
     if isinstance(body, bytes):
+        headers = {"Content-Type": "application/json", **(headers or {})}
         response = stack.session.request(method, stack.url + path, data=body, headers=headers, timeout=10)
     else:
         response = stack.session.request(method, stack.url + path, json=body, headers=headers, timeout=10)

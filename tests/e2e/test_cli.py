@@ -33,6 +33,20 @@ def test_server_from_the_environment(stack):
     assert done.returncode == 0, done.stderr
 
 
+# Regression: --key and $TASK_RUNNER_KEY were parsed but never sent, so the CLI could not talk to
+# a server that requires keys.
+def test_the_key_is_sent_from_the_flag_or_the_environment(make_stack):
+    secured = make_stack({"service.require_api_key": True})
+    key = secured.create_key("cli", "read,submit")
+    without = cli("task", "list the files in .", "--server", secured.url)
+    assert without.returncode == 3 and "AUTHENTICATION_ERROR" in without.stderr
+    flag = cli("task", "list the files in .", "--server", secured.url, "--key", key)
+    assert flag.returncode == 0, flag.stderr
+    variable = cli("task", "list the files in .", "--server", secured.url, env={"TASK_RUNNER_KEY": key})
+    assert variable.returncode == 0, variable.stderr
+    assert key not in flag.stdout + flag.stderr + variable.stdout + variable.stderr
+
+
 def test_a_failed_task_exits_one(stack):
     done = cli("task", "Hello, Task Runner!", "--server", stack.url)
     assert done.returncode == 1
@@ -95,9 +109,9 @@ def test_migrate_creates_a_private_database_and_is_idempotent(tmp_path):
     assert "up to date" in second.stdout
 
 
-def cgi(stack, method, path, body=b""):
+def cgi(stack, method, path, body=b"", content_type="application/json"):
     env = dict(os.environ, TASK_RUNNER_CONFIG=str(stack.config_path), REQUEST_METHOD=method,
-               PATH_INFO=path, CONTENT_LENGTH=str(len(body)), QUERY_STRING="")
+               PATH_INFO=path, CONTENT_LENGTH=str(len(body)), QUERY_STRING="", CONTENT_TYPE=content_type)
     done = subprocess.run([str(BIN / "task-runner-fcgi")], input=body, capture_output=True, env=env, timeout=30)
     head, _, payload = done.stdout.partition(b"\r\n\r\n")
     return head.decode(), json.loads(payload)
@@ -112,3 +126,6 @@ def test_the_handler_binary_also_answers_as_a_plain_cgi_program(stack):
     assert head.startswith("Status: 200 OK") and body["status"] == "completed"
     head, body = cgi(stack, "GET", "/api/v1/tasks/nope")
     assert head.startswith("Status: 404") and body["error"]["code"] == "TASK_NOT_FOUND"
+    # Whatever host runs it, a body that is not JSON is refused before anything is stored.
+    head, body = cgi(stack, "POST", "/api/v1/tasks", b'{"task":"list the files in ."}', content_type="text/plain")
+    assert head.startswith("Status: 415 Unsupported Media Type") and body["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"

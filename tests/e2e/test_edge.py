@@ -141,8 +141,11 @@ def test_an_allowed_origin_gets_cors_headers_on_successes_and_errors(credentiale
          202, None),
         (requests.get(url + "/api/v1/tasks/no-such-task", headers=with_key, timeout=10), 404, "TASK_NOT_FOUND"),
         (requests.get(url + "/not/an/endpoint", headers=with_key, timeout=10), 404, "NOT_FOUND"),
-        (requests.post(url + "/api/v1/tasks", data=b'{"task": ', headers=with_key, timeout=10),
+        (requests.post(url + "/api/v1/tasks", data=b'{"task": ',
+                       headers={**with_key, "Content-Type": "application/json"}, timeout=10),
          400, "INVALID_REQUEST"),
+        (requests.post(url + "/api/v1/tasks", data=b'{"task": "x"}', headers=with_key, timeout=10),
+         415, "UNSUPPORTED_MEDIA_TYPE"),
         (requests.get(url + "/api/v1/tasks", headers={"Origin": ORIGIN}, timeout=10), 401, "AUTHENTICATION_ERROR"),
         (requests.get(url + "/api/v1/config", headers=with_key, timeout=10), 403, "AUTHORIZATION_ERROR"),
         (requests.put(url + "/api/v1/tasks", json={}, headers=with_key, timeout=10), 405, "METHOD_NOT_ALLOWED"),
@@ -161,7 +164,24 @@ def test_an_allowed_origin_gets_cors_headers_on_successes_and_errors(credentiale
         assert_security_headers(response)
 
 
-def test_the_default_wildcard_answers_star_and_echoes_requested_headers(stack):
+def test_the_default_allows_no_other_origin(stack):
+    # The development config names no origin: a page elsewhere gets no CORS header on a preflight
+    # (so the browser sends nothing) nor on an answer (so it reads nothing).
+    for origin in ("https://anywhere.example", "http://localhost:3000", "null"):
+        response = preflight(stack, "/api/v1/tasks", origin)
+        assert response.status_code == 204
+        assert cors_headers(response) == {}, dict(response.headers)
+        for answer in (
+            requests.get(stack.url + "/api/v1/tools", headers={"Origin": origin}, timeout=10),
+            requests.get(stack.url + "/api/v1/tasks?limit=1", headers={"Origin": origin}, timeout=10),
+        ):
+            assert answer.status_code == 200
+            assert cors_headers(answer) == {}, dict(answer.headers)
+
+
+def test_a_wildcard_with_keys_answers_star_and_echoes_requested_headers(make_stack):
+    stack = make_stack({"service.require_api_key": True, "service.cors.allowed_origins": ["*"]})
+    key = create_key(stack)
     response = preflight(stack, "/api/v1/tasks", "https://anywhere.example",
                          request_headers="authorization, content-type, x-trace")
     assert response.status_code == 204
@@ -177,14 +197,16 @@ def test_the_default_wildcard_answers_star_and_echoes_requested_headers(stack):
     assert plain.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Headers" not in plain.headers  # nothing asked, nothing echoed
 
+    origin = {"Origin": "https://x.example"}
     for response in (
-        requests.get(stack.url + "/api/v1/tools", headers={"Origin": "https://x.example"}, timeout=10),
-        requests.get(stack.url + "/api/v1/tasks/no-such-task", headers={"Origin": "https://x.example"}, timeout=10),
-        requests.post(stack.url + "/api/v1/tasks", data=b"[", headers={"Origin": "https://x.example"}, timeout=10),
+        requests.get(stack.url + "/api/v1/tools", headers={**origin, "X-API-Key": key}, timeout=10),
+        requests.get(stack.url + "/api/v1/tasks/no-such-task", headers={**origin, "X-API-Key": key}, timeout=10),
+        requests.get(stack.url + "/api/v1/tools", headers=origin, timeout=10),  # 401
+        requests.post(stack.url + "/api/v1/tasks", data=b"[", headers={**origin, "X-API-Key": key}, timeout=10),
     ):
         assert response.headers["Access-Control-Allow-Origin"] == "*"
         assert "Access-Control-Allow-Credentials" not in response.headers
-    no_origin = stack.get("/api/v1/tools")
+    no_origin = requests.get(stack.url + "/api/v1/tools", headers={"X-API-Key": key}, timeout=10)
     assert cors_headers(no_origin) == {}
 
 

@@ -192,7 +192,7 @@ def test_every_error_response_is_the_shared_error_schema():
                 ["code"]["enum"])
     assert codes == {"INVALID_REQUEST", "AUTHENTICATION_ERROR", "AUTHORIZATION_ERROR",
                      "TASK_NOT_FOUND", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT",
-                     "PAYLOAD_TOO_LARGE", "RATE_LIMIT_EXCEEDED", "INTERNAL_ERROR",
+                     "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "RATE_LIMIT_EXCEEDED", "INTERNAL_ERROR",
                      "SERVICE_UNAVAILABLE"}
     # The codes of core/error.cpp's table, so a new code cannot go undocumented.
     table = (ROOT / "core" / "error.cpp").read_text()

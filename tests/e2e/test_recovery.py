@@ -12,7 +12,7 @@ from conftest import BIN, wait_until
 def submit_by_cgi(stack, task):
     body = json.dumps({"task": task}).encode()
     env = dict(os.environ, TASK_RUNNER_CONFIG=str(stack.config_path), REQUEST_METHOD="POST",
-               PATH_INFO="/api/v1/tasks", CONTENT_LENGTH=str(len(body)))
+               PATH_INFO="/api/v1/tasks", CONTENT_LENGTH=str(len(body)), CONTENT_TYPE="application/json")
     done = subprocess.run([str(BIN / "task-runner-fcgi")], input=body, capture_output=True, env=env, timeout=30)
     return json.loads(done.stdout.partition(b"\r\n\r\n")[2])["task_id"]
 

@@ -95,7 +95,10 @@ TEST(LoadConfig, AnEmptyFileGivesTheDefaults) {
     EXPECT_TRUE(config.service.enable_metrics);
     EXPECT_EQ(config.service.log_level, "info");
     EXPECT_EQ(config.service.handler_threads, defaults.service.handler_threads);
-    EXPECT_EQ(config.service.cors.allowed_origins, std::vector<std::string>{"*"});
+    EXPECT_TRUE(config.service.cors.allowed_origins.empty()); // no other origin
+    EXPECT_TRUE(config.service.allowed_hosts.empty());
+    EXPECT_EQ(effective_allowed_hosts(config.service),
+              (std::vector<std::string>{"127.0.0.1:8080", "localhost:8080", "[::1]:8080"}));
     EXPECT_EQ(config.storage.synchronous, "normal");
     // The default "." is the config file's directory.
     EXPECT_EQ(config.tools.working_directory, dir.path());
@@ -665,10 +668,81 @@ TEST(LoadConfig, RejectsAWorkingDirectoryThatIsOnlyAPrefixOfAnAllowedPath) {
 TEST(LoadConfig, RejectsCredentialsWithAWildcardOrigin) {
     TempDir dir;
     const std::string message = load_error(
-        dir, test::minimal_config_text({"", "", "cors = { allow_credentials = true; };"}));
+        dir,
+        test::minimal_config_text({"", "",
+                                   "require_api_key = true; cors = { allow_credentials = true; "
+                                   "allowed_origins = [\"*\"]; };"}));
     EXPECT_TRUE(contains(message, "service.cors.allow_credentials cannot be true while "
                                   "service.cors.allowed_origins contains \"*\""))
         << message;
+}
+
+// Regression: the development config answered every origin with "*" and no key, so any web page
+// could read every task's output and event stream.
+TEST(LoadConfig, RefusesAnyOriginWithoutApiKeysSayingWhy) {
+    TempDir dir;
+    const std::string message = load_error(
+        dir, test::minimal_config_text({"", "", "cors = { allowed_origins = [\"*\"]; };"}));
+    EXPECT_TRUE(contains(message, "service.cors.allowed_origins cannot contain \"*\" while "
+                                  "service.require_api_key is false: every web page could then "
+                                  "read every task"))
+        << message;
+    // The same from the environment.
+    dir.make_dir("work");
+    const std::string from_env = load_error(
+        dir, test::minimal_config_text(),
+        test::environment_of({{"TASK_RUNNER_CORS_ALLOWED_ORIGINS", "https://a.example,*"}}));
+    EXPECT_TRUE(contains(from_env, "TASK_RUNNER_CORS_ALLOWED_ORIGINS: service.cors.allowed_origins "
+                                   "cannot contain \"*\""))
+        << from_env;
+}
+
+TEST(LoadConfig, AcceptsAnyOriginWithApiKeys) {
+    TempDir dir;
+    const Config config = test::load_minimal_config(
+        dir, {"", "", "require_api_key = true; cors = { allowed_origins = [\"*\"]; };"});
+    EXPECT_EQ(config.service.cors.allowed_origins, std::vector<std::string>{"*"});
+}
+
+TEST(LoadConfig, ChecksTheAllowedHosts) {
+    TempDir dir;
+    const std::string message = load_error(
+        dir, test::minimal_config_text(
+                 {"", "",
+                  "allowed_hosts = [\"ok.example\", \"bad host\", \"x:port\", \"a/b\", \"*\"];"}));
+    for (const char *bad : {"\"bad host\"", "\"x:port\"", "\"a/b\""})
+        EXPECT_TRUE(
+            contains(message, std::string("service.allowed_hosts entries must be a host "
+                                          "name or address, optionally with :port, such "
+                                          "as \"tasks.example.com\" or \"[::1]:8080\" (got ") +
+                                  bad + ")"))
+            << message;
+    EXPECT_FALSE(contains(message, "ok.example")) << message;
+    EXPECT_TRUE(contains(message, "service.allowed_hosts cannot contain \"*\" while "
+                                  "service.require_api_key is false"))
+        << message;
+    const Config config = test::load_minimal_config(
+        dir, {"", "",
+              "require_api_key = true; allowed_hosts = [\"*\", \"[::1]:80\", \"10.0.0.1:9000\", "
+              "\"Tasks.Example.COM\"];"});
+    EXPECT_EQ(effective_allowed_hosts(config.service).size(), 4u);
+}
+
+TEST(EffectiveAllowedHosts, FollowTheBindAddressUnlessConfigured) {
+    ServiceConfig service;
+    service.bind_address = "127.0.0.1:9000";
+    EXPECT_EQ(effective_allowed_hosts(service),
+              (std::vector<std::string>{"127.0.0.1:9000", "localhost:9000", "[::1]:9000"}));
+    service.bind_address = "[::1]:9000";
+    EXPECT_EQ(effective_allowed_hosts(service),
+              (std::vector<std::string>{"[::1]:9000", "localhost:9000", "127.0.0.1:9000"}));
+    service.bind_address = "0.0.0.0:80"; // every interface: the loopback names, no more
+    EXPECT_EQ(effective_allowed_hosts(service),
+              (std::vector<std::string>{"localhost:80", "127.0.0.1:80", "[::1]:80"}));
+    service.bind_address = "192.168.1.5:8080";
+    EXPECT_EQ(effective_allowed_hosts(service), std::vector<std::string>{"192.168.1.5:8080"});
+    service.allowed_hosts = {"tasks.example.com"};
+    EXPECT_EQ(effective_allowed_hosts(service), std::vector<std::string>{"tasks.example.com"});
 }
 
 TEST(LoadConfig, AcceptsCredentialsWithExplicitOrigins) {

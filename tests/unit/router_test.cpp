@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace tr::fcgi {
@@ -103,17 +104,22 @@ protected:
         ::close(log_fds_[1]);
     }
 
-    HttpResponse dispatch(const std::string &method, const std::string &path) {
+    // POST and PUT carry a JSON Content-Type unless `content_type` says otherwise.
+    HttpResponse dispatch(const std::string &method, const std::string &path,
+                          std::optional<std::string> content_type = "application/json") {
         HttpRequest request;
         request.method = method;
         request.path = path;
+        if (content_type)
+            request.params["CONTENT_TYPE"] = *content_type;
         std::string matched;
         return router().dispatch(context_, request, no_stream_, matched);
     }
 
     // The handler that answered, or the error code.
-    std::string answered_by(const std::string &method, const std::string &path) {
-        const HttpResponse response = dispatch(method, path);
+    std::string answered_by(const std::string &method, const std::string &path,
+                            std::optional<std::string> content_type = "application/json") {
+        const HttpResponse response = dispatch(method, path, std::move(content_type));
         const JsonPtr body = parse_json(response.body);
         if (const std::optional<std::string> handler = json_string_member(body.get(), "handler"))
             return *handler;
@@ -236,6 +242,45 @@ TEST_F(RouterTest, HeadOnAPathWithoutGetIsNotAllowed) {
     EXPECT_EQ(header(response, "Allow"), "POST");
 }
 
+TEST_F(RouterTest, APostOrPutWithoutAJsonContentTypeIsUnsupported) {
+    // What a page on another origin can send without a preflight: forms, text, nothing.
+    for (const char *type :
+         {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "",
+          "application/jsonp", "application/json-seq", "text/json"}) {
+        try {
+            dispatch("POST", "/api/v1/tasks", std::string(type));
+            ADD_FAILURE() << "accepted Content-Type \"" << type << "\"";
+        } catch (const Error &e) {
+            EXPECT_EQ(e.code(), ErrorCode::UnsupportedMediaType) << type;
+            EXPECT_EQ(e.http_status(), 415);
+            EXPECT_TRUE(contains(e.what(), "Content-Type: application/json")) << e.what();
+        }
+    }
+    try {
+        dispatch("POST", "/echo", std::nullopt);
+        ADD_FAILURE() << "accepted a body without a Content-Type";
+    } catch (const Error &e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "POST /echo takes a JSON body: send Content-Type: application/json (got no "
+                  "Content-Type)");
+    }
+}
+
+TEST_F(RouterTest, JsonIsAcceptedInAnyCaseWithParameters) {
+    for (const char *type :
+         {"application/json", "Application/JSON", "application/json; charset=utf-8",
+          "application/json;charset=UTF-8", " application/json "})
+        EXPECT_EQ(answered_by("POST", "/api/v1/tasks", type), "submit_task") << type;
+}
+
+TEST_F(RouterTest, OnlyBodiesAreChecked) {
+    EXPECT_EQ(answered_by("GET", "/api/v1/tasks", "text/plain"), "list_tasks");
+    EXPECT_EQ(answered_by("DELETE", "/api/v1/tasks/1", std::nullopt), "cancel_task");
+    // An unknown path stays a 404 and a wrong method a 405, whatever the body.
+    EXPECT_EQ(dispatch("POST", "/nope", "text/plain").status, 404);
+    EXPECT_EQ(dispatch("POST", "/api/v1/tasks/1", "text/plain").status, 405);
+}
+
 TEST_F(RouterTest, HandlerExceptionsPassThrough) {
     EXPECT_THROW(dispatch("GET", "/missing/7"), Error);
 }
@@ -351,6 +396,7 @@ TEST(ReasonPhrase, NamesTheStatusesWeSend) {
     EXPECT_STREQ(reason_phrase(404), "Not Found");
     EXPECT_STREQ(reason_phrase(405), "Method Not Allowed");
     EXPECT_STREQ(reason_phrase(413), "Payload Too Large");
+    EXPECT_STREQ(reason_phrase(415), "Unsupported Media Type");
     EXPECT_STREQ(reason_phrase(503), "Service Unavailable");
     EXPECT_STREQ(reason_phrase(599), "Unknown");
 }
@@ -405,8 +451,11 @@ TEST_F(RespondTest, MakesUpARequestIdWhenNginxGaveNone) {
 }
 
 TEST_F(RespondTest, ReadsTheBodyOfContentLength) {
-    const HttpResponse response = respond_to(
-        {{"REQUEST_METHOD", "POST"}, {"DOCUMENT_URI", "/echo"}, {"CONTENT_LENGTH", "5"}}, "hello");
+    const HttpResponse response = respond_to({{"REQUEST_METHOD", "POST"},
+                                              {"DOCUMENT_URI", "/echo"},
+                                              {"CONTENT_LENGTH", "5"},
+                                              {"CONTENT_TYPE", "application/json"}},
+                                             "hello");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, "hello");
 }
@@ -421,8 +470,11 @@ TEST_F(RespondTest, RefusesABodyOverTheLimitBeforeReadingIt) {
 }
 
 TEST_F(RespondTest, RefusesABodyShorterThanItsContentLength) {
-    const HttpResponse response = respond_to(
-        {{"REQUEST_METHOD", "POST"}, {"DOCUMENT_URI", "/echo"}, {"CONTENT_LENGTH", "10"}}, "short");
+    const HttpResponse response = respond_to({{"REQUEST_METHOD", "POST"},
+                                              {"DOCUMENT_URI", "/echo"},
+                                              {"CONTENT_LENGTH", "10"},
+                                              {"CONTENT_TYPE", "application/json"}},
+                                             "short");
     EXPECT_EQ(response.status, 400);
     EXPECT_EQ(error_message(response), "the request body ended after 5 of 10 bytes");
 }

@@ -151,10 +151,22 @@ TEST_F(TaskRequestTest, RejectsATaskIdWithBadCharacters) {
     for (const char *id : {"has space", "a/b", "semi;colon", "quote\\\"", "caf\u00e9", ""}) {
         const std::string message =
             rejection(std::string(R"({"task":"t","task_id":")") + id + "\"}");
-        EXPECT_TRUE(
-            contains(message, "task_id must be 1..128 characters of A-Z a-z 0-9 - _ . : (got \""))
+        EXPECT_TRUE(contains(
+            message,
+            "task_id must be 1..128 characters of A-Z a-z 0-9 - _ . :, not only dots (got"))
             << message;
     }
+}
+
+// Regression: "." and ".." were accepted (202 with Location /api/v1/tasks/..), and the task
+// could never be read again: the path normalises them away.
+TEST_F(TaskRequestTest, RejectsATaskIdOfOnlyDots) {
+    for (const char *id : {".", "..", "..."})
+        EXPECT_TRUE(contains(rejection(std::string(R"({"task":"t","task_id":")") + id + "\"}"),
+                             "not only dots"))
+            << id;
+    for (const char *id : {".a", "a..b", "..x", "v1.2"})
+        EXPECT_EQ(parse(std::string(R"({"task":"t","task_id":")") + id + "\"}").task_id, id);
 }
 
 TEST_F(TaskRequestTest, RejectsATaskIdThatIsTooLong) {
