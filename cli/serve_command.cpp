@@ -22,6 +22,7 @@
 #include "core/process.h"
 
 #include <grp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -150,7 +151,9 @@ public:
         const std::string bin = program_directory();
         const std::string socket = run_dir.path() + "/fcgi.sock";
         // Started runner, handlers, nginx; stopped in reverse: the edge first, the runner last.
-        start_component("runner", {bin + "/task-runner-runner", "--config", config_path},
+        start_component("runner",
+                        {bin + "/task-runner-runner", "--config", config_path, "--run-dir",
+                         run_dir.path()},
                         std::chrono::seconds(config_.execution.shutdown_grace_seconds + 10));
         start_component(
             "fcgi", {bin + "/task-runner-fcgi", "--config", config_path, "--socket", socket}, 10s);
@@ -163,7 +166,7 @@ public:
         // master dies with the launcher (die_with_parent), and the namespace takes the workers.
         start_component("nginx",
                         {find_nginx(), "-p", run_dir.path(), "-c", nginx_conf, "-e", "stderr"}, 10s,
-                        SIGQUIT, true);
+                        SIGQUIT, true, std::vector<std::string>{});
     }
 
     // Polls until `ready` holds, or throws when a component dies or 30 s pass.
@@ -201,11 +204,15 @@ public:
     ~Stack() { stop(); }
 
 private:
+    // `environment`: nullopt passes ours on (the model key among it), which only our own
+    // programs get.
     void start_component(const std::string &name, std::vector<std::string> argv,
                          std::chrono::seconds timeout, int stop_signal = SIGTERM,
-                         bool own_pid_namespace = false) {
+                         bool own_pid_namespace = false,
+                         std::optional<std::vector<std::string>> environment = std::nullopt) {
         SpawnSpec spec;
         spec.argv = std::move(argv);
+        spec.environment = std::move(environment);
         spec.die_with_parent = true; // a killed launcher takes its stack with it
         spec.own_pid_namespace = own_pid_namespace;
         components_.insert(components_.begin(),
@@ -239,6 +246,9 @@ int serve_command(const std::vector<std::string> &args) {
         absolute_path(options.config_path.empty() ? default_config_path() : options.config_path,
                       current_directory());
     const Config config = load_service_config(config_path);
+    // Our environment may hold the model key: no process of another kind may read it through
+    // /proc, even under our uid (the runner and the handlers do the same).
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     Log log("launcher", parse_log_level(config.service.log_level).value_or(LogLevel::Info));
 
     // Signals are taken by sigwait below; children get a clean mask (core/process.cpp).

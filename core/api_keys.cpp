@@ -2,6 +2,7 @@
 #include "core/api_keys.h"
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/random.h"
 #include "core/sha256.h"
 
@@ -55,12 +56,10 @@ Principal open_access() {
 
 CreatedKey create_api_key(Db &db, const std::string &owner, const std::vector<std::string> &scopes,
                           const std::string &description, TimePoint now) {
-    if (owner.empty() || owner.size() > 100 || !std::all_of(owner.begin(), owner.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                   c == '.' || c == '@';
-        }))
+    if (!is_owner_name(owner))
         throw Error(ErrorCode::InvalidRequest,
-                    "owner must be 1..100 characters of letters, digits and - _ . @ (got \"" +
+                    "owner must be 1..100 characters of letters, digits and - _ . @, not only dots "
+                    "(got \"" +
                         owner + "\")");
     if (scopes.empty())
         throw Error(ErrorCode::InvalidRequest, "give at least one scope: read, submit, admin");

@@ -15,7 +15,8 @@ namespace {
 
 } // namespace
 
-BatchRequest parse_batch_request(const json_t *body, const Config &config) {
+BatchRequest parse_batch_request(const json_t *body, const Config &config,
+                                 std::string_view owner) {
     if (!json_is_object(body))
         invalid(std::string("the request body must be a JSON object (got ") + json_type_name(body) +
                 ")");
@@ -53,7 +54,7 @@ BatchRequest parse_batch_request(const json_t *body, const Config &config) {
     json_t *item;
     json_array_foreach(tasks, index, item) {
         try {
-            batch.tasks.push_back(parse_task_request(item, config));
+            batch.tasks.push_back(parse_task_request(item, config, owner));
         } catch (const Error &e) {
             invalid("tasks[" + std::to_string(index) + "]: " + e.what());
         }

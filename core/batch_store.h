@@ -14,6 +14,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tr {
@@ -28,7 +29,7 @@ struct BatchRequest {
 
 // Validates the whole batch first; a problem names the task: "tasks[2].priority must be ...".
 // Throws Error(InvalidRequest).
-BatchRequest parse_batch_request(const json_t *body, const Config &config);
+BatchRequest parse_batch_request(const json_t *body, const Config &config, std::string_view owner);
 
 struct SubmittedBatch {
     std::string id;

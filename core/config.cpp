@@ -119,13 +119,20 @@ const std::vector<Setting> &settings() {
         boolean("tools.enable_command_execution", [](Config &c) -> bool & { return c.tools.enable_command_execution; }),
         path_setting<std::string>("tools.working_directory", [](Config &c) -> std::string & { return c.tools.working_directory; }),
         path_setting<StringList>("tools.allowed_paths", [](Config &c) -> StringList & { return c.tools.allowed_paths; }),
+        path_setting<StringList>("tools.writable_paths", [](Config &c) -> StringList & { return c.tools.writable_paths; }),
         strings("tools.forbidden_commands", [](Config &c) -> StringList & { return c.tools.forbidden_commands; }),
         integer("tools.command_timeout_seconds", [](Config &c) -> int & { return c.tools.command_timeout_seconds; }, 1, 86400),
         integer("tools.max_output_bytes", [](Config &c) -> int & { return c.tools.max_output_bytes; }, 1024, 16 * 1024 * 1024),
         integer("tools.max_file_bytes", [](Config &c) -> int & { return c.tools.max_file_bytes; }, 1, 1024 * 1024 * 1024),
+        integer("tools.max_task_write_bytes", [](Config &c) -> int & { return c.tools.max_task_write_bytes; }, 4096, INT_MAX),
         integer("tools.memory_limit_mb", [](Config &c) -> int & { return c.tools.memory_limit_mb; }, 16, 1024 * 1024),
-        integer("tools.max_processes", [](Config &c) -> int & { return c.tools.max_processes; }, 1, 65536),
+        integer("tools.max_processes", [](Config &c) -> int & { return c.tools.max_processes; }, 8, 65536),
+        integer("tools.cpu_quota_percent", [](Config &c) -> int & { return c.tools.cpu_quota_percent; }, 1, 100000),
         text("tools.sandbox", [](Config &c) -> std::string & { return c.tools.sandbox; }, nullptr, {"auto", "bubblewrap", "none"}),
+        text("tools.network", [](Config &c) -> std::string & { return c.tools.network; }, nullptr, {"none", "host"}),
+        integer("tools.sandbox_uid", [](Config &c) -> int & { return c.tools.sandbox_uid; }, 1, INT_MAX),
+        path_setting<std::string>("tools.workspace_root", [](Config &c) -> std::string & { return c.tools.workspace_root; }),
+        strings("tools.shared_directories", [](Config &c) -> StringList & { return c.tools.shared_directories; }),
 
         text("service.bind_address", [](Config &c) -> std::string & { return c.service.bind_address; }, "BIND_ADDRESS"),
         integer("service.max_concurrent_tasks", [](Config &c) -> int & { return c.service.max_concurrent_tasks; }, 1, 256, "TASK_RUNNER_MAX_CONCURRENT_TASKS"),
@@ -345,23 +352,25 @@ public:
                         "): waiting requests would leave no thread for the others");
         if (tools.allowed_paths.empty())
             problem("tools.allowed_paths", "must list at least one directory");
-        std::vector<std::string> roots;
-        for (const std::string &path : tools.allowed_paths) {
-            std::optional<std::string> real = real_directory(path);
-            if (!real) {
-                problem("tools.allowed_paths",
-                        "entry " + in_quotes(path) + " is not an existing directory");
-                continue;
-            }
-            roots.push_back(*real);
-        }
+        // Unset, the working directory is the one writable place; [] makes none writable.
+        const bool writable_set = config_.sources.count("tools.writable_paths") != 0;
+        if (!writable_set)
+            config_.tools.writable_paths = {tools.working_directory};
+        std::vector<std::string> roots = existing_directories("tools.allowed_paths");
+        const std::vector<std::string> writable =
+            writable_set ? existing_directories("tools.writable_paths") : resolve_roots(tools.writable_paths);
+        roots.insert(roots.end(), writable.begin(), writable.end()); // writable is readable
         const std::optional<std::string> work = real_directory(tools.working_directory);
         if (!work)
             problem("tools.working_directory",
                     in_quotes(tools.working_directory) + " is not an existing directory");
         else if (!roots.empty() && !is_within_any(*work, roots))
             problem("tools.working_directory",
-                    in_quotes(*work) + " is outside tools.allowed_paths");
+                    in_quotes(*work) + " is outside tools.allowed_paths and tools.writable_paths");
+        if (!tools.workspace_root.empty() && !real_directory(tools.workspace_root))
+            problem("tools.workspace_root",
+                    in_quotes(tools.workspace_root) + " is not an existing directory");
+        check_shared_directories();
         check_allowed_hosts();
         const bool any_origin =
             std::find(service.cors.allowed_origins.begin(), service.cors.allowed_origins.end(),
@@ -383,6 +392,39 @@ public:
     const std::vector<std::string> &problems() const { return problems_; }
 
 private:
+    // The resolved forms of a path list's entries, each missing one a problem.
+    std::vector<std::string> existing_directories(const char *path) {
+        const Setting *setting = find_setting(path);
+        std::vector<std::string> found;
+        for (const std::string &entry : std::get<Accessor<StringList>>(setting->field)(config_)) {
+            if (std::optional<std::string> real = real_directory(entry))
+                found.push_back(*real);
+            else
+                problem(path, "entry " + in_quotes(entry) + " is not an existing directory");
+        }
+        return found;
+    }
+
+    // "owner:path": the path, relative to the file's directory, made absolute in place.
+    void check_shared_directories() {
+        for (std::string &entry : config_.tools.shared_directories) {
+            const std::size_t colon = entry.find(':');
+            const std::string owner = entry.substr(0, colon);
+            if (colon == std::string::npos || !is_owner_name(owner) || colon + 1 == entry.size()) {
+                problem("tools.shared_directories",
+                        "entries must be OWNER:DIRECTORY, such as \"alice:/srv/shared/team\" (got " +
+                            in_quotes(entry) + ")");
+                continue;
+            }
+            const std::string path = absolute_path(entry.substr(colon + 1), config_.directory);
+            if (!real_directory(path))
+                problem("tools.shared_directories",
+                        "entry " + in_quotes(entry) + ": " + in_quotes(path) +
+                            " is not an existing directory");
+            entry = owner + ":" + path;
+        }
+    }
+
     void check_allowed_hosts() {
         for (const std::string &entry : config_.service.allowed_hosts) {
             if (entry == "*") {

@@ -6,6 +6,9 @@
 #include "core/error.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -39,15 +42,89 @@ void set_limit(int resource, const std::optional<unsigned long> &value) {
     ::setrlimit(resource, &limit); // lowering a limit only fails for invalid values; none here
 }
 
-// Runs in the child: never returns. Reports errno through `report` if exec fails.
+// What a failed child reports through the close-on-exec pipe before it exits: errno, and the
+// step (a literal, so the pointer means the same in the parent) or nullptr for exec itself.
+struct ChildFailure {
+    int error = 0;
+    const char *step = nullptr;
+};
+
+constexpr std::size_t max_inherited_fds = 8;
+
+[[noreturn]] void fail(int report, int error, const char *step) {
+    const ChildFailure failure{error, step};
+    ssize_t ignored = ::write(report, &failure, sizeof failure);
+    (void)ignored; // the parent sees a short read either way
+    ::_exit(127);
+}
+
+// The credentials of `identity` and no capability in any set, the bounding set included. The
+// bounding set goes while we still hold CAP_SETPCAP; effective and permitted go with the uid.
+int drop_to(const Identity &identity, const char **step) {
+    *step = "setgroups";
+    if (::setgroups(0, nullptr) != 0)
+        return errno;
+    *step = "setresgid";
+    if (::setresgid(identity.gid, identity.gid, identity.gid) != 0)
+        return errno;
+    *step = "drop the capability bounding set";
+    for (int cap = 0; cap <= 63; ++cap)
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            return errno;
+    *step = "clear ambient capabilities";
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        return errno;
+    *step = "setresuid";
+    if (::setresuid(identity.uid, identity.uid, identity.uid) != 0)
+        return errno;
+    *step = "capset";
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (::syscall(SYS_capset, &header, data) != 0)
+        return errno;
+    return 0;
+}
+
+// In PID 1 of a new namespace: forks the program's process, which returns to exec it; this one
+// reaps every orphan until the program ends, and ends with its status.
+void become_reaper(int report) {
+    const pid_t program = ::fork();
+    if (program < 0)
+        fail(report, errno, "fork the program under its reaper");
+    if (program == 0)
+        return;
+    ::close(report); // the program's copy tells the parent whether exec worked
+    for (int fd = 0; fd <= 2; ++fd)
+        ::close(fd); // so the output pipes close when the program and its children do
+    for (;;) {
+        int raw = 0;
+        const pid_t reaped = ::waitpid(-1, &raw, 0);
+        if (reaped == program)
+            ::_exit(WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw));
+        if (reaped < 0 && errno != EINTR)
+            ::_exit(127);
+    }
+}
+
+// Runs in the child: never returns. Reports a failed step through `report`.
 [[noreturn]] void exec_child(const SpawnSpec &spec, char *const *argv, char *const *envp,
                              int report, int out, int err, pid_t parent) {
-    // Move our pipe ends clear of 0..2 first, whatever descriptors the parent had free.
-    report = ::fcntl(report, F_DUPFD_CLOEXEC, 3);
+    // First of all, into the cgroups: whatever this child becomes is accounted and limited.
+    for (const int procs : spec.join_cgroups)
+        if (::write(procs, "0", 1) != 1)
+            fail(report, errno, "join the cgroup");
+    // Our pipe ends and the descriptors to hand on move above 3 + inherited, clear of their
+    // targets, whatever numbers the parent had free.
+    const std::size_t inherited = std::min(spec.inherited_fds.size(), max_inherited_fds);
+    const int low = 3 + static_cast<int>(inherited);
+    report = ::fcntl(report, F_DUPFD_CLOEXEC, low);
     if (spec.capture_output) {
-        out = ::fcntl(out, F_DUPFD_CLOEXEC, 3);
-        err = ::fcntl(err, F_DUPFD_CLOEXEC, 3);
+        out = ::fcntl(out, F_DUPFD_CLOEXEC, low);
+        err = ::fcntl(err, F_DUPFD_CLOEXEC, low);
     }
+    int handed[max_inherited_fds];
+    for (std::size_t i = 0; i < inherited; ++i)
+        handed[i] = ::fcntl(spec.inherited_fds[i], F_DUPFD_CLOEXEC, low);
     ::setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
@@ -71,24 +148,41 @@ void set_limit(int resource, const std::optional<unsigned long> &value) {
         ::dup2(out, 1);
         ::dup2(err, 2);
     }
+    if (spec.prepare) {
+        const char *step = "prepare";
+        if (const int error = spec.prepare(spec.prepare_context, &step))
+            fail(report, error, step);
+    }
+    if (spec.own_network_namespace && ::unshare(CLONE_NEWNET) != 0)
+        fail(report, errno, "unshare the network namespace");
+    for (std::size_t i = 0; i < inherited; ++i)
+        if (::dup2(handed[i], 3 + static_cast<int>(i)) < 0) // dup2 leaves them open across exec
+            fail(report, errno, "hand on a descriptor");
     // Only what we chose reaches the command; the report pipe stays until exec closes it.
-    if (report > 3)
-        ::close_range(3, static_cast<unsigned>(report) - 1, 0);
+    if (report > low)
+        ::close_range(static_cast<unsigned>(low), static_cast<unsigned>(report) - 1, 0);
     ::close_range(static_cast<unsigned>(report) + 1, ~0U, 0);
     set_limit(RLIMIT_CPU, spec.limits.cpu_seconds);
     set_limit(RLIMIT_AS, spec.limits.address_space_bytes);
     set_limit(RLIMIT_FSIZE, spec.limits.file_size_bytes);
     set_limit(RLIMIT_NPROC, spec.limits.processes);
-    int error = 0;
-    if (!spec.working_directory.empty() && ::chdir(spec.working_directory.c_str()) != 0) {
-        error = errno;
-    } else {
-        ::execve(argv[0], argv, envp);
-        error = errno;
+    if (!spec.working_directory.empty() && ::chdir(spec.working_directory.c_str()) != 0)
+        fail(report, errno, "chdir");
+    if (spec.run_as) {
+        const char *step = "drop privileges";
+        if (const int error = drop_to(*spec.run_as, &step))
+            fail(report, error, step);
     }
-    ssize_t ignored = ::write(report, &error, sizeof error);
-    (void)ignored; // the parent sees a short read either way
-    ::_exit(127);
+    if (spec.seccomp) {
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+            fail(report, errno, "no_new_privs");
+        if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp) != 0)
+            fail(report, errno, "install the seccomp filter");
+    }
+    if (spec.own_pid_namespace && spec.reaper_as_init && ::getpid() == 1)
+        become_reaper(report);
+    ::execve(argv[0], argv, envp);
+    fail(report, errno, nullptr);
 }
 
 // fork(), or a fork into a new PID namespace (clone(2) with fork semantics) when asked and
@@ -158,14 +252,17 @@ ChildProcess ChildProcess::spawn(const SpawnSpec &spec) {
     report_write.reset();
     out_write.reset();
     err_write.reset();
-    int child_errno = 0;
+    ChildFailure failure;
     ssize_t n;
     do {
-        n = ::read(report_read.get(), &child_errno, sizeof child_errno);
+        n = ::read(report_read.get(), &failure, sizeof failure);
     } while (n < 0 && errno == EINTR);
-    if (n == sizeof child_errno) { // exec failed; the child has exited with 127
+    if (n == sizeof failure) { // a step or exec failed; the child has exited with 127
         child.wait();
-        throw Error(ErrorCode::InternalError, system_error_text("spawn " + program, child_errno));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text("spawn " + program +
+                                          (failure.step ? std::string(": ") + failure.step : ""),
+                                      failure.error));
     }
     child.stdout_ = std::move(out_read);
     child.stderr_ = std::move(err_read);

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+struct sock_fprog; // <linux/filter.h>: a seccomp program
+
 namespace tr {
 
 struct ResourceLimits {
@@ -20,6 +22,16 @@ struct ResourceLimits {
     std::optional<unsigned long> file_size_bytes;     // RLIMIT_FSIZE
     std::optional<unsigned long> processes;           // RLIMIT_NPROC
 };
+
+// The uid and gid a child drops to (SpawnSpec::run_as).
+struct Identity {
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+// A step of the child's own between fork and exec: only async-signal-safe calls on data made
+// before the fork. Returns 0, or an errno value with *step naming what failed (a literal).
+using PrepareChild = int (*)(const void *context, const char **step) noexcept;
 
 struct SpawnSpec {
     std::vector<std::string> argv;                       // argv[0] is a path (no PATH search)
@@ -31,7 +43,21 @@ struct SpawnSpec {
     // process it started, even those it did not start in its own group (nginx's workers).
     // Needs CAP_SYS_ADMIN; without it the child is spawned plainly.
     bool own_pid_namespace = false;
+    // With own_pid_namespace: PID 1 is a small reaper that waits for the program (PID 2) and
+    // exits with its status (a signal as 128 + N, as shells report it), so the program can be
+    // signalled like any process; when PID 1 exits, everything in the namespace dies.
+    bool reaper_as_init = false;
     ResourceLimits limits;
+
+    // In the order the child takes them, all before exec:
+    std::vector<int> join_cgroups; // cgroup.procs files open for writing: "0" goes to each, so
+                                   // nothing the child starts is ever outside them
+    std::vector<int> inherited_fds;   // become descriptors 3, 4, ... of the child
+    PrepareChild prepare = nullptr;   // then this, with prepare_context
+    const void *prepare_context = nullptr;
+    bool own_network_namespace = false;  // needs CAP_SYS_ADMIN: only loopback, down
+    std::optional<Identity> run_as;      // needs root: no groups and no capabilities in any set
+    const sock_fprog *seccomp = nullptr; // last: no_new_privs, then this filter
 };
 
 struct ExitStatus {

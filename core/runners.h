@@ -17,6 +17,9 @@ inline constexpr std::chrono::seconds runner_alive_window{10};
 struct RunnerSummary {
     int alive = 0;
     std::optional<std::string> last_heartbeat; // newest heartbeat of any runner, alive or not
+    // What the live runners' commands run in: "bubblewrap", "none", both ("bubblewrap, none"),
+    // or "" with no runner alive.
+    std::string sandbox;
 };
 
 RunnerSummary summarize_runners(Db &db, TimePoint now);

@@ -4,9 +4,13 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "core/strings.h"
 #include "core/tool_catalog.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <initializer_list>
 
 namespace tr {
@@ -137,7 +141,7 @@ std::vector<std::pair<std::string, std::string>> parse_environment(const json_t 
     return environment;
 }
 
-std::vector<std::string> parse_allowed_paths(const json_t *value, const Config &config,
+std::vector<std::string> parse_allowed_paths(const json_t *value, const std::string &base,
                                              const std::vector<std::string> &server_roots) {
     if (!json_is_array(value) || json_array_size(value) == 0)
         reject("context.constraints.allowed_paths must be a non-empty array of directories " +
@@ -150,8 +154,7 @@ std::vector<std::string> parse_allowed_paths(const json_t *value, const Config &
         const std::string path = string_field(item, name);
         std::string resolved;
         try {
-            resolved =
-                resolve_path(path, config.tools.working_directory, server_roots, MustExist::Yes);
+            resolved = resolve_path(path, base, server_roots, MustExist::Yes);
         } catch (const Error &e) {
             reject(name + ": " + e.what());
         }
@@ -165,13 +168,98 @@ std::vector<std::string> parse_allowed_paths(const json_t *value, const Config &
 
 } // namespace
 
-TaskContext resolve_task_context(const json_t *context, const Config &config) {
+std::string owner_workspace(const Config &config, std::string_view owner) {
+    const std::string &root = config.tools.workspace_root.empty() ? config.tools.working_directory
+                                                                    : config.tools.workspace_root;
+    return root + "/" + std::string(owner);
+}
+
+namespace {
+
+// Roots without those already inside another (each path is checked against every root anyway).
+std::vector<std::string> without_nested(std::vector<std::string> roots) {
+    std::vector<std::string> kept;
+    for (const std::string &root : roots)
+        if (!is_within_any(root, kept)) {
+            kept.erase(std::remove_if(kept.begin(), kept.end(),
+                                      [&](const std::string &k) { return is_within(k, root); }),
+                       kept.end());
+            kept.push_back(root);
+        }
+    return kept;
+}
+
+// The parts of two sets of roots that both cover: how a narrowed read grant narrows writing.
+std::vector<std::string> intersection(const std::vector<std::string> &a,
+                                      const std::vector<std::string> &b) {
+    std::vector<std::string> both;
+    for (const std::string &x : a)
+        if (is_within_any(x, b))
+            both.push_back(x);
+    for (const std::string &y : b)
+        if (is_within_any(y, a))
+            both.push_back(y);
+    return without_nested(both);
+}
+
+// The grants of a task before its own constraints: the server's, or an owner's (see the header).
+struct Grants {
+    std::string base; // where relative paths start
+    std::vector<std::string> readable;
+    std::vector<std::string> writable;
+};
+
+Grants server_grants(const Config &config) {
+    Grants grants;
+    grants.base = config.tools.working_directory;
+    grants.writable = resolve_roots(config.tools.writable_paths);
+    grants.readable = resolve_roots(config.tools.allowed_paths);
+    grants.readable.insert(grants.readable.end(), grants.writable.begin(), grants.writable.end());
+    grants.readable = without_nested(grants.readable);
+    return grants;
+}
+
+Grants owner_grants(const Config &config, std::string_view owner) {
+    if (!is_owner_name(owner)) // keys are checked when they are made; this is the last word
+        reject("the task's owner \"" + std::string(owner) + "\" cannot name a workspace");
+    const std::string workspace = owner_workspace(config, owner);
+    if (::mkdir(workspace.c_str(), 0755) != 0 && errno != EEXIST)
+        throw Error(ErrorCode::InternalError,
+                    system_error_text("mkdir " + workspace + " (the owner's workspace)", errno));
+    const std::optional<std::string> own = real_directory(workspace);
+    const std::optional<std::string> root = real_directory(parent_directory(workspace));
+    if (!own || !root || parent_directory(*own) != *root)
+        throw Error(ErrorCode::InternalError,
+                    "the owner's workspace " + workspace + " is not a directory of its own");
+    const Grants server = server_grants(config);
+    const auto apart_from_workspaces = [&](const std::vector<std::string> &roots) {
+        std::vector<std::string> kept{*own};
+        for (const std::string &shared : config.tools.shared_directories)
+            if (shared.compare(0, owner.size() + 1, std::string(owner) + ":") == 0)
+                if (std::optional<std::string> real =
+                        real_directory(shared.substr(owner.size() + 1)))
+                    kept.push_back(*real);
+        for (const std::string &path : roots)
+            if (!is_within(path, *root) && !is_within(*root, path))
+                kept.push_back(path);
+        return without_nested(kept);
+    };
+    return {*own, apart_from_workspaces(server.readable), apart_from_workspaces(server.writable)};
+}
+
+} // namespace
+
+TaskContext resolve_task_context(const json_t *context, const Config &config,
+                                 std::string_view owner) {
     TaskContext resolved;
     resolved.timeout_seconds = config.service.default_task_timeout;
     resolved.max_steps = config.execution.max_steps;
     resolved.max_tokens = config.execution.max_tokens_per_task;
-    const std::vector<std::string> server_roots = resolve_roots(config.tools.allowed_paths);
-    resolved.allowed_paths = server_roots;
+    const Grants grants = config.service.require_api_key && !owner.empty()
+                              ? owner_grants(config, owner)
+                              : server_grants(config);
+    resolved.allowed_paths = grants.readable;
+    resolved.writable_paths = grants.writable;
     for (const ToolInfo &tool : tool_catalog())
         if (tool_enabled(tool, config.tools))
             resolved.tools.emplace_back(tool.name);
@@ -205,8 +293,11 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
                     integer_field(tokens, "context.constraints.max_tokens", 1,
                                   config.execution.max_tokens_per_task,
                                   " (this server's execution.max_tokens_per_task)");
-            if (const json_t *paths = json_object_get(constraints, "allowed_paths"))
-                resolved.allowed_paths = parse_allowed_paths(paths, config, server_roots);
+            if (const json_t *paths = json_object_get(constraints, "allowed_paths")) {
+                resolved.allowed_paths = parse_allowed_paths(paths, grants.base, grants.readable);
+                resolved.writable_paths =
+                    intersection(resolved.writable_paths, resolved.allowed_paths);
+            }
         }
     }
 
@@ -214,8 +305,8 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
     const std::string requested =
         directory ? string_field(directory, "context.working_directory") : ".";
     try {
-        resolved.working_directory = resolve_path(requested, config.tools.working_directory,
-                                                  resolved.allowed_paths, MustExist::Yes);
+        resolved.working_directory =
+            resolve_path(requested, grants.base, resolved.allowed_paths, MustExist::Yes);
     } catch (const Error &e) {
         reject(std::string("context.working_directory: ") + e.what());
     }
@@ -224,7 +315,7 @@ TaskContext resolve_task_context(const json_t *context, const Config &config) {
     return resolved;
 }
 
-TaskRequest parse_task_request(const json_t *body, const Config &config) {
+TaskRequest parse_task_request(const json_t *body, const Config &config, std::string_view owner) {
     if (!json_is_object(body))
         reject(std::string("the request body must be a JSON object ") + got(body));
     reject_unknown_fields(body, "", {"task", "task_id", "priority", "metadata", "context"});
@@ -270,7 +361,7 @@ TaskRequest parse_task_request(const json_t *body, const Config &config) {
 
     if (const json_t *context = json_object_get(body, "context");
         context && !json_is_null(context)) {
-        resolve_task_context(context, config); // validates; the runner resolves it again
+        resolve_task_context(context, config, owner); // validates; the runner resolves it again
         request.context = json_share(const_cast<json_t *>(context));
     }
     return request;

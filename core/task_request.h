@@ -7,6 +7,7 @@
 #include "core/task.h"
 
 #include <optional>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,7 +23,8 @@ inline constexpr std::size_t max_environment_value_bytes = 4096;
 // context: what the runner needs, with every path resolved and every limit within the server's.
 struct TaskContext {
     std::string working_directory;                                // resolved, absolute
-    std::vector<std::string> allowed_paths;                       // resolved roots
+    std::vector<std::string> allowed_paths;                       // readable roots, resolved
+    std::vector<std::string> writable_paths;                      // writable roots (also readable)
     std::vector<std::pair<std::string, std::string>> environment; // extra variables for commands
     std::vector<std::string> tools;                               // the allowed tool names
     int timeout_seconds = 0;
@@ -38,12 +40,22 @@ struct TaskRequest {
     JsonPtr context;  // the validated context object as given, or null; stored for the runner
 };
 
-// Throws Error(InvalidRequest) on the first problem found.
-TaskRequest parse_task_request(const json_t *body, const Config &config);
+// Throws Error(InvalidRequest) on the first problem found. `owner` is the submitting key's
+// owner (empty without authentication): its workspace is where the task's paths resolve.
+TaskRequest parse_task_request(const json_t *body, const Config &config, std::string_view owner);
 
 // Interprets a stored (or just received) context against the server's configuration. The
 // runner calls this again at claim time, so a task never runs with limits wider than the
 // configuration it runs under. Throws Error(InvalidRequest).
-TaskContext resolve_task_context(const json_t *context, const Config &config);
+//
+// With service.require_api_key and an owner, the task works in <workspace_root>/<owner>/
+// (created here on first use): it may read and write that directory and the owner's
+// tools.shared_directories, plus those allowed (and writable) paths that neither contain nor
+// lie inside the workspace root, so no owner reaches another's workspace.
+TaskContext resolve_task_context(const json_t *context, const Config &config,
+                                 std::string_view owner);
+
+// <workspace_root>/<owner>, not resolved and not created.
+std::string owner_workspace(const Config &config, std::string_view owner);
 
 } // namespace tr

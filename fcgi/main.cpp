@@ -21,6 +21,7 @@
 #include "fcgi/respond.h"
 
 #include <fcgiapp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -238,6 +239,8 @@ int run(int argc, char **argv) {
     const Options options = parse_options(argc, argv);
     const Config config = load_service_config(options.config_path.empty() ? default_config_path()
                                                                           : options.config_path);
+    // Our environment may hold the model key; nothing else, even under our uid, reads it.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     Log log("fcgi", parse_log_level(config.service.log_level).value_or(LogLevel::Info));
     if (FCGX_Init() != 0)
         throw Error(ErrorCode::InternalError, "FCGX_Init failed");

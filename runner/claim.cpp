@@ -22,7 +22,7 @@ std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
         "                    AND earlier.batch_seq < t.batch_seq "
         "                    AND earlier.status IN ('queued', 'running'))) "
         "            ORDER BY t.priority_rank DESC, t.created_at, t.rowid LIMIT 1) "
-        "RETURNING id, task, context, priority, attempts");
+        "RETURNING id, task, context, priority, attempts, coalesce(owner, '')");
     claim->bind(":runner", runner_id);
     claim->bind(":lease", format_utc(lease_until));
     if (!claim->executeStep())
@@ -33,6 +33,7 @@ std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
     task.context = optional_text(claim->getColumn(2));
     task.priority = claim->getColumn(3).getString();
     task.attempt = claim->getColumn(4).getInt();
+    task.owner = claim->getColumn(5).getString();
     return task;
 }
 
@@ -92,8 +93,9 @@ std::vector<std::string> cancel_requests(Db &db, const std::string &runner_id) {
 
 void register_runner(Db &db, const RunnerRecord &runner, TimePoint now) {
     Query insert = db.query("INSERT INTO runners (id, hostname, pid, version, "
-                            "max_concurrent_tasks, started_at, heartbeat_at, sandbox) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                            "max_concurrent_tasks, started_at, heartbeat_at, sandbox, "
+                            "sandbox_user, cgroups, network) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     const std::string time = format_utc(now);
     insert->bind(1, runner.id);
     insert->bind(2, runner.hostname);
@@ -103,6 +105,9 @@ void register_runner(Db &db, const RunnerRecord &runner, TimePoint now) {
     insert->bind(6, time);
     insert->bind(7, time);
     insert->bind(8, runner.sandbox);
+    insert->bind(9, runner.sandbox_user);
+    insert->bind(10, runner.cgroups);
+    insert->bind(11, runner.network);
     insert->exec();
 }
 

@@ -22,7 +22,8 @@ struct ClaimedTask {
     std::string task;
     std::optional<std::string> context; // JSON text, validated at submission
     std::string priority;
-    int attempt = 0; // 1 for the first run
+    std::string owner; // the submitting key's owner; empty without authentication
+    int attempt = 0;   // 1 for the first run
 };
 
 // Atomically moves the best queued task (priority first, then age) to running under this
@@ -49,7 +50,10 @@ struct RunnerRecord {
     std::string hostname;
     long pid = 0;
     int max_concurrent_tasks = 0;
-    std::string sandbox; // "bubblewrap" or "none": what its commands run in
+    std::string sandbox;      // "bubblewrap" or "none": what its commands run in
+    std::string sandbox_user; // "uid 65533 (...)": who they run as
+    std::string cgroups;      // which control groups limit them, or why none
+    std::string network;      // tools.network
 };
 
 struct Heartbeat {

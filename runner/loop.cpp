@@ -276,7 +276,7 @@ private:
             result.error = call.name + ": " + call.argument_error;
         } else {
             ToolContext tool_context{context_, environment_.config.tools, environment_.sandbox,
-                                     control_, artifacts_};
+                                     control_, artifacts_, bytes_written_};
             try {
                 result = execute_tool(call.name, call.arguments.get(), tool_context);
             } catch (const TaskStopped &) {
@@ -343,6 +343,7 @@ private:
     std::vector<const ToolInfo *> tools_;
     std::vector<Message> conversation_;
     std::vector<Artifact> artifacts_;
+    long long bytes_written_ = 0;
     struct ToolUsage {
         int calls = 0;
         long long milliseconds = 0; // of the calls that finished
@@ -408,7 +409,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
     TaskContext context;
     try {
         const JsonPtr parsed = task.context ? parse_json(*task.context) : nullptr;
-        context = resolve_task_context(parsed.get(), environment.config);
+        context = resolve_task_context(parsed.get(), environment.config, task.owner);
     } catch (const Error &e) {
         finish_early(recorder, log, task.id, task_error::invalid_context,
                      std::string("the task's context is not valid on this runner: ") + e.what());

@@ -8,7 +8,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "runner/claim.h"
-#include "runner/sandbox/bubblewrap.h"
+#include "runner/sandbox/sandbox.h"
 #include "runner/task_control.h"
 
 #include <atomic>
@@ -20,7 +20,7 @@ namespace tr::runner {
 struct RunnerEnvironment {
     const Config &config;
     const Log &log;
-    SandboxKind sandbox;
+    const Sandbox &sandbox;
     std::string runner_id;
     const std::atomic<bool> &shutdown; // set when the grace period of a shutdown is over
 };

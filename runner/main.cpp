@@ -1,14 +1,21 @@
 // task-runner-runner: the daemon that executes tasks.
 //
-//   task-runner-runner [--config FILE]
+//   task-runner-runner [--config FILE] [--run-dir DIR]
+//
+// --run-dir names the launcher's run directory (the handlers' socket, nginx's state), which
+// commands must never see.
 #include "core/config.h"
 #include "core/config_store.h"
 #include "core/curl.h"
 #include "core/db.h"
 #include "core/log.h"
 #include "core/migrate.h"
+#include "core/paths.h"
 #include "runner/runner.h"
-#include "runner/sandbox/bubblewrap.h"
+#include "runner/sandbox/sandbox.h"
+
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -17,28 +24,44 @@
 
 namespace {
 
-std::string parse_config_option(int argc, char **argv) {
+constexpr const char *usage = "usage: task-runner-runner [--config FILE] [--run-dir DIR]\n";
+
+struct Options {
     std::string config_path;
+    std::string run_dir;
+};
+
+Options parse_options(int argc, char **argv) {
+    Options options;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--config" && i + 1 < argc) {
-            config_path = argv[++i];
+            options.config_path = argv[++i];
+        } else if (arg == "--run-dir" && i + 1 < argc) {
+            options.run_dir = argv[++i];
         } else if (arg == "--help" || arg == "-h") {
-            std::printf("usage: task-runner-runner [--config FILE]\n");
+            std::printf("%s", usage);
             std::exit(0);
         } else {
-            std::fprintf(stderr,
-                         "task-runner-runner: unknown argument \"%s\"\nusage: task-runner-runner "
-                         "[--config FILE]\n",
-                         arg.c_str());
+            std::fprintf(stderr, "task-runner-runner: unknown argument \"%s\"\n%s", arg.c_str(),
+                         usage);
             std::exit(2);
         }
     }
-    return config_path.empty() ? tr::default_config_path() : config_path;
+    if (options.config_path.empty())
+        options.config_path = tr::default_config_path();
+    return options;
+}
+
+std::string program_directory() {
+    char path[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+    return n > 0 ? tr::parent_directory(std::string(path, static_cast<std::size_t>(n))) : "";
 }
 
 int run(int argc, char **argv) {
-    const tr::Config config = tr::load_service_config(parse_config_option(argc, argv));
+    const Options options = parse_options(argc, argv);
+    const tr::Config config = tr::load_service_config(options.config_path);
     tr::Log log("runner",
                 tr::parse_log_level(config.service.log_level).value_or(tr::LogLevel::Info));
     // Only the main thread takes stop signals (sigwait); every thread created later inherits
@@ -51,7 +74,11 @@ int run(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    const tr::runner::SandboxKind sandbox = tr::runner::choose_sandbox(config.tools.sandbox, log);
+    // Commands run as another user, in namespaces of their own; none of them may read this
+    // process's memory or environment (its model key), however it runs (PR_SET_DUMPABLE).
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    const tr::runner::Sandbox sandbox =
+        tr::runner::Sandbox::set_up(config, options.run_dir, program_directory(), log);
     tr::runner::Runner runner(config, log, sandbox);
     return runner.run(stop_signals);
 }

@@ -41,7 +41,7 @@ bool anything_queued(Db &db) {
 
 } // namespace
 
-Runner::Runner(const Config &config, const Log &log, SandboxKind sandbox)
+Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox)
     : config_(config), log_(log), sandbox_(sandbox), id_(make_runner_id()) {}
 
 int Runner::run(const sigset_t &stop_signals) {
@@ -52,13 +52,14 @@ int Runner::run(const sigset_t &stop_signals) {
         register_runner(db,
                         {id_, host, static_cast<long>(::getpid()),
                          config_.service.max_concurrent_tasks,
-                         sandbox_ == SandboxKind::Bubblewrap ? "bubblewrap" : "none"},
+                         to_string(sandbox_.kind()), sandbox_.user_text(),
+                         sandbox_.cgroups().description(), config_.tools.network},
                         Clock::now());
     }
     log_.info("runner.started",
               {{"runner", id_},
                {"workers", config_.service.max_concurrent_tasks},
-               {"sandbox", sandbox_ == SandboxKind::Bubblewrap ? "bubblewrap" : "none"}});
+               {"sandbox", to_string(sandbox_.kind())}});
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
         workers.emplace_back(&Runner::work, this);

@@ -10,7 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "runner/claim.h"
-#include "runner/sandbox/bubblewrap.h"
+#include "runner/sandbox/sandbox.h"
 #include "runner/task_control.h"
 
 #include <atomic>
@@ -24,7 +24,7 @@ namespace tr::runner {
 
 class Runner {
 public:
-    Runner(const Config &config, const Log &log, SandboxKind sandbox);
+    Runner(const Config &config, const Log &log, const Sandbox &sandbox);
 
     // Runs until SIGTERM, SIGINT or SIGHUP arrives (the caller blocks them in every thread
     // first); returns the process exit status.
@@ -39,7 +39,7 @@ private:
 
     const Config &config_;
     const Log &log_;
-    SandboxKind sandbox_;
+    const Sandbox &sandbox_;
     std::string id_;
 
     std::mutex mutex_;

@@ -22,6 +22,9 @@ HttpResponse get_health(HandlerContext &context, const Call &) {
         return json_response(503, body.get());
     }
     json_object_set_new(body.get(), "runners_alive", json_integer(runners.alive));
+    // What commands run in, so nobody mistakes a runner without bubblewrap for a sandboxed one.
+    json_object_set_new(body.get(), "sandbox",
+                        runners.sandbox.empty() ? json_null() : json_text(runners.sandbox));
     json_object_set_new(body.get(), "last_runner_heartbeat",
                         runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str())
                                                : json_null());

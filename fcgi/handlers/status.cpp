@@ -50,13 +50,13 @@ json_t *task_counts(HandlerContext &context, const ServiceGauges &gauges) {
 json_t *runner_list(HandlerContext &context, TimePoint now) {
     Query select = context.db.query(
         "SELECT id, hostname, pid, version, sandbox, active_tasks, max_concurrent_tasks, "
-        "started_at, heartbeat_at "
+        "started_at, heartbeat_at, sandbox_user, cgroups, network "
         "FROM runners WHERE stopped_at IS NULL AND heartbeat_at >= ? ORDER BY started_at");
     select->bind(1, format_utc(now - runner_alive_window));
     JsonPtr runners(json_array());
     while (select->executeStep())
         json_array_append_new(runners.get(),
-                              json_pack("{s:s,s:s,s:I,s:s,s:o,s:i,s:i,s:s,s:s}", "id",
+                              json_pack("{s:s,s:s,s:I,s:s,s:o,s:i,s:i,s:s,s:s,s:o,s:o,s:o}", "id",
                                         select->getColumn(0).getString().c_str(), "hostname",
                                         select->getColumn(1).getString().c_str(), "pid",
                                         static_cast<json_int_t>(select->getColumn(2).getInt64()),
@@ -65,7 +65,10 @@ json_t *runner_list(HandlerContext &context, TimePoint now) {
                                         "active_tasks", select->getColumn(5).getInt(),
                                         "max_concurrent_tasks", select->getColumn(6).getInt(),
                                         "started_at", select->getColumn(7).getString().c_str(),
-                                        "heartbeat_at", select->getColumn(8).getString().c_str()));
+                                        "heartbeat_at", select->getColumn(8).getString().c_str(),
+                                        "sandbox_user", text_or_null(select->getColumn(9)),
+                                        "cgroups", text_or_null(select->getColumn(10)),
+                                        "network", text_or_null(select->getColumn(11))));
     return runners.release();
 }
 
@@ -85,13 +88,14 @@ HttpResponse get_status(HandlerContext &context, const Call &) {
         std::chrono::steady_clock::now() - context.process.started);
     const RunnerSummary runners = summarize_runners(context.db, now);
     JsonPtr body(json_pack(
-        "{s:s,s:I,s:I,s:o,s:{s:i,s:o,s:o},s:o,s:O}", "version", TR_VERSION, "uptime_seconds",
+        "{s:s,s:I,s:I,s:o,s:{s:i,s:o,s:o},s:o,s:O,s:o}", "version", TR_VERSION, "uptime_seconds",
         static_cast<json_int_t>(uptime.count()), "queue_depth",
         static_cast<json_int_t>(gauges.queued), "tasks", task_counts(context, gauges), "runners",
         "alive", runners.alive, "last_heartbeat",
         runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str()) : json_null(), "list",
         runner_list(context, now), "model", model_status(context, now), "rate_limited_providers",
-        backoffs.get()));
+        backoffs.get(), "sandbox",
+        runners.sandbox.empty() ? json_null() : json_text(runners.sandbox)));
     return json_response(200, body.get());
 }
 

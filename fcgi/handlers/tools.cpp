@@ -9,15 +9,9 @@ namespace tr::fcgi {
 namespace {
 
 HttpResponse list_tools(HandlerContext &context, const Call &) {
-    std::string sandbox = "unknown (no runner is alive)";
-    {
-        Query select = context.db.query(
-            "SELECT sandbox FROM runners WHERE stopped_at IS NULL AND heartbeat_at >= ? "
-            "AND sandbox IS NOT NULL ORDER BY heartbeat_at DESC LIMIT 1");
-        select->bind(1, format_utc(Clock::now() - runner_alive_window));
-        if (select->executeStep())
-            sandbox = select->getColumn(0).getString();
-    }
+    std::string sandbox = summarize_runners(context.db, Clock::now()).sandbox;
+    if (sandbox.empty())
+        sandbox = "unknown (no runner is alive)";
     JsonPtr tools(json_array());
     for (const ToolInfo &tool : tool_catalog()) {
         const bool command = tool.kind == ToolKind::Command;

@@ -1,13 +1,23 @@
-// The capture loop: poll(2) on both pipes in short slices, so the deadline and the task's stop
-// flags are seen within 50 ms.
+// Preparing the child (its group, its sandbox or namespaces, its descriptors), then the capture
+// loop: poll(2) on both pipes in short slices, so the deadline and the task's stop flags are
+// seen within 50 ms.
 #include "runner/sandbox/command.h"
 
+#include "core/error.h"
+#include "core/paths.h"
+#include "runner/sandbox/bubblewrap.h"
+#include "runner/sandbox/idmap.h"
+
+#include <dirent.h>
 #include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <memory>
 
 namespace tr::runner {
 namespace {
@@ -65,6 +75,83 @@ as_assignments(const std::vector<std::pair<std::string, std::string>> &environme
     return assignments;
 }
 
+bool exists(const std::string &path) {
+    struct stat info {};
+    return ::lstat(path.c_str(), &info) == 0;
+}
+
+// The .git entries (repositories and worktree links) at most three levels below the writable
+// roots, so a command can neither plant hooks nor rewrite history there. The walk is bounded:
+// a huge tree costs no more than this many directories.
+constexpr std::size_t max_directories_walked = 4000;
+
+void find_git(const std::string &directory, int depth, std::size_t &walked,
+              std::vector<std::string> &found) {
+    if (walked++ >= max_directories_walked)
+        return;
+    std::unique_ptr<DIR, int (*)(DIR *)> dir(::opendir(directory.c_str()), ::closedir);
+    if (!dir)
+        return;
+    std::vector<std::string> below;
+    while (const dirent *entry = ::readdir(dir.get())) {
+        const std::string name = entry->d_name;
+        if (name == "." || name == "..")
+            continue;
+        const std::string path = directory + "/" + name;
+        if (name == ".git")
+            found.push_back(path);
+        else if (entry->d_type == DT_DIR && depth > 0)
+            below.push_back(path);
+    }
+    for (const std::string &path : below)
+        find_git(path, depth - 1, walked, found);
+}
+
+// Where HOME points: the working directory when the task may write it, else a place it may.
+std::string home_for(const CommandSpec &spec) {
+    if (is_within_any(spec.working_directory, spec.writable_paths))
+        return spec.working_directory;
+    return spec.writable_paths.empty() ? "/tmp" : spec.writable_paths.front();
+}
+
+SandboxLayout layout_for(const CommandSpec &spec, const Sandbox &sandbox,
+                         std::vector<std::pair<std::string, std::string>> environment) {
+    SandboxLayout layout;
+    layout.working_directory = spec.working_directory;
+    layout.readable = spec.readable_paths;
+    layout.writable = spec.writable_paths;
+    layout.environment = std::move(environment);
+    layout.network = sandbox.tools().network == "host";
+    layout.tmp_bytes = sandbox.tools().max_task_write_bytes;
+    layout.drop_to = sandbox.drop_to();
+    std::vector<std::string> bound = spec.readable_paths;
+    bound.insert(bound.end(), spec.writable_paths.begin(), spec.writable_paths.end());
+    const ProtectedPaths &guarded = sandbox.protected_paths();
+    for (const std::string &file : guarded.secret_files)
+        if (is_within_any(file, bound) && exists(file))
+            layout.hidden_files.push_back(file);
+    for (const std::string &directory : guarded.secret_directories)
+        if (is_within_any(directory, bound) && exists(directory))
+            layout.hidden_directories.push_back(directory);
+    for (const std::string &directory : guarded.read_only)
+        if (is_within_any(directory, spec.writable_paths) && exists(directory))
+            layout.read_only.push_back(directory);
+    std::size_t walked = 0;
+    for (const std::string &root : spec.writable_paths)
+        find_git(root, 3, walked, layout.read_only);
+    return layout;
+}
+
+// A sealed-off copy of `text` to hand a child as a descriptor (bwrap reads it to the end).
+UniqueFd data_file(const std::string &text, const char *name) {
+    UniqueFd file(::memfd_create(name, MFD_CLOEXEC));
+    if (!file.valid() ||
+        ::write(file.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::lseek(file.get(), 0, SEEK_SET) != 0)
+        throw Error(ErrorCode::InternalError, system_error_text(std::string("memfd ") + name, errno));
+    return file;
+}
+
 } // namespace
 
 std::vector<std::pair<std::string, std::string>> base_environment(const std::string &home) {
@@ -74,10 +161,10 @@ std::vector<std::pair<std::string, std::string>> base_environment(const std::str
             {"TMPDIR", "/tmp"}};
 }
 
-CommandResult run_command(const CommandSpec &spec, const TaskControl &control) {
+CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
+                          const TaskControl &control) {
     // Task variables come after the base, so a task may set its own PATH or HOME.
-    std::vector<std::pair<std::string, std::string>> environment =
-        base_environment(spec.working_directory);
+    std::vector<std::pair<std::string, std::string>> environment = base_environment(home_for(spec));
     for (const auto &variable : spec.environment) {
         auto same = std::find_if(environment.begin(), environment.end(),
                                  [&](const auto &entry) { return entry.first == variable.first; });
@@ -86,25 +173,70 @@ CommandResult run_command(const CommandSpec &spec, const TaskControl &control) {
         else
             environment.push_back(variable);
     }
+    const ToolsConfig &tools = sandbox.tools();
+    const Cgroups &cgroups = sandbox.cgroups();
+    // Declared before the child, so destroyed after it: the group outlives the last process.
+    TaskCgroup group;
+    if (cgroups.available())
+        group = cgroups.create({static_cast<long long>(tools.memory_limit_mb) * 1024 * 1024,
+                                tools.max_processes, tools.cpu_quota_percent});
 
     SpawnSpec process;
     process.capture_output = true;
     process.die_with_parent = true;
-    process.limits = spec.limits;
-    if (spec.sandbox == SandboxKind::Bubblewrap) {
-        process.argv = bubblewrap_command(
-            {spec.working_directory, spec.readable_paths, environment}, spec.command);
+    process.join_cgroups = group.join_fds();
+    process.limits.cpu_seconds =
+        static_cast<unsigned long>(std::chrono::ceil<std::chrono::seconds>(spec.timeout).count()) + 1;
+    process.limits.file_size_bytes = static_cast<unsigned long>(tools.max_task_write_bytes);
+    // Per process, and RLIMIT_NPROC per uid: only where no group limits the task as a whole.
+    if (!cgroups.limits_memory())
+        process.limits.address_space_bytes =
+            static_cast<unsigned long>(tools.memory_limit_mb) * 1024 * 1024;
+    if (!cgroups.limits_processes())
+        process.limits.processes = static_cast<unsigned long>(tools.max_processes);
+    ChildMounts mounts;
+    mounts.idmap_namespace = sandbox.idmap_namespace();
+    if (mounts.idmap_namespace >= 0)
+        mounts.idmapped = spec.writable_paths;
+    std::vector<UniqueFd> handed; // alive until spawn returns, after the child's exec
+    if (sandbox.kind() == SandboxKind::Bubblewrap) {
+        SandboxLayout layout = layout_for(spec, sandbox, environment);
+        handed.push_back(sandbox.seccomp().as_file());
+        handed.push_back(data_file(sandbox.passwd(), "passwd"));
+        handed.push_back(data_file(sandbox.group(), "group"));
+        layout.seccomp_fd = 3; // SpawnSpec::inherited_fds, in order
+        layout.passwd_fd = 4;
+        layout.group_fd = 5;
+        process.argv = bubblewrap_command(layout, spec.command);
         process.environment = std::vector<std::string>{}; // bwrap itself needs nothing
     } else {
         process.argv = {"/bin/sh", "-c", spec.command};
         process.environment = as_assignments(environment);
         process.working_directory = spec.working_directory;
+        process.seccomp = sandbox.seccomp().program();
+        if (sandbox.drop_to()) {
+            // Without bubblewrap, root can still give the command namespaces of its own: a PID
+            // namespace (everything dies with it, and no other process is in reach), no
+            // network, and a /proc that shows only its own processes.
+            process.run_as = sandbox.drop_to();
+            process.own_pid_namespace = true;
+            process.reaper_as_init = true;
+            process.own_network_namespace = tools.network != "host";
+            mounts.fresh_proc = true;
+        }
+    }
+    for (const UniqueFd &fd : handed)
+        process.inherited_fds.push_back(fd.get());
+    if (mounts.fresh_proc || !mounts.idmapped.empty()) {
+        process.prepare = prepare_child_mounts;
+        process.prepare_context = &mounts;
     }
 
     CommandResult result;
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + spec.timeout;
     ChildProcess child = ChildProcess::spawn(process);
+    handed.clear();
     while (true) {
         read_available(child, result, spec.max_output_bytes, poll_slice_ms);
         if (const std::optional<ExitStatus> status = child.poll()) {
@@ -123,9 +255,11 @@ CommandResult run_command(const CommandSpec &spec, const TaskControl &control) {
         }
     }
     // What the command left running in the background ends with it, and with it the last
-    // writers of the pipes. A process that left the group (setsid) could hold them open for
-    // ever, so draining stops after a second regardless.
+    // writers of the pipes: its process group, and its cgroup for what left the group (setsid,
+    // a double fork). Without a cgroup such a process could hold the pipes open for ever, so
+    // draining stops after a second regardless.
     child.signal_group(SIGKILL);
+    group.kill_all();
     const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     while ((child.stdout_pipe().valid() || child.stderr_pipe().valid()) &&
            std::chrono::steady_clock::now() < drain_until)
@@ -133,6 +267,13 @@ CommandResult run_command(const CommandSpec &spec, const TaskControl &control) {
     result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
+    if (group.hit_memory_limit())
+        result.limits_reached.push_back("the task's memory limit of " +
+                                        std::to_string(tools.memory_limit_mb) +
+                                        " MB (tools.memory_limit_mb): a process was killed");
+    if (group.hit_process_limit())
+        result.limits_reached.push_back("the task's limit of " + std::to_string(tools.max_processes) +
+                                        " processes (tools.max_processes): a fork was refused");
     return result;
 }
 

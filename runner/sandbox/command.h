@@ -1,11 +1,11 @@
-// Running one shell command for a task: in its own process group (inside bubblewrap when
-// available), with a scrubbed environment, resource limits, a wall-clock timeout that kills the
-// whole group, and stdout/stderr captured up to a cap. Stops early, killing the group, when the
-// task is cancelled, times out, or the runner shuts down.
+// Running one shell command for a task, confined by the runner's Sandbox: in a control group of
+// its own, inside bubblewrap when available, with a scrubbed environment, resource limits, a
+// wall-clock timeout that kills everything it started, and stdout/stderr captured up to a cap.
+// Stops early, killing it all, when the task is cancelled, times out, or the runner shuts down.
 #pragma once
 
 #include "core/process.h"
-#include "runner/sandbox/bubblewrap.h"
+#include "runner/sandbox/sandbox.h"
 #include "runner/task_control.h"
 
 #include <chrono>
@@ -19,12 +19,11 @@ namespace tr::runner {
 struct CommandSpec {
     std::string command;
     std::string working_directory;
-    std::vector<std::string> readable_paths;                      // for the sandbox
+    std::vector<std::string> readable_paths;                      // resolved roots
+    std::vector<std::string> writable_paths;                      // resolved roots
     std::vector<std::pair<std::string, std::string>> environment; // added to the base environment
     std::chrono::milliseconds timeout{60000};
     std::size_t max_output_bytes = 64 * 1024; // per stream
-    ResourceLimits limits;
-    SandboxKind sandbox = SandboxKind::None;
 };
 
 struct CapturedStream {
@@ -40,10 +39,12 @@ struct CommandResult {
     bool timed_out = false;            // the command's own timeout
     std::optional<StopReason> stopped; // the task was stopped while it ran
     long long duration_ms = 0;
+    std::vector<std::string> limits_reached; // "the memory limit of 1024 MB", ...
 };
 
 // Throws Error when the command cannot be started at all.
-CommandResult run_command(const CommandSpec &spec, const TaskControl &control);
+CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
+                          const TaskControl &control);
 
 // The environment every command starts from: no variable of the runner's own leaks in.
 std::vector<std::pair<std::string, std::string>> base_environment(const std::string &home);

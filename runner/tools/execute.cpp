@@ -52,6 +52,28 @@ ToolResult execute_tool(std::string_view name, const json_t *arguments, ToolCont
     }
 }
 
+void refuse_protected(const std::string &resolved, const std::string &requested,
+                      const ToolContext &context, bool writing) {
+    const ProtectedPaths &paths = context.sandbox.protected_paths();
+    if (paths.is_secret(resolved))
+        throw Error(ErrorCode::InvalidRequest,
+                    "path \"" + requested +
+                        "\" is the service's own (its database, configuration or run directory); "
+                        "tasks can never reach it");
+    if (writing && paths.is_read_only(resolved))
+        throw Error(ErrorCode::InvalidRequest,
+                    "path \"" + requested +
+                        "\" is read-only for every task (a .git directory or the service's "
+                        "programs)");
+}
+
+void refuse_protected_file(int fd, const std::string &requested, const ToolContext &context) {
+    if (context.sandbox.protected_paths().is_secret_file(fd))
+        throw Error(ErrorCode::InvalidRequest,
+                    "path \"" + requested +
+                        "\" is another name of the service's own files; tasks can never reach it");
+}
+
 std::string display_path(const std::string &resolved, const std::string &working_directory) {
     if (resolved == working_directory)
         return ".";

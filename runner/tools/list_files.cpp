@@ -29,8 +29,9 @@ struct CloseDir {
 };
 
 // Reads one directory through its descriptor (fdopendir takes ownership of it).
-void read_directory(UniqueFd fd, const std::string &prefix, bool recursive,
-                    std::vector<Entry> &entries, bool &truncated) {
+void read_directory(UniqueFd fd, const std::string &path, const std::string &prefix,
+                    bool recursive, const ProtectedPaths &hidden, std::vector<Entry> &entries,
+                    bool &truncated) {
     const int dir_fd = fd.get();
     std::unique_ptr<DIR, CloseDir> dir(::fdopendir(fd.release()));
     if (!dir)
@@ -38,8 +39,8 @@ void read_directory(UniqueFd fd, const std::string &prefix, bool recursive,
     std::vector<Entry> here;
     while (const dirent *item = ::readdir(dir.get())) {
         const std::string name = item->d_name;
-        if (name == "." || name == "..")
-            continue;
+        if (name == "." || name == ".." || hidden.is_secret(path + "/" + name))
+            continue; // the service's own files are not the task's to see, even by name
         struct stat info {};
         if (::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0)
             continue; // vanished while listing
@@ -63,7 +64,8 @@ void read_directory(UniqueFd fd, const std::string &prefix, bool recursive,
         UniqueFd child(
             ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (child.valid())
-            read_directory(std::move(child), entry.path + "/", true, entries, truncated);
+            read_directory(std::move(child), path + "/" + name, entry.path + "/", true, hidden,
+                           entries, truncated);
     }
 }
 
@@ -78,10 +80,12 @@ ToolResult list_files(const json_t *arguments, ToolContext &context) {
     if (!real_directory(resolved))
         throw Error(ErrorCode::InvalidRequest,
                     "\"" + requested + "\" is not a directory; use read_file");
+    refuse_protected(resolved, requested, context, false);
     std::vector<Entry> entries;
     bool truncated = false;
-    read_directory(open_beneath(resolved, context.task.allowed_paths, O_RDONLY | O_DIRECTORY), "",
-                   recursive, entries, truncated);
+    read_directory(open_beneath(resolved, context.task.allowed_paths, O_RDONLY | O_DIRECTORY),
+                   resolved == "/" ? "" : resolved, "", recursive,
+                   context.sandbox.protected_paths(), entries, truncated);
 
     long long directories = 0, files = 0;
     std::string listing;

@@ -16,7 +16,9 @@ ToolResult read_file(const json_t *arguments, ToolContext &context) {
     const std::string requested = json_string_value(json_object_get(arguments, "path"));
     const std::string resolved = resolve_path(requested, context.task.working_directory,
                                               context.task.allowed_paths, MustExist::Yes);
+    refuse_protected(resolved, requested, context, false);
     const UniqueFd fd = open_beneath(resolved, context.task.allowed_paths, O_RDONLY | O_NOCTTY);
+    refuse_protected_file(fd.get(), requested, context);
     struct stat info {};
     if (::fstat(fd.get(), &info) != 0)
         throw Error(ErrorCode::InvalidRequest, system_error_text("stat " + requested, errno));

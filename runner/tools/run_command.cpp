@@ -61,18 +61,12 @@ ToolResult run_command_tool(const json_t *arguments, ToolContext &context) {
     spec.command = command;
     spec.working_directory = context.task.working_directory;
     spec.readable_paths = context.task.allowed_paths;
+    spec.writable_paths = context.task.writable_paths;
     spec.environment = context.task.environment;
     spec.timeout = timeout;
     spec.max_output_bytes = static_cast<std::size_t>(context.config.max_output_bytes);
-    spec.sandbox = context.sandbox;
-    spec.limits.cpu_seconds =
-        static_cast<unsigned long>(std::chrono::ceil<std::chrono::seconds>(timeout).count()) + 1;
-    spec.limits.address_space_bytes =
-        static_cast<unsigned long>(context.config.memory_limit_mb) * 1024 * 1024;
-    spec.limits.file_size_bytes = static_cast<unsigned long>(context.config.max_file_bytes);
-    spec.limits.processes = static_cast<unsigned long>(context.config.max_processes);
 
-    const CommandResult run = run_command(spec, context.control);
+    const CommandResult run = run_command(spec, context.sandbox, context.control);
     if (run.stopped)
         throw TaskStopped("stopped while running: " + command);
 
@@ -83,6 +77,8 @@ ToolResult run_command_tool(const json_t *arguments, ToolContext &context) {
     result.output =
         (run.timed_out ? "timed out after " + timeout_text + ", killed" : run.status.describe()) +
         "\n" + section("stdout", run.out, cap) + section("stderr", run.err, cap);
+    for (const std::string &limit : run.limits_reached)
+        result.output += "reached " + limit + "\n";
     const std::string out = to_valid_utf8(run.out.text);
     const std::string err = to_valid_utf8(run.err.text);
     result.data.reset(
@@ -98,6 +94,8 @@ ToolResult run_command_tool(const json_t *arguments, ToolContext &context) {
     } else if (!run.status.exited() || run.status.code != 0) {
         result.ok = false;
         result.error = "`" + command + "` ended with " + run.status.describe();
+        for (const std::string &limit : run.limits_reached)
+            result.error += "; it reached " + limit;
     }
     return result;
 }

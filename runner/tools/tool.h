@@ -9,7 +9,7 @@
 #include "core/config.h"
 #include "core/json.h"
 #include "core/task_request.h"
-#include "runner/sandbox/bubblewrap.h"
+#include "runner/sandbox/sandbox.h"
 #include "runner/task_control.h"
 
 #include <string>
@@ -26,9 +26,10 @@ struct Artifact {
 struct ToolContext {
     const TaskContext &task;
     const ToolsConfig &config;
-    SandboxKind sandbox;
+    const Sandbox &sandbox;
     const TaskControl &control;
     std::vector<Artifact> &artifacts; // files written so far
+    long long &bytes_written;         // by write_file, so far
 };
 
 struct ToolResult {
@@ -48,6 +49,13 @@ ToolResult run_command_tool(const json_t *arguments, ToolContext &context);
 // Runs a tool by name: refuses tools outside the task's set, checks the arguments against the
 // tool's schema, and turns Error into a failed ToolResult. Throws only TaskStopped.
 ToolResult execute_tool(std::string_view name, const json_t *arguments, ToolContext &context);
+
+// Refuses (Error(InvalidRequest)) a resolved path the service protects (core/protected_paths.h):
+// secret ones for any access, read-only ones too when `writing`.
+void refuse_protected(const std::string &resolved, const std::string &requested,
+                      const ToolContext &context, bool writing);
+// The same for an opened file, by inode: a hard link to a secret file under another name.
+void refuse_protected_file(int fd, const std::string &requested, const ToolContext &context);
 
 // The path as the task should see it: relative to the working directory when inside it.
 std::string display_path(const std::string &resolved, const std::string &working_directory);

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/random.h"
+#include "core/strings.h"
 #include "runner/sandbox/beneath.h"
 #include "runner/tools/tool.h"
 
@@ -59,25 +60,41 @@ ToolResult write_file(const json_t *arguments, ToolContext &context) {
     const json_t *content_json = json_object_get(arguments, "content");
     const std::string content(json_string_value(content_json), json_string_length(content_json));
     const bool append = json_is_true(json_object_get(arguments, "append"));
+    // All the task's writes together, as the file tools can count them (commands are bound per
+    // file and by /tmp's size; see the README).
+    if (context.bytes_written + static_cast<long long>(content.size()) >
+        context.config.max_task_write_bytes)
+        throw Error(ErrorCode::InvalidRequest,
+                    "the task would write " +
+                        std::to_string(context.bytes_written + static_cast<long long>(content.size())) +
+                        " bytes with this file, over tools.max_task_write_bytes (" +
+                        std::to_string(context.config.max_task_write_bytes) + ")");
     if (content.size() > static_cast<std::size_t>(context.config.max_file_bytes))
         throw Error(ErrorCode::InvalidRequest, "content is " + std::to_string(content.size()) +
                                                    " bytes, over tools.max_file_bytes (" +
                                                    std::to_string(context.config.max_file_bytes) +
                                                    ")");
-    const std::vector<std::string> &roots = context.task.allowed_paths;
-    const std::string resolved =
-        resolve_path(requested, context.task.working_directory, roots, MustExist::No);
+    const std::vector<std::string> &roots = context.task.writable_paths;
+    const std::string resolved = resolve_path(requested, context.task.working_directory,
+                                              context.task.allowed_paths, MustExist::No);
+    if (!is_within_any(resolved, roots))
+        throw Error(ErrorCode::InvalidRequest,
+                    "path \"" + requested + "\" is not writable: this task may write only in " +
+                        (roots.empty() ? std::string("no directory") : join(roots, ", ")));
+    refuse_protected(resolved, requested, context, true);
     if (resolved == context.task.working_directory || real_directory(resolved))
         throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is a directory");
     make_directories_beneath(parent_directory(resolved), roots);
 
     if (append) {
         const UniqueFd file = open_beneath(resolved, roots, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        refuse_protected_file(file.get(), requested, context);
         write_all(file.get(), content, requested);
     } else {
         replace_atomically(resolved, requested, content, roots);
     }
 
+    context.bytes_written += static_cast<long long>(content.size());
     const UniqueFd written = open_beneath(resolved, roots, O_RDONLY);
     struct stat info {};
     ::fstat(written.get(), &info);

@@ -400,10 +400,13 @@ def curl(*args):
     return int(status), json.loads(body) if body else None
 
 
-def run_the_original_examples(stack, auth=()):
-    """The original README's curl commands, as written (plus `auth`, the key's header)."""
+def run_the_original_examples(stack, auth=(), workspace=None):
+    """The original README's curl commands, as written (plus `auth`, the key's header); the
+    README they read is in `workspace` (the key owner's, with keys on), else the working directory."""
     url = stack.url
-    (stack.work / "README.md").write_text("# Demo\n\nA readme.\n")
+    workspace = workspace or stack.work
+    workspace.mkdir(exist_ok=True)
+    (workspace / "README.md").write_text("# Demo\n\nA readme.\n")
     status, task = curl(*auth, "-X", "POST", f"{url}/api/v1/tasks", "-H", "Content-Type: application/json", "-d",
                         '{\n    "task": "读取README.md文件并总结内容",\n    "priority": "high"\n  }')
     assert status == 202 and task["status"] == "queued"
@@ -437,4 +440,4 @@ def test_the_original_readme_examples_work_with_a_key_when_keys_are_required(mak
     stack = make_stack({"service.require_api_key": True})
     key = stack.create_key("ops", "admin")
     assert curl(f"{stack.url}/api/v1/status")[0] == 401  # as written, without the key
-    run_the_original_examples(stack, auth=("-H", f"Authorization: Bearer {key}"))
+    run_the_original_examples(stack, auth=("-H", f"Authorization: Bearer {key}"), workspace=stack.work / "ops")

@@ -428,7 +428,9 @@ def test_the_production_config_requires_keys(make_stack):
     key = create_key(stack, "operator", "read,submit")
     listed = call(stack, "GET", "/api/v1/tasks", key)
     assert listed.status_code == 200, listed.text
-    (stack.work / "prod.txt").write_text("production\n")
+    # With keys on, each owner works in a directory of its own under the working directory.
+    (stack.work / "operator").mkdir()
+    (stack.work / "operator" / "prod.txt").write_text("production\n")
     # Its rate limit (120 a minute, bursts of 20) is the production one: wait, do not poll.
     task_id = submit(stack, key, "read the file prod.txt")
     task = call(stack, "GET", f"/api/v1/tasks/{task_id}?wait=30", key, timeout=40).json()

@@ -351,9 +351,12 @@ TEST_F(ClaimTest, CancelRequestsListsOnlyThisRunnersRunningTasksMarkedForCancell
 }
 
 TEST_F(ClaimTest, RunnersAreRegisteredBeatAndStop) {
-    register_runner(db(), {"r1", "host", 1234, 4, "none"}, t0);
-    register_runner(db(), {"r2", "host", 1235, 4, "none"}, t0);
+    register_runner(db(), {"r1", "host", 1234, 4, "none", "uid 1000", "none", "none"}, t0);
+    register_runner(db(), {"r2", "host", 1235, 4, "bubblewrap", "uid 65533", "cgroup v1", "none"},
+                    t0);
     EXPECT_EQ(summarize_runners(db(), t0 + seconds(1)).alive, 2);
+    // What the live runners' commands run in, as /health and /api/v1/tools say.
+    EXPECT_EQ(summarize_runners(db(), t0 + seconds(1)).sandbox, "bubblewrap, none");
     record_heartbeat(db(), "r1", {3, 0, 0}, t0 + seconds(20));
     const RunnerSummary later = summarize_runners(db(), t0 + seconds(21));
     EXPECT_EQ(later.alive, 1); // r2 missed its beats

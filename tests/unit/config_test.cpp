@@ -652,16 +652,18 @@ TEST(LoadConfig, RejectsAWorkingDirectoryOutsideTheAllowedPaths) {
     TempDir dir;
     dir.make_dir("other");
     const std::string message = load_error(
-        dir, "tools = { working_directory = \"other\"; allowed_paths = [\"work\"]; };\n");
+        dir, "tools = { working_directory = \"other\"; allowed_paths = [\"work\"]; "
+             "writable_paths = [\"work\"]; };\n");
     EXPECT_EQ(message, config_path(dir) + ":1: tools.working_directory \"" + dir / "other" +
-                           "\" is outside tools.allowed_paths");
+                           "\" is outside tools.allowed_paths and tools.writable_paths");
 }
 
 TEST(LoadConfig, RejectsAWorkingDirectoryThatIsOnlyAPrefixOfAnAllowedPath) {
     TempDir dir;
     dir.make_dir("workshop");
     const std::string message = load_error(
-        dir, "tools = { working_directory = \"workshop\"; allowed_paths = [\"work\"]; };\n");
+        dir, "tools = { working_directory = \"workshop\"; allowed_paths = [\"work\"]; "
+             "writable_paths = []; };\n");
     EXPECT_TRUE(contains(message, "is outside tools.allowed_paths")) << message;
 }
 

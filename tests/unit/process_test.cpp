@@ -116,7 +116,7 @@ TEST(ChildProcess, ANonExecutableProgramThrowsNamingIt) {
 TEST(ChildProcess, AMissingWorkingDirectoryThrowsNamingTheProgram) {
     SpawnSpec spec = shell("exit 0");
     spec.working_directory = "/no/such/directory";
-    EXPECT_EQ(spawn_error(spec), "spawn /bin/sh: No such file or directory");
+    EXPECT_EQ(spawn_error(spec), "spawn /bin/sh: chdir: No such file or directory");
 }
 
 TEST(ChildProcess, AnEmptyArgvIsRefused) {
@@ -361,6 +361,91 @@ TEST(ChildProcess, InItsOwnPidNamespaceItsDeathTakesEveryDescendantAlong) {
     ::kill(child.pid(), SIGKILL); // the leader alone, not its group
     child.wait();
     EXPECT_TRUE(test::wait_until([] { return processes_running("sleep 4242.25").empty(); }));
+}
+
+// What a command's /proc/self/status says of its identity and capabilities.
+std::string status_of_child(const SpawnSpec &base) {
+    SpawnSpec spec = base;
+    spec.argv = {"/bin/sh", "-c", "grep -E '^(Uid|Gid|Groups|Cap...|NoNewPrivs):' /proc/self/status"};
+    spec.capture_output = true;
+    ChildProcess child = ChildProcess::spawn(spec);
+    const std::string text = read_pipe(child.stdout_pipe());
+    child.wait();
+    return text;
+}
+
+TEST(ChildProcess, RunAsDropsToTheUserWithNoCapabilityInAnySet) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "dropping to another user needs root";
+    SpawnSpec spec;
+    spec.run_as = Identity{64321, 64322};
+    const std::string status = status_of_child(spec);
+    EXPECT_TRUE(contains(status, "Uid:\t64321\t64321\t64321\t64321\n")) << status;
+    EXPECT_TRUE(contains(status, "Gid:\t64322\t64322\t64322\t64322\n")) << status;
+    EXPECT_TRUE(contains(status, "Groups:\t \n")) << status; // none
+    for (const char *set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+        EXPECT_TRUE(contains(status, std::string(set) + ":\t0000000000000000\n")) << set << status;
+}
+
+TEST(ChildProcess, HandsOnChosenDescriptorsAtThreeAndUp) {
+    TempDir dir;
+    const UniqueFd first(::open(dir.write("a", "first").c_str(), O_RDONLY | O_CLOEXEC));
+    const UniqueFd second(::open(dir.write("b", "second").c_str(), O_RDONLY | O_CLOEXEC));
+    SpawnSpec spec = shell("cat <&3; echo; cat <&4; echo; ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    spec.inherited_fds = {second.get(), first.get()};
+    ChildProcess child = ChildProcess::spawn(spec);
+    const std::string out = read_pipe(child.stdout_pipe());
+    EXPECT_EQ(child.wait().code, 0);
+    // In the order given; nothing else open but stdio and ls's own directory descriptor.
+    EXPECT_TRUE(contains(out, "second\nfirst\n0 1 2 3 4 5 ")) << out;
+}
+
+TEST(ChildProcess, WritesZeroToEachCgroupBeforeAnythingElse) {
+    int joined[2];
+    ASSERT_EQ(::pipe2(joined, O_CLOEXEC), 0);
+    UniqueFd read_end(joined[0]), write_end(joined[1]);
+    SpawnSpec spec = shell("exit 0", false);
+    spec.join_cgroups = {write_end.get()}; // a pipe stands in for cgroup.procs here
+    ChildProcess child = ChildProcess::spawn(spec);
+    child.wait();
+    write_end.reset();
+    EXPECT_EQ(read_pipe(read_end), "0");
+}
+
+int failing_step(const void *, const char **step) noexcept {
+    *step = "the step under test";
+    return EACCES;
+}
+
+TEST(ChildProcess, AFailedPreparationThrowsNamingItsStep) {
+    SpawnSpec spec = shell("exit 0");
+    spec.prepare = failing_step;
+    EXPECT_EQ(spawn_error(spec), "spawn /bin/sh: the step under test: Permission denied");
+}
+
+TEST(ChildProcess, UnderAReaperItCanBeKilledAndTakesItsBackgroundAlong) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "a PID namespace needs root here";
+    TempDir dir;
+    SpawnSpec spec = shell("sleep 4731 & echo $$; kill -KILL $$");
+    spec.own_pid_namespace = true;
+    spec.reaper_as_init = true;
+    ChildProcess child = ChildProcess::spawn(spec);
+    const std::string out = read_pipe(child.stdout_pipe());
+    EXPECT_EQ(out, "2\n"); // PID 1 is the reaper
+    const ExitStatus status = child.wait();
+    EXPECT_EQ(status.code, 128 + SIGKILL); // as a shell reports it
+    EXPECT_TRUE(test::wait_until([] {
+        std::string found;
+        for (const auto &entry : std::filesystem::directory_iterator("/proc")) {
+            try {
+                if (contains(test::read_text(entry.path() / "cmdline"), "4731"))
+                    return false;
+            } catch (const std::exception &) {
+            }
+        }
+        return true;
+    }));
 }
 
 TEST(ExitStatus, DescribesAnExitAndASignal) {

@@ -29,14 +29,14 @@ protected:
 
     TaskRequest parse(const std::string &body) const {
         const JsonPtr json = parse_json(body);
-        return parse_task_request(json.get(), config_);
+        return parse_task_request(json.get(), config_, "");
     }
 
     // The message of the rejection of `body`.
     std::string rejection(const std::string &body) const {
         const JsonPtr json = parse_json(body);
         try {
-            parse_task_request(json.get(), config_);
+            parse_task_request(json.get(), config_, "");
         } catch (const Error &e) {
             EXPECT_EQ(e.code(), ErrorCode::InvalidRequest);
             return e.what();
@@ -74,7 +74,7 @@ TEST_F(TaskRequestTest, AcceptsTheFullSpecExample) {
     EXPECT_EQ(json_string_member(request.metadata.get(), "k"), "v");
     ASSERT_TRUE(json_is_object(request.context.get()));
 
-    const TaskContext context = resolve_task_context(request.context.get(), config_);
+    const TaskContext context = resolve_task_context(request.context.get(), config_, "");
     EXPECT_EQ(context.working_directory, project);
     EXPECT_EQ(context.allowed_paths, std::vector<std::string>{project});
     EXPECT_EQ(context.environment,
@@ -423,7 +423,7 @@ TEST_F(TaskRequestTest, RejectsAWorkingDirectoryThatIsNotAString) {
 TEST_F(TaskRequestTest, ResolvesARelativeWorkingDirectoryAgainstTheServers) {
     const std::string sub = dir_.make_dir("work/sub");
     const TaskRequest request = parse(R"({"task":"t","context":{"working_directory":"sub"}})");
-    EXPECT_EQ(resolve_task_context(request.context.get(), config_).working_directory, sub);
+    EXPECT_EQ(resolve_task_context(request.context.get(), config_, "").working_directory, sub);
 }
 
 TEST_F(TaskRequestTest, KeepsTheContextAsGivenForTheRunner) {
@@ -433,7 +433,7 @@ TEST_F(TaskRequestTest, KeepsTheContextAsGivenForTheRunner) {
 
 TEST_F(TaskRequestTest, ContextDefaultsComeFromTheConfiguration) {
     load({"max_steps = 7;", "", "default_task_timeout = 120;"});
-    const TaskContext context = resolve_task_context(nullptr, config_);
+    const TaskContext context = resolve_task_context(nullptr, config_, "");
     EXPECT_EQ(context.timeout_seconds, 120); // service.default_task_timeout, not the 300 ceiling
     EXPECT_EQ(context.max_steps, 7);
     EXPECT_EQ(context.tools,
@@ -445,30 +445,30 @@ TEST_F(TaskRequestTest, ContextDefaultsComeFromTheConfiguration) {
 
 TEST_F(TaskRequestTest, ContextDefaultsForAJsonNullContext) {
     const JsonPtr null_context(json_null());
-    const TaskContext context = resolve_task_context(null_context.get(), config_);
+    const TaskContext context = resolve_task_context(null_context.get(), config_, "");
     EXPECT_EQ(context.working_directory, work_);
     EXPECT_EQ(context.timeout_seconds, config_.service.default_task_timeout);
 }
 
 TEST_F(TaskRequestTest, DefaultToolsAreOnlyTheEnabledOnes) {
     load({"", "enable_command_execution = false;", ""});
-    EXPECT_EQ(resolve_task_context(nullptr, config_).tools,
+    EXPECT_EQ(resolve_task_context(nullptr, config_, "").tools,
               (std::vector<std::string>{"read_file", "write_file", "list_files"}));
     load({"", "enable_file_operations = false;", ""});
-    EXPECT_EQ(resolve_task_context(nullptr, config_).tools,
+    EXPECT_EQ(resolve_task_context(nullptr, config_, "").tools,
               std::vector<std::string>{"run_command"});
 }
 
 TEST_F(TaskRequestTest, AnEmptyContextKeepsTheDefaults) {
     const JsonPtr context_json = parse_json("{}");
-    const TaskContext context = resolve_task_context(context_json.get(), config_);
+    const TaskContext context = resolve_task_context(context_json.get(), config_, "");
     EXPECT_EQ(context.max_steps, config_.execution.max_steps);
     EXPECT_EQ(context.tools.size(), 4u);
 }
 
 TEST_F(TaskRequestTest, RepeatedToolNamesAreListedOnce) {
     const JsonPtr context_json = parse_json(R"({"tools":["read_file","read_file","list_files"]})");
-    EXPECT_EQ(resolve_task_context(context_json.get(), config_).tools,
+    EXPECT_EQ(resolve_task_context(context_json.get(), config_, "").tools,
               (std::vector<std::string>{"read_file", "list_files"}));
 }
 
@@ -477,7 +477,7 @@ TEST_F(TaskRequestTest, ResolvingAStoredContextAppliesTheCurrentConfiguration) {
     const TaskRequest request = parse(R"({"task":"t","context":{"constraints":{"max_steps":10}}})");
     load({"max_steps = 5;", "", ""});
     try {
-        resolve_task_context(request.context.get(), config_);
+        resolve_task_context(request.context.get(), config_, "");
         FAIL() << "a stored context wider than the configuration was accepted";
     } catch (const Error &e) {
         EXPECT_TRUE(contains(e.what(), "context.constraints.max_steps must be an integer 1..5"))

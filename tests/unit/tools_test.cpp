@@ -37,11 +37,27 @@ using test::contains;
 using test::TempDir;
 using SteadyClock = std::chrono::steady_clock;
 
+const Log &quiet() {
+    static const Log log("tools_test", LogLevel::Error);
+    return log;
+}
+
+// A sandbox as the runner makes it, for these tools settings and working directory.
+Sandbox make_sandbox(const ToolsConfig &tools, const std::string &kind, const std::string &work) {
+    Config config;
+    config.tools = tools;
+    config.tools.sandbox = kind;
+    config.tools.working_directory = work;
+    config.tools.allowed_paths = {work};
+    config.tools.writable_paths = {work};
+    return Sandbox::set_up(config, "", "", quiet());
+}
+
 // Whether bubblewrap can sandbox commands on this machine; decided once, as the runner does.
 bool bubblewrap_works() {
     static const bool works = [] {
-        const Log quiet("tools_test", LogLevel::Error);
-        return choose_sandbox("auto", quiet) == SandboxKind::Bubblewrap;
+        TempDir dir;
+        return make_sandbox(ToolsConfig{}, "auto", dir.path()).kind() == SandboxKind::Bubblewrap;
     }();
     return works;
 }
@@ -92,6 +108,7 @@ protected:
           control_(TaskControl::Clock::now() + std::chrono::hours(1), shutdown_) {
         task_.working_directory = work_;
         task_.allowed_paths = {work_};
+        task_.writable_paths = {work_};
         task_.tools = {"read_file", "write_file", "list_files", "run_command"};
         task_.timeout_seconds = 300;
         task_.max_steps = 10;
@@ -104,10 +121,19 @@ protected:
     }
 
     ToolResult run_with(const TaskControl &control, std::string_view tool,
-                        const std::string &arguments, SandboxKind sandbox = SandboxKind::None) {
+                        const std::string &arguments, SandboxKind kind = SandboxKind::None) {
         const JsonPtr json = parse_json(arguments);
-        ToolContext context{task_, config_, sandbox, control, artifacts_};
+        ToolContext context{task_, config_, sandbox(kind), control, artifacts_, bytes_written_};
         return execute_tool(tool, json.get(), context);
+    }
+
+    // Made on first use, with config_ as it is then.
+    const Sandbox &sandbox(SandboxKind kind) {
+        std::optional<Sandbox> &made = kind == SandboxKind::Bubblewrap ? bubblewrap_ : none_;
+        if (!made)
+            made.emplace(make_sandbox(config_, kind == SandboxKind::Bubblewrap ? "bubblewrap" : "none",
+                                      work_));
+        return *made;
     }
 
     // A failed call's error; the call must fail.
@@ -130,6 +156,9 @@ protected:
     std::atomic<bool> shutdown_{false};
     TaskControl control_;
     std::vector<Artifact> artifacts_;
+    long long bytes_written_ = 0;
+    std::optional<Sandbox> none_;
+    std::optional<Sandbox> bubblewrap_;
 };
 
 // read_file
@@ -469,6 +498,11 @@ TEST_F(ToolsTest, RunCommandWithANonZeroExitFails) {
 TEST_F(ToolsTest, RunCommandKilledByASignalFails) {
     const ToolResult result = run("run_command", R"({"command":"kill -KILL $$"})");
     EXPECT_FALSE(result.ok);
+    if (::geteuid() == 0) {
+        // In a PID namespace of its own under a reaper, which reports it as shells do.
+        EXPECT_EQ(result.error, "`kill -KILL $$` ended with exit code 137");
+        return;
+    }
     EXPECT_EQ(result.error, "`kill -KILL $$` ended with killed by signal 9 (Killed)");
     EXPECT_TRUE(json_is_null(json_object_get(result.data.get(), "exit_code")));
     EXPECT_EQ(data_integer(result, "signal"), 9);
@@ -503,8 +537,8 @@ TEST_F(ToolsTest, RunCommandTimeoutKillsTheWholeProcessGroup) {
         "`sleep 4711 & echo $! > bg.pid; sleep 4712` did not finish within 1.0 s and was killed");
     EXPECT_TRUE(data_true(result, "timed_out"));
     EXPECT_TRUE(result.output.rfind("timed out after 1.0 s, killed\n", 0) == 0) << result.output;
-    const pid_t background = static_cast<pid_t>(std::stol(test::read_text(work_ + "/bg.pid")));
-    EXPECT_TRUE(test::wait_until([&] { return !test::process_running(background); }));
+    // (bg.pid holds the pid as the command saw it, in a PID namespace of its own when root.)
+    EXPECT_TRUE(test::exists(work_ + "/bg.pid"));
     EXPECT_TRUE(test::wait_until([] {
         return processes_with("sleep 4711").empty() && processes_with("sleep 4712").empty();
     }));
@@ -579,24 +613,27 @@ TEST_F(ToolsTest, RunCommandThrowsTaskStoppedWhenTheTaskDeadlinePasses) {
 
 TEST(RunCommand, ReportsStopReasonAndStatusDirectly) {
     TempDir dir;
+    const Sandbox sandbox = make_sandbox(ToolsConfig{}, "none", dir.path());
     const std::atomic<bool> shutdown{true};
     const TaskControl control(TaskControl::Clock::now() + std::chrono::hours(1), shutdown);
     CommandSpec spec;
     spec.command = "sleep 4717";
     spec.working_directory = dir.path();
-    const CommandResult result = run_command(spec, control);
+    const CommandResult result = run_command(spec, sandbox, control);
     EXPECT_EQ(result.stopped, StopReason::Shutdown);
     EXPECT_EQ(result.status.signal, SIGKILL);
     EXPECT_FALSE(result.timed_out);
 }
 
 TEST(RunCommand, ThrowsWhenTheWorkingDirectoryIsMissing) {
+    TempDir dir;
+    const Sandbox sandbox = make_sandbox(ToolsConfig{}, "none", dir.path());
     const std::atomic<bool> shutdown{false};
     const TaskControl control(TaskControl::Clock::now() + std::chrono::hours(1), shutdown);
     CommandSpec spec;
     spec.command = "true";
     spec.working_directory = "/no/such/directory";
-    EXPECT_THROW(run_command(spec, control), Error);
+    EXPECT_THROW(run_command(spec, sandbox, control), Error);
 }
 
 TEST(BaseEnvironment, HoldsOnlyTheBasics) {
@@ -610,41 +647,133 @@ TEST(BaseEnvironment, HoldsOnlyTheBasics) {
 
 // Sandbox choice and bubblewrap
 
-TEST(ChooseSandbox, NoneMeansNone) {
-    const Log quiet("tools_test", LogLevel::Error);
-    EXPECT_EQ(choose_sandbox("none", quiet), SandboxKind::None);
+TEST(SandboxSetUp, NoneMeansNone) {
+    TempDir dir;
+    EXPECT_EQ(make_sandbox(ToolsConfig{}, "none", dir.path()).kind(), SandboxKind::None);
 }
 
-TEST(ChooseSandbox, BubblewrapIsChosenWhenItWorksAndRequiredOtherwiseThrows) {
-    const Log quiet("tools_test", LogLevel::Error);
+TEST(SandboxSetUp, BubblewrapIsChosenWhenItWorksAndRequiredOtherwiseThrows) {
+    TempDir dir;
     if (bubblewrap_works())
-        EXPECT_EQ(choose_sandbox("bubblewrap", quiet), SandboxKind::Bubblewrap);
+        EXPECT_EQ(make_sandbox(ToolsConfig{}, "bubblewrap", dir.path()).kind(),
+                  SandboxKind::Bubblewrap);
     else
-        EXPECT_THROW(choose_sandbox("bubblewrap", quiet), Error);
+        EXPECT_THROW(make_sandbox(ToolsConfig{}, "bubblewrap", dir.path()), Error);
+}
+
+TEST(SandboxSetUp, DropsRootToTheSandboxUser) {
+    TempDir dir;
+    ToolsConfig tools;
+    tools.sandbox_uid = 64123;
+    const Sandbox sandbox = make_sandbox(tools, "none", dir.path());
+    if (::geteuid() != 0) {
+        EXPECT_FALSE(sandbox.drop_to());
+        return;
+    }
+    ASSERT_TRUE(sandbox.drop_to());
+    EXPECT_EQ(sandbox.drop_to()->uid, 64123u);
+    EXPECT_EQ(sandbox.drop_to()->gid, 64123u);
+    // The user has a name inside: "whoami" and git need one.
+    EXPECT_TRUE(contains(sandbox.passwd(), "\ntask:x:64123:64123:")) << sandbox.passwd();
+    EXPECT_TRUE(contains(sandbox.group(), "\ntask:x:64123:"));
+    EXPECT_TRUE(contains(sandbox.passwd(), "root:x:0:0:"));
+}
+
+std::vector<std::string> argv_of(const SandboxLayout &layout) {
+    return bubblewrap_command(layout, "ls -la");
+}
+
+bool has(const std::vector<std::string> &argv, const std::vector<std::string> &sequence) {
+    return std::search(argv.begin(), argv.end(), sequence.begin(), sequence.end()) != argv.end();
+}
+
+std::size_t position(const std::vector<std::string> &argv, const std::vector<std::string> &sequence) {
+    return static_cast<std::size_t>(
+        std::search(argv.begin(), argv.end(), sequence.begin(), sequence.end()) - argv.begin());
 }
 
 TEST(BubblewrapCommand, ConfinesTheShellCommand) {
-    const SandboxLayout layout{
-        "/srv/work", {"/srv/shared"}, {{"PATH", "/usr/bin"}, {"HOME", "/srv/work"}}};
-    const std::vector<std::string> argv = bubblewrap_command(layout, "ls -la");
+    SandboxLayout layout;
+    layout.working_directory = "/srv/work";
+    layout.readable = {"/srv/shared", "/srv/work"};
+    layout.writable = {"/srv/work"};
+    layout.environment = {{"PATH", "/usr/bin"}, {"HOME", "/srv/work"}};
+    layout.tmp_bytes = 1048576;
+    layout.seccomp_fd = 3;
+    layout.passwd_fd = 4;
+    layout.group_fd = 5;
+    const std::vector<std::string> argv = argv_of(layout);
     ASSERT_GE(argv.size(), 4u);
     EXPECT_EQ(argv.front(), "/usr/bin/bwrap");
-    EXPECT_EQ(std::vector<std::string>(argv.end() - 4, argv.end()),
-              (std::vector<std::string>{"--", "/bin/sh", "-c", "ls -la"}));
-    const auto has = [&](const std::vector<std::string> &sequence) {
-        return std::search(argv.begin(), argv.end(), sequence.begin(), sequence.end()) !=
-               argv.end();
-    };
-    EXPECT_TRUE(has({"--unshare-all"}));
-    EXPECT_TRUE(has({"--die-with-parent"}));
-    EXPECT_TRUE(has({"--clearenv"}));
-    EXPECT_TRUE(has({"--ro-bind", "/srv/shared", "/srv/shared"}));
-    EXPECT_TRUE(has({"--bind", "/srv/work", "/srv/work"}));
-    EXPECT_TRUE(has({"--chdir", "/srv/work"}));
-    EXPECT_TRUE(has({"--remount-ro", "/"}));
-    EXPECT_TRUE(has({"--setenv", "HOME", "/srv/work"}));
-    EXPECT_FALSE(has({"--ro-bind", "/etc", "/etc"})); // only chosen entries of /etc
-    EXPECT_FALSE(has({"--share-net"}));
+    EXPECT_EQ(std::vector<std::string>(argv.end() - 6, argv.end()),
+              (std::vector<std::string>{"--cap-drop", "ALL", "--", "/bin/sh", "-c", "ls -la"}));
+    for (const char *flag : {"--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-net",
+                             "--die-with-parent", "--new-session", "--clearenv"})
+        EXPECT_TRUE(has(argv, {flag})) << flag;
+    // Never --unshare-all or --unshare-user: as root, bwrap would make the command root in a
+    // user namespace mapped to the host's root.
+    EXPECT_FALSE(has(argv, {"--unshare-all"}));
+    EXPECT_FALSE(has(argv, {"--unshare-user"}));
+    EXPECT_TRUE(has(argv, {"--ro-bind", "/srv/shared", "/srv/shared"}));
+    EXPECT_TRUE(has(argv, {"--bind", "/srv/work", "/srv/work"}));
+    // The writable bind comes after the read-only one of the same directory, so it wins.
+    EXPECT_LT(position(argv, {"--ro-bind", "/srv/work", "/srv/work"}),
+              position(argv, {"--bind", "/srv/work", "/srv/work"}));
+    EXPECT_TRUE(has(argv, {"--ro-bind", "/sys", "/sys"}));
+    EXPECT_TRUE(has(argv, {"--size", "1048576", "--perms", "1777", "--tmpfs", "/tmp"}));
+    EXPECT_TRUE(has(argv, {"--seccomp", "3"}));
+    EXPECT_TRUE(has(argv, {"--ro-bind-data", "4", "/etc/passwd"}));
+    EXPECT_TRUE(has(argv, {"--ro-bind-data", "5", "/etc/group"}));
+    EXPECT_TRUE(has(argv, {"--chdir", "/srv/work"}));
+    EXPECT_TRUE(has(argv, {"--remount-ro", "/"}));
+    EXPECT_TRUE(has(argv, {"--setenv", "HOME", "/srv/work"}));
+    EXPECT_FALSE(has(argv, {"--ro-bind", "/etc", "/etc"})); // only chosen entries of /etc
+    EXPECT_FALSE(has(argv, {"--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"}));
+    // What bwrap made to hold the mount points is opened for the sandbox user, not the host's.
+    EXPECT_TRUE(has(argv, {"--chmod", "0755", "/etc"}));
+    EXPECT_TRUE(has(argv, {"--chmod", "0755", "/srv"}));
+    EXPECT_FALSE(has(argv, {"--chmod", "0755", "/srv/work"}));
+    EXPECT_FALSE(has(argv, {"--chmod", "0755", "/tmp"}));
+    EXPECT_FALSE(has(argv, {"--share-net"}));
+}
+
+TEST(BubblewrapCommand, MasksAndProtectsOverTheWritablePaths) {
+    SandboxLayout layout;
+    layout.working_directory = "/repo";
+    layout.readable = {"/repo"};
+    layout.writable = {"/repo/work"};
+    layout.hidden_files = {"/repo/data/task-runner.db"};
+    layout.hidden_directories = {"/repo/run"};
+    layout.read_only = {"/repo/work/.git", "/repo/work/bin"};
+    const std::vector<std::string> argv = argv_of(layout);
+    const std::size_t writable = position(argv, {"--bind", "/repo/work", "/repo/work"});
+    const std::size_t file = position(argv, {"--ro-bind", "/dev/null", "/repo/data/task-runner.db"});
+    const std::size_t directory =
+        position(argv, {"--perms", "0000", "--tmpfs", "/repo/run", "--remount-ro", "/repo/run"});
+    const std::size_t git = position(argv, {"--ro-bind", "/repo/work/.git", "/repo/work/.git"});
+    ASSERT_LT(git, argv.size());
+    ASSERT_LT(file, argv.size());
+    ASSERT_LT(directory, argv.size());
+    EXPECT_LT(writable, file);
+    EXPECT_LT(writable, directory);
+    EXPECT_LT(writable, git);
+    EXPECT_LT(git, position(argv, {"--remount-ro", "/"}));
+}
+
+TEST(BubblewrapCommand, DropsRootThroughSetprivAndGrantsTheNetworkOnlyWhenAsked) {
+    SandboxLayout layout;
+    layout.working_directory = "/w";
+    layout.writable = {"/w"};
+    layout.drop_to = Identity{65533, 65533};
+    layout.network = true;
+    const std::vector<std::string> argv = argv_of(layout);
+    EXPECT_TRUE(has(argv, {"--", "/usr/bin/setpriv", "--reuid=65533", "--regid=65533",
+                           "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all",
+                           "--bounding-set=-all", "--no-new-privs", "--", "/bin/sh", "-c",
+                           "ls -la"}));
+    EXPECT_FALSE(has(argv, {"--cap-drop"})); // setpriv needs bwrap's to drop the rest
+    EXPECT_FALSE(has(argv, {"--unshare-net"}));
+    EXPECT_TRUE(has(argv, {"--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"}));
 }
 
 class SandboxedToolsTest : public ToolsTest {

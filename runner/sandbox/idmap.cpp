@@ -1,0 +1,100 @@
+// The idmapping user namespace and the child's mount preparation (new mount API: open_tree,
+// mount_setattr, move_mount): system calls only, as the child may make no others.
+#include "runner/sandbox/idmap.h"
+
+#include "core/error.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+
+namespace tr::runner {
+namespace {
+
+void write_map(pid_t pid, const char *file, const std::string &line) {
+    const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+    const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.valid() || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+        throw Error(ErrorCode::InternalError, system_error_text("write " + path, errno));
+}
+
+} // namespace
+
+UniqueFd make_idmap_namespace(const Identity &sandbox_user) {
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0)
+        throw Error(ErrorCode::InternalError, system_error_text("pipe2", errno));
+    UniqueFd ready_read(ready[0]), ready_write(ready[1]);
+    const pid_t child = ::fork();
+    if (child < 0)
+        throw Error(ErrorCode::InternalError, system_error_text("fork", errno));
+    if (child == 0) {
+        // Waits, in its namespace, to be looked at and killed.
+        const char done = ::unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+        ssize_t ignored = ::write(ready_write.get(), &done, 1);
+        (void)ignored;
+        for (;;)
+            ::pause();
+    }
+    ready_write.reset();
+    struct Reaper { // the child goes whatever happens below
+        pid_t pid;
+        ~Reaper() {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    } reaper{child};
+    char done = 'n';
+    if (::read(ready_read.get(), &done, 1) != 1 || done != 'y')
+        throw Error(ErrorCode::InternalError, "unshare(CLONE_NEWUSER) failed in the idmap helper");
+    write_map(child, "uid_map", "0 " + std::to_string(sandbox_user.uid) + " 1\n");
+    write_map(child, "gid_map", "0 " + std::to_string(sandbox_user.gid) + " 1\n");
+    const std::string ns = "/proc/" + std::to_string(child) + "/ns/user";
+    UniqueFd fd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid())
+        throw Error(ErrorCode::InternalError, system_error_text("open " + ns, errno));
+    return fd;
+}
+
+int prepare_child_mounts(const void *context, const char **step) noexcept {
+    const ChildMounts &mounts = *static_cast<const ChildMounts *>(context);
+    *step = "unshare the mount namespace";
+    if (::unshare(CLONE_NEWNS) != 0)
+        return errno;
+    *step = "make the mounts private";
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        return errno;
+    for (const std::string &path : mounts.idmapped) {
+        *step = "open_tree a writable path";
+        const int tree = ::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+            return errno;
+        mount_attr attributes{};
+        attributes.attr_set = MOUNT_ATTR_IDMAP;
+        attributes.userns_fd = static_cast<unsigned long long>(mounts.idmap_namespace);
+        *step = "idmap a writable path (mount_setattr)";
+        if (::mount_setattr(tree, "", AT_EMPTY_PATH, &attributes, sizeof attributes) != 0) {
+            const int error = errno;
+            ::close(tree);
+            return error;
+        }
+        *step = "move_mount the idmapped path";
+        const int moved = ::move_mount(tree, "", AT_FDCWD, path.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
+        const int error = errno;
+        ::close(tree);
+        if (moved != 0)
+            return error;
+    }
+    *step = "mount /proc";
+    if (mounts.fresh_proc &&
+        ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+        return errno;
+    return 0;
+}
+
+} // namespace tr::runner

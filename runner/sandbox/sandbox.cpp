@@ -1,0 +1,160 @@
+// Setting up the runner's sandbox: each mechanism probed the way commands will use it, so a
+// runner that says "bubblewrap" has run a command in it, and one that cannot says why.
+#include "runner/sandbox/sandbox.h"
+
+#include "core/error.h"
+#include "core/paths.h"
+#include "runner/sandbox/bubblewrap.h"
+#include "runner/sandbox/command.h"
+#include "runner/sandbox/idmap.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+namespace tr::runner {
+namespace {
+
+std::string read_text(const char *path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The host's file with a line for `id` added when it has none: "whoami", git and Python's
+// getpass need a name for the uid they run as.
+std::string with_entry(std::string text, unsigned id, const std::string &line) {
+    std::stringstream lines(text);
+    std::string existing;
+    while (std::getline(lines, existing)) {
+        const std::size_t first = existing.find(':');
+        const std::size_t second = existing.find(':', first + 1);
+        const std::size_t third = existing.find(':', second + 1);
+        if (third != std::string::npos &&
+            existing.substr(second + 1, third - second - 1) == std::to_string(id))
+            return text;
+    }
+    if (!text.empty() && text.back() != '\n')
+        text += '\n';
+    return text + line + "\n";
+}
+
+// Runs `exit 0` as every command will run; "" when it worked, else why not.
+std::string probe(const Sandbox &sandbox, const std::string &directory) {
+    const std::atomic<bool> never{false};
+    const TaskControl control(TaskControl::Clock::now() + std::chrono::seconds(20), never);
+    CommandSpec spec;
+    spec.command = "exit 0";
+    spec.working_directory = directory;
+    spec.readable_paths = {directory};
+    spec.timeout = std::chrono::seconds(20);
+    try {
+        const CommandResult result = run_command(spec, sandbox, control);
+        if (result.status.exited() && result.status.code == 0)
+            return "";
+        std::string error = result.err.text.substr(0, 300);
+        while (!error.empty() && error.back() == '\n')
+            error.pop_back();
+        return result.status.describe() + (error.empty() ? "" : ": " + error);
+    } catch (const Error &e) {
+        return e.what();
+    }
+}
+
+} // namespace
+
+const char *to_string(SandboxKind kind) noexcept {
+    return kind == SandboxKind::Bubblewrap ? "bubblewrap" : "none";
+}
+
+Sandbox::Sandbox(const Config &config, ProtectedPaths paths, Cgroups cgroups,
+                 SeccompFilter seccomp)
+    : tools_(config.tools), protected_(std::move(paths)), cgroups_(std::move(cgroups)),
+      seccomp_(std::move(seccomp)) {}
+
+std::string Sandbox::user_text() const {
+    if (drop_to_)
+        return "uid " + std::to_string(drop_to_->uid) + " (tools.sandbox_uid; the runner is root)";
+    return "uid " + std::to_string(::geteuid()) + " (the runner's own)";
+}
+
+Sandbox Sandbox::set_up(const Config &config, const std::string &run_dir,
+                        const std::string &program_dir, const Log &log) {
+    Sandbox sandbox(config, tr::protected_paths(config, run_dir, program_dir), Cgroups::set_up(log),
+                    SeccompFilter::build(false));
+    const bool root = ::geteuid() == 0;
+    const unsigned uid = root ? static_cast<unsigned>(config.tools.sandbox_uid) : ::geteuid();
+    const unsigned gid = root ? static_cast<unsigned>(config.tools.sandbox_uid) : ::getegid();
+    if (root)
+        sandbox.drop_to_ = Identity{uid, gid};
+    sandbox.passwd_ = with_entry(read_text("/etc/passwd"), uid,
+                                 "task:x:" + std::to_string(uid) + ":" + std::to_string(gid) +
+                                     ":Task Runner sandbox:/tmp:/bin/sh");
+    sandbox.group_ = with_entry(read_text("/etc/group"), gid, "task:x:" + std::to_string(gid) + ":");
+    for (const std::string &path : protected_paths_in_grants(sandbox.protected_, config))
+        log.warn("sandbox.protected_path",
+                 {{"path", path}, {"reason", "inside tools.allowed_paths or tools.writable_paths"}});
+
+    // As root, writable paths are idmapped so the sandbox user can write root's files there.
+    const std::vector<std::string> writable = resolve_roots(config.tools.writable_paths);
+    if (root && !writable.empty()) {
+        try {
+            sandbox.idmap_ = make_idmap_namespace(*sandbox.drop_to_);
+            ChildMounts mounts{sandbox.idmap_.get(), writable, false};
+            SpawnSpec spec;
+            spec.argv = {"/bin/true"};
+            spec.prepare = prepare_child_mounts;
+            spec.prepare_context = &mounts;
+            ChildProcess::spawn(spec).wait();
+        } catch (const Error &e) {
+            sandbox.idmap_.reset();
+            log.warn("sandbox.no_idmapped_mounts",
+                     {{"reason", e.what()},
+                      {"effect", "commands can write only where uid " + std::to_string(uid) +
+                                     " may"}});
+        }
+    }
+
+    std::string problem;
+    if (config.tools.sandbox == "none") {
+        problem = "tools.sandbox is \"none\"";
+    } else if (::access(bwrap_path, X_OK) != 0) {
+        problem = std::string(bwrap_path) + " is not installed (Debian package bubblewrap)";
+    } else if (root && ::access(setpriv_path, X_OK) != 0) {
+        problem = std::string(setpriv_path) + " is not installed (Debian package util-linux)";
+    } else {
+        sandbox.kind_ = SandboxKind::Bubblewrap;
+        const std::string directory =
+            real_directory(config.tools.working_directory).value_or("/");
+        if (const std::string failed = probe(sandbox, directory); !failed.empty())
+            problem = "bwrap cannot create a sandbox here (" + failed + ")";
+    }
+    if (!problem.empty()) {
+        if (config.tools.sandbox == "bubblewrap")
+            throw Error(ErrorCode::InternalError, "tools.sandbox is \"bubblewrap\" but " + problem);
+        sandbox.kind_ = SandboxKind::None;
+        // No network namespace without root (nor bwrap): then sockets are what the filter
+        // takes away.
+        if (!root && config.tools.network != "host")
+            sandbox.seccomp_ = SeccompFilter::build(true);
+        if (config.tools.sandbox != "none")
+            log.warn("sandbox.unavailable",
+                     {{"reason", problem},
+                      {"fallback",
+                       root ? "no filesystem sandbox: commands run as " + sandbox.user_text() +
+                                  " in PID and network namespaces of their own, with seccomp"
+                            : "no filesystem sandbox and no namespaces: commands run as the "
+                              "runner's user with seccomp and resource limits only"}});
+    }
+    log.info("sandbox.ready", {{"kind", to_string(sandbox.kind_)},
+                               {"user", sandbox.user_text()},
+                               {"cgroups", sandbox.cgroups_.description()},
+                               {"network", config.tools.network},
+                               {"idmapped_writable_paths", sandbox.idmap_.valid()}});
+    return sandbox;
+}
+
+} // namespace tr::runner
