@@ -151,10 +151,10 @@ public:
         const std::string bin = program_directory();
         const std::string socket = run_dir.path() + "/fcgi.sock";
         // Started runner, handlers, nginx; stopped in reverse: the edge first, the runner last.
-        start_component("runner",
-                        {bin + "/task-runner-runner", "--config", config_path, "--run-dir",
-                         run_dir.path()},
-                        std::chrono::seconds(config_.execution.shutdown_grace_seconds + 10));
+        start_component(
+            "runner",
+            {bin + "/task-runner-runner", "--config", config_path, "--run-dir", run_dir.path()},
+            std::chrono::seconds(config_.execution.shutdown_grace_seconds + 10));
         start_component(
             "fcgi", {bin + "/task-runner-fcgi", "--config", config_path, "--socket", socket}, 10s);
         wait_until("the handlers listen on " + socket, [&] { return can_connect(socket); });

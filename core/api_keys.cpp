@@ -2,9 +2,9 @@
 #include "core/api_keys.h"
 
 #include "core/error.h"
-#include "core/strings.h"
 #include "core/random.h"
 #include "core/sha256.h"
+#include "core/strings.h"
 
 #include <algorithm>
 #include <cctype>

@@ -15,8 +15,7 @@ namespace {
 
 } // namespace
 
-BatchRequest parse_batch_request(const json_t *body, const Config &config,
-                                 std::string_view owner) {
+BatchRequest parse_batch_request(const json_t *body, const Config &config, std::string_view owner) {
     if (!json_is_object(body))
         invalid(std::string("the request body must be a JSON object (got ") + json_type_name(body) +
                 ")");

@@ -357,8 +357,9 @@ public:
         if (!writable_set)
             config_.tools.writable_paths = {tools.working_directory};
         std::vector<std::string> roots = existing_directories("tools.allowed_paths");
-        const std::vector<std::string> writable =
-            writable_set ? existing_directories("tools.writable_paths") : resolve_roots(tools.writable_paths);
+        const std::vector<std::string> writable = writable_set
+                                                      ? existing_directories("tools.writable_paths")
+                                                      : resolve_roots(tools.writable_paths);
         roots.insert(roots.end(), writable.begin(), writable.end()); // writable is readable
         const std::optional<std::string> work = real_directory(tools.working_directory);
         if (!work)
@@ -411,16 +412,17 @@ private:
             const std::size_t colon = entry.find(':');
             const std::string owner = entry.substr(0, colon);
             if (colon == std::string::npos || !is_owner_name(owner) || colon + 1 == entry.size()) {
-                problem("tools.shared_directories",
-                        "entries must be OWNER:DIRECTORY, such as \"alice:/srv/shared/team\" (got " +
-                            in_quotes(entry) + ")");
+                problem(
+                    "tools.shared_directories",
+                    "entries must be OWNER:DIRECTORY, such as \"alice:/srv/shared/team\" (got " +
+                        in_quotes(entry) + ")");
                 continue;
             }
             const std::string path = absolute_path(entry.substr(colon + 1), config_.directory);
             if (!real_directory(path))
-                problem("tools.shared_directories",
-                        "entry " + in_quotes(entry) + ": " + in_quotes(path) +
-                            " is not an existing directory");
+                problem("tools.shared_directories", "entry " + in_quotes(entry) + ": " +
+                                                        in_quotes(path) +
+                                                        " is not an existing directory");
             entry = owner + ":" + path;
         }
     }

@@ -47,20 +47,20 @@ struct ToolsConfig {
     bool enable_file_operations = true;
     bool enable_command_execution = true;
     std::string working_directory = ".";
-    std::vector<std::string> allowed_paths{"."};        // readable
-    std::vector<std::string> writable_paths;            // the only writable ones; unset: the
-                                                        // working directory (load_config fills it)
+    std::vector<std::string> allowed_paths{"."}; // readable
+    std::vector<std::string> writable_paths;     // the only writable ones; unset: the
+                                                 // working directory (load_config fills it)
     std::vector<std::string> forbidden_commands{"rm -rf", "format", "fdisk"};
     int command_timeout_seconds = 60;
     int max_output_bytes = 64 * 1024;
-    int max_file_bytes = 10 * 1024 * 1024;              // one file read or written by the tools
-    int max_task_write_bytes = 100 * 1024 * 1024;       // a file a command writes; /tmp's size
-    int memory_limit_mb = 1024;                         // all of a task's processes together
-    int max_processes = 256;                            // all of a task's processes together
-    int cpu_quota_percent = 100;                        // of one CPU, for all of them together
-    std::string sandbox = "auto";                       // auto | bubblewrap | none
-    std::string network = "none";                       // none | host
-    int sandbox_uid = 65533;                            // commands' uid and gid when run by root
+    int max_file_bytes = 10 * 1024 * 1024;        // one file read or written by the tools
+    int max_task_write_bytes = 100 * 1024 * 1024; // a file a command writes; /tmp's size
+    int memory_limit_mb = 1024;                   // all of a task's processes together
+    int max_processes = 256;                      // all of a task's processes together
+    int cpu_quota_percent = 100;                  // of one CPU, for all of them together
+    std::string sandbox = "auto";                 // auto | bubblewrap | none
+    std::string network = "none";                 // none | host
+    int sandbox_uid = 65533;                      // commands' uid and gid when run by root
     // With API keys on, each owner's tasks work in <workspace_root>/<owner>/; unset: the working
     // directory. "owner:path" entries give an owner a shared directory as well.
     std::string workspace_root;

@@ -50,10 +50,10 @@ struct SpawnSpec {
     ResourceLimits limits;
 
     // In the order the child takes them, all before exec:
-    std::vector<int> join_cgroups; // cgroup.procs files open for writing: "0" goes to each, so
-                                   // nothing the child starts is ever outside them
-    std::vector<int> inherited_fds;   // become descriptors 3, 4, ... of the child
-    PrepareChild prepare = nullptr;   // then this, with prepare_context
+    std::vector<int> join_cgroups;  // cgroup.procs files open for writing: "0" goes to each, so
+                                    // nothing the child starts is ever outside them
+    std::vector<int> inherited_fds; // become descriptors 3, 4, ... of the child
+    PrepareChild prepare = nullptr; // then this, with prepare_context
     const void *prepare_context = nullptr;
     bool own_network_namespace = false;  // needs CAP_SYS_ADMIN: only loopback, down
     std::optional<Identity> run_as;      // needs root: no groups and no capabilities in any set

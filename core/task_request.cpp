@@ -170,7 +170,7 @@ std::vector<std::string> parse_allowed_paths(const json_t *value, const std::str
 
 std::string owner_workspace(const Config &config, std::string_view owner) {
     const std::string &root = config.tools.workspace_root.empty() ? config.tools.working_directory
-                                                                    : config.tools.workspace_root;
+                                                                  : config.tools.workspace_root;
     return root + "/" + std::string(owner);
 }
 

@@ -7,8 +7,8 @@
 #include "core/task.h"
 
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 

@@ -275,8 +275,12 @@ private:
             result.ok = false; // not run: the model can correct the arguments and call again
             result.error = call.name + ": " + call.argument_error;
         } else {
-            ToolContext tool_context{context_, environment_.config.tools, environment_.sandbox,
-                                     control_, artifacts_, bytes_written_};
+            ToolContext tool_context{context_,
+                                     environment_.config.tools,
+                                     environment_.sandbox,
+                                     control_,
+                                     artifacts_,
+                                     bytes_written_};
             try {
                 result = execute_tool(call.name, call.arguments.get(), tool_context);
             } catch (const TaskStopped &) {

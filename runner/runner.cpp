@@ -51,15 +51,14 @@ int Runner::run(const sigset_t &stop_signals) {
         ::gethostname(host, sizeof host - 1);
         register_runner(db,
                         {id_, host, static_cast<long>(::getpid()),
-                         config_.service.max_concurrent_tasks,
-                         to_string(sandbox_.kind()), sandbox_.user_text(),
-                         sandbox_.cgroups().description(), config_.tools.network},
+                         config_.service.max_concurrent_tasks, to_string(sandbox_.kind()),
+                         sandbox_.user_text(), sandbox_.cgroups().description(),
+                         config_.tools.network},
                         Clock::now());
     }
-    log_.info("runner.started",
-              {{"runner", id_},
-               {"workers", config_.service.max_concurrent_tasks},
-               {"sandbox", to_string(sandbox_.kind())}});
+    log_.info("runner.started", {{"runner", id_},
+                                 {"workers", config_.service.max_concurrent_tasks},
+                                 {"sandbox", to_string(sandbox_.kind())}});
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
         workers.emplace_back(&Runner::work, this);

@@ -10,7 +10,8 @@ namespace {
 HttpResponse submit_batch(HandlerContext &context, const Call &call) {
     const JsonPtr body = parse_body(
         call.request, "{\"tasks\": [{\"task\": \"list the files in .\"}], \"mode\": \"parallel\"}");
-    const BatchRequest batch = parse_batch_request(body.get(), context.config, call.principal.owner);
+    const BatchRequest batch =
+        parse_batch_request(body.get(), context.config, call.principal.owner);
     SubmittedBatch submitted;
     {
         std::lock_guard<std::mutex> writer(context.process.write_gate);

@@ -67,8 +67,8 @@ json_t *runner_list(HandlerContext &context, TimePoint now) {
                                         "started_at", select->getColumn(7).getString().c_str(),
                                         "heartbeat_at", select->getColumn(8).getString().c_str(),
                                         "sandbox_user", text_or_null(select->getColumn(9)),
-                                        "cgroups", text_or_null(select->getColumn(10)),
-                                        "network", text_or_null(select->getColumn(11))));
+                                        "cgroups", text_or_null(select->getColumn(10)), "network",
+                                        text_or_null(select->getColumn(11))));
     return runners.release();
 }
 

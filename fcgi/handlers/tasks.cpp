@@ -28,7 +28,8 @@ HttpResponse task_response(HandlerContext &context, const std::string &id, int e
 HttpResponse submit_task(HandlerContext &context, const Call &call) {
     const std::optional<int> wait = wait_parameter(call.request);
     const JsonPtr body = parse_body(call.request, task_example);
-    const TaskRequest request = parse_task_request(body.get(), context.config, call.principal.owner);
+    const TaskRequest request =
+        parse_task_request(body.get(), context.config, call.principal.owner);
     std::optional<WaitSlot> slot;
     if (wait && *wait > 0)
         slot.emplace(context); // before writing: a refused wait must not leave a task behind

@@ -13,11 +13,11 @@ namespace {
 // Only what programs need from /etc, not /etc itself: shadow, keys and the service's own
 // configuration stay out of sight. /etc/passwd and /etc/group come from the runner.
 constexpr const char *etc_entries[] = {
-    "/etc/nsswitch.conf", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-    "/etc/alternatives",  "/etc/localtime",   "/etc/timezone",   "/etc/os-release",
-    "/etc/debian_version", "/etc/mime.types", "/etc/ssl",        "/etc/ca-certificates",
-    "/etc/profile",       "/etc/bash.bashrc", "/etc/inputrc",    "/etc/magic",
-    "/etc/python3",       "/etc/perl",
+    "/etc/nsswitch.conf",  "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+    "/etc/alternatives",   "/etc/localtime",   "/etc/timezone",   "/etc/os-release",
+    "/etc/debian_version", "/etc/mime.types",  "/etc/ssl",        "/etc/ca-certificates",
+    "/etc/profile",        "/etc/bash.bashrc", "/etc/inputrc",    "/etc/magic",
+    "/etc/python3",        "/etc/perl",
 };
 // Name resolution, for a command granted the network.
 constexpr const char *network_entries[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/host.conf",
@@ -70,9 +70,9 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
                                             const std::string &command) {
     // Namespaces one by one, not --unshare-all: for root that would add a user namespace in
     // which the command is root again (bwrap maps the sandbox uid to the caller's, uid 0).
-    std::vector<std::string> argv = {bwrap_path,          "--unshare-ipc", "--unshare-pid",
-                                     "--unshare-uts",     "--unshare-cgroup-try",
-                                     "--die-with-parent", "--new-session"};
+    std::vector<std::string> argv = {bwrap_path,      "--unshare-ipc",        "--unshare-pid",
+                                     "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+                                     "--new-session"};
     if (!layout.network)
         argv.emplace_back("--unshare-net");
     add(argv, {"--ro-bind", "/usr", "/usr"});

@@ -17,15 +17,15 @@ namespace tr::runner {
 
 struct SandboxLayout {
     std::string working_directory;
-    std::vector<std::string> readable;     // bound read-only
-    std::vector<std::string> writable;     // bound writable, after the readable ones
-    std::vector<std::string> hidden_files; // replaced by an empty read-only file
+    std::vector<std::string> readable;           // bound read-only
+    std::vector<std::string> writable;           // bound writable, after the readable ones
+    std::vector<std::string> hidden_files;       // replaced by an empty read-only file
     std::vector<std::string> hidden_directories; // replaced by an empty read-only directory
-    std::vector<std::string> read_only;    // bound read-only again, over the writable ones
+    std::vector<std::string> read_only;          // bound read-only again, over the writable ones
     std::vector<std::pair<std::string, std::string>> environment; // the complete environment
-    bool network = false;                  // the host's network, instead of loopback only
-    long long tmp_bytes = 0;               // the size of /tmp
-    std::optional<Identity> drop_to;       // as root: the sandbox user, through setpriv
+    bool network = false;            // the host's network, instead of loopback only
+    long long tmp_bytes = 0;         // the size of /tmp
+    std::optional<Identity> drop_to; // as root: the sandbox user, through setpriv
     // Descriptor numbers in the child (SpawnSpec::inherited_fds): the seccomp program, and
     // /etc/passwd and /etc/group as the sandbox sees them.
     int seccomp_fd = -1;

@@ -45,7 +45,8 @@ bool write_file(const std::string &path, const std::string &value) {
 
 void write_or_throw(const std::string &path, const std::string &value) {
     if (!write_file(path, value))
-        throw Error(ErrorCode::InternalError, system_error_text("write " + value + " to " + path, errno));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text("write " + value + " to " + path, errno));
 }
 
 std::vector<std::string> words(const std::string &text, char separator) {
@@ -125,11 +126,13 @@ std::string own_path(const Mount &mount) {
         const std::size_t second = line.find(':', first + 1);
         if (first == std::string::npos || second == std::string::npos)
             continue;
-        const std::vector<std::string> names = words(line.substr(first + 1, second - first - 1), ',');
-        const bool matches = mount.v2 ? names.empty()
-                                      : std::any_of(names.begin(), names.end(), [&](const std::string &n) {
-                                            return contains(mount.controllers, n);
-                                        });
+        const std::vector<std::string> names =
+            words(line.substr(first + 1, second - first - 1), ',');
+        const bool matches =
+            mount.v2 ? names.empty()
+                     : std::any_of(names.begin(), names.end(), [&](const std::string &n) {
+                           return contains(mount.controllers, n);
+                       });
         if (!matches)
             continue;
         std::string path = line.substr(second + 1);
@@ -170,7 +173,8 @@ void remove_stale_groups(const std::string &parent) {
         const std::string name = entry->d_name;
         if (name.rfind(group_prefix, 0) != 0)
             continue;
-        const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + std::string(group_prefix).size()));
+        const pid_t pid =
+            static_cast<pid_t>(std::atol(name.c_str() + std::string(group_prefix).size()));
         if (pid > 0 && !process_alive(pid))
             stale.push_back(parent + "/" + name);
     }
@@ -282,9 +286,8 @@ Cgroups Cgroups::set_up(const Log &log) {
                            std::string("+") + controller))
                 hierarchy.controllers.emplace_back(controller);
             else
-                problems.push_back(system_error_text(std::string("enable ") + controller +
-                                                         " below " + parent,
-                                                     errno));
+                problems.push_back(system_error_text(
+                    std::string("enable ") + controller + " below " + parent, errno));
         }
         cgroups.hierarchies_.push_back(std::move(hierarchy));
         break;
@@ -300,8 +303,9 @@ Cgroups Cgroups::set_up(const Log &log) {
             continue;
         }
         const std::string parent = mount->point + own_path(*mount);
-        const auto existing = std::find_if(cgroups.hierarchies_.begin(), cgroups.hierarchies_.end(),
-                                           [&](const Hierarchy &h) { return h.base == parent + "/" + tag; });
+        const auto existing =
+            std::find_if(cgroups.hierarchies_.begin(), cgroups.hierarchies_.end(),
+                         [&](const Hierarchy &h) { return h.base == parent + "/" + tag; });
         if (existing != cgroups.hierarchies_.end()) { // cpu and cpuacct share one, say
             existing->controllers.emplace_back(controller);
             continue;
@@ -325,10 +329,22 @@ Cgroups Cgroups::set_up(const Log &log) {
     if (std::any_of(cgroups.hierarchies_.begin(), cgroups.hierarchies_.end(),
                     [](const Hierarchy &h) { return h.v2; }))
         parts.push_back("cgroup v2 " + (v2.empty() ? std::string("(kill only)") : join(v2, ", ")));
-    const bool complete = cgroups.limits_processes() && cgroups.limits_memory() && cgroups.limits_cpu();
-    if (!complete)
-        parts.push_back("not limited: " + join(problems, "; "));
-    cgroups.description_ = parts.empty() ? "none" : join(parts, "; ");
+    const bool complete =
+        cgroups.limits_processes() && cgroups.limits_memory() && cgroups.limits_cpu();
+    if (!complete) {
+        std::vector<std::string> missing;
+        for (const char *controller : wanted_controllers)
+            if (!cgroups.has(controller))
+                missing.emplace_back(controller);
+        // The first reason is the telling one; the rest are usually the same, elsewhere.
+        parts.push_back("no " + join(missing, ", ") + " limit (" +
+                        (problems.empty() ? std::string("unknown") : problems.front()) +
+                        (problems.size() > 1
+                             ? "; " + std::to_string(problems.size() - 1) + " more like it"
+                             : std::string()) +
+                        ")");
+    }
+    cgroups.description_ = join(parts, "; ");
     if (complete)
         log.info("cgroups.ready", {{"cgroups", cgroups.description_}});
     else
@@ -356,7 +372,8 @@ TaskCgroup Cgroups::create(const CgroupLimits &limits) const {
                 write_or_throw(path + "/pids.max", std::to_string(limits.processes));
             } else if (controller == "memory") {
                 const std::string bytes = std::to_string(limits.memory_bytes);
-                write_or_throw(path + (hierarchy.v2 ? "/memory.max" : "/memory.limit_in_bytes"), bytes);
+                write_or_throw(path + (hierarchy.v2 ? "/memory.max" : "/memory.limit_in_bytes"),
+                               bytes);
                 // Swap counts against the same limit where the kernel accounts it.
                 if (hierarchy.v2)
                     write_file(path + "/memory.swap.max", "0");
@@ -375,7 +392,8 @@ TaskCgroup Cgroups::create(const CgroupLimits &limits) const {
         }
         UniqueFd procs(::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
         if (!procs.valid())
-            throw Error(ErrorCode::InternalError, system_error_text("open " + path + "/cgroup.procs", errno));
+            throw Error(ErrorCode::InternalError,
+                        system_error_text("open " + path + "/cgroup.procs", errno));
         group.procs_.push_back(std::move(procs));
     }
     return group;

@@ -148,7 +148,8 @@ UniqueFd data_file(const std::string &text, const char *name) {
     if (!file.valid() ||
         ::write(file.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
         ::lseek(file.get(), 0, SEEK_SET) != 0)
-        throw Error(ErrorCode::InternalError, system_error_text(std::string("memfd ") + name, errno));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text(std::string("memfd ") + name, errno));
     return file;
 }
 
@@ -186,7 +187,8 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
     process.die_with_parent = true;
     process.join_cgroups = group.join_fds();
     process.limits.cpu_seconds =
-        static_cast<unsigned long>(std::chrono::ceil<std::chrono::seconds>(spec.timeout).count()) + 1;
+        static_cast<unsigned long>(std::chrono::ceil<std::chrono::seconds>(spec.timeout).count()) +
+        1;
     process.limits.file_size_bytes = static_cast<unsigned long>(tools.max_task_write_bytes);
     // Per process, and RLIMIT_NPROC per uid: only where no group limits the task as a whole.
     if (!cgroups.limits_memory())
@@ -194,13 +196,27 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
             static_cast<unsigned long>(tools.memory_limit_mb) * 1024 * 1024;
     if (!cgroups.limits_processes())
         process.limits.processes = static_cast<unsigned long>(tools.max_processes);
+    SandboxLayout layout = layout_for(spec, sandbox, environment);
     ChildMounts mounts;
     mounts.idmap_namespace = sandbox.idmap_namespace();
-    if (mounts.idmap_namespace >= 0)
+    if (mounts.idmap_namespace >= 0) {
+        // The sandbox user reads the readable paths and writes the writable ones as the
+        // service's own files; bubblewrap then binds the readable ones read-only. Without it,
+        // only the writable ones: nothing else would keep the others read-only.
         mounts.idmapped = spec.writable_paths;
+        if (sandbox.kind() == SandboxKind::Bubblewrap)
+            mounts.idmapped.insert(mounts.idmapped.end(), spec.readable_paths.begin(),
+                                   spec.readable_paths.end());
+        // A path inside another is idmapped through it already (and cannot be twice).
+        std::sort(mounts.idmapped.begin(), mounts.idmapped.end());
+        std::vector<std::string> outermost;
+        for (const std::string &path : mounts.idmapped)
+            if (!is_within_any(path, outermost))
+                outermost.push_back(path);
+        mounts.idmapped = std::move(outermost);
+    }
     std::vector<UniqueFd> handed; // alive until spawn returns, after the child's exec
     if (sandbox.kind() == SandboxKind::Bubblewrap) {
-        SandboxLayout layout = layout_for(spec, sandbox, environment);
         handed.push_back(sandbox.seccomp().as_file());
         handed.push_back(data_file(sandbox.passwd(), "passwd"));
         handed.push_back(data_file(sandbox.group(), "group"));
@@ -223,6 +239,9 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
             process.reaper_as_init = true;
             process.own_network_namespace = tools.network != "host";
             mounts.fresh_proc = true;
+            mounts.hidden_files = layout.hidden_files;
+            mounts.hidden_directories = layout.hidden_directories;
+            mounts.read_only = layout.read_only;
         }
     }
     for (const UniqueFd &fd : handed)
@@ -272,7 +291,8 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
                                         std::to_string(tools.memory_limit_mb) +
                                         " MB (tools.memory_limit_mb): a process was killed");
     if (group.hit_process_limit())
-        result.limits_reached.push_back("the task's limit of " + std::to_string(tools.max_processes) +
+        result.limits_reached.push_back("the task's limit of " +
+                                        std::to_string(tools.max_processes) +
                                         " processes (tools.max_processes): a fork was refused");
     return result;
 }

@@ -19,7 +19,8 @@ namespace {
 void write_map(pid_t pid, const char *file, const std::string &line) {
     const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
     const UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid() || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+    if (!fd.valid() ||
+        ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
         throw Error(ErrorCode::InternalError, system_error_text("write " + path, errno));
 }
 
@@ -89,6 +90,24 @@ int prepare_child_mounts(const void *context, const char **step) noexcept {
         ::close(tree);
         if (moved != 0)
             return error;
+    }
+    for (const std::string &path : mounts.hidden_files) {
+        *step = "hide a protected file";
+        if (::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+            ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
+            return errno;
+    }
+    for (const std::string &path : mounts.hidden_directories) {
+        *step = "hide a protected directory";
+        if (::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    "size=4k,mode=000") != 0)
+            return errno;
+    }
+    for (const std::string &path : mounts.read_only) {
+        *step = "make a protected path read-only";
+        if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+            ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
+            return errno;
     }
     *step = "mount /proc";
     if (mounts.fresh_proc &&

@@ -22,12 +22,17 @@ UniqueFd make_idmap_namespace(const Identity &sandbox_user);
 // Prepared before the fork; read by prepare_child_mounts in the child.
 struct ChildMounts {
     int idmap_namespace = -1;
-    std::vector<std::string> idmapped; // writable paths, resolved
-    bool fresh_proc = false;           // a procfs of the child's own PID namespace on /proc
+    std::vector<std::string> idmapped; // resolved, none inside another
+    // Without bubblewrap, the protections it would have made (SandboxLayout's):
+    std::vector<std::string> hidden_files;       // /dev/null over them, read-only
+    std::vector<std::string> hidden_directories; // an empty read-only tmpfs over them
+    std::vector<std::string> read_only;          // bound read-only over themselves
+    bool fresh_proc = false; // a procfs of the child's own PID namespace on /proc
 };
 
 // A PrepareChild (core/process.h): a private mount namespace (nothing propagates back), each
-// path of `idmapped` replaced by its idmapped self, and /proc when asked. Needs root.
+// path of `idmapped` replaced by its idmapped self, the protections, and /proc when asked.
+// Needs root.
 int prepare_child_mounts(const void *mounts, const char **step) noexcept;
 
 } // namespace tr::runner

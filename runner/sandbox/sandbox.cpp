@@ -70,8 +70,7 @@ const char *to_string(SandboxKind kind) noexcept {
     return kind == SandboxKind::Bubblewrap ? "bubblewrap" : "none";
 }
 
-Sandbox::Sandbox(const Config &config, ProtectedPaths paths, Cgroups cgroups,
-                 SeccompFilter seccomp)
+Sandbox::Sandbox(const Config &config, ProtectedPaths paths, Cgroups cgroups, SeccompFilter seccomp)
     : tools_(config.tools), protected_(std::move(paths)), cgroups_(std::move(cgroups)),
       seccomp_(std::move(seccomp)) {}
 
@@ -93,17 +92,21 @@ Sandbox Sandbox::set_up(const Config &config, const std::string &run_dir,
     sandbox.passwd_ = with_entry(read_text("/etc/passwd"), uid,
                                  "task:x:" + std::to_string(uid) + ":" + std::to_string(gid) +
                                      ":Task Runner sandbox:/tmp:/bin/sh");
-    sandbox.group_ = with_entry(read_text("/etc/group"), gid, "task:x:" + std::to_string(gid) + ":");
+    sandbox.group_ =
+        with_entry(read_text("/etc/group"), gid, "task:x:" + std::to_string(gid) + ":");
     for (const std::string &path : protected_paths_in_grants(sandbox.protected_, config))
-        log.warn("sandbox.protected_path",
-                 {{"path", path}, {"reason", "inside tools.allowed_paths or tools.writable_paths"}});
+        log.warn(
+            "sandbox.protected_path",
+            {{"path", path}, {"reason", "inside tools.allowed_paths or tools.writable_paths"}});
 
     // As root, writable paths are idmapped so the sandbox user can write root's files there.
     const std::vector<std::string> writable = resolve_roots(config.tools.writable_paths);
     if (root && !writable.empty()) {
         try {
             sandbox.idmap_ = make_idmap_namespace(*sandbox.drop_to_);
-            ChildMounts mounts{sandbox.idmap_.get(), writable, false};
+            ChildMounts mounts;
+            mounts.idmap_namespace = sandbox.idmap_.get();
+            mounts.idmapped = writable;
             SpawnSpec spec;
             spec.argv = {"/bin/true"};
             spec.prepare = prepare_child_mounts;
@@ -111,10 +114,10 @@ Sandbox Sandbox::set_up(const Config &config, const std::string &run_dir,
             ChildProcess::spawn(spec).wait();
         } catch (const Error &e) {
             sandbox.idmap_.reset();
-            log.warn("sandbox.no_idmapped_mounts",
-                     {{"reason", e.what()},
-                      {"effect", "commands can write only where uid " + std::to_string(uid) +
-                                     " may"}});
+            log.warn(
+                "sandbox.no_idmapped_mounts",
+                {{"reason", e.what()},
+                 {"effect", "commands can write only where uid " + std::to_string(uid) + " may"}});
         }
     }
 
@@ -127,8 +130,7 @@ Sandbox Sandbox::set_up(const Config &config, const std::string &run_dir,
         problem = std::string(setpriv_path) + " is not installed (Debian package util-linux)";
     } else {
         sandbox.kind_ = SandboxKind::Bubblewrap;
-        const std::string directory =
-            real_directory(config.tools.working_directory).value_or("/");
+        const std::string directory = real_directory(config.tools.working_directory).value_or("/");
         if (const std::string failed = probe(sandbox, directory); !failed.empty())
             problem = "bwrap cannot create a sandbox here (" + failed + ")";
     }

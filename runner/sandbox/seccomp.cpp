@@ -7,11 +7,11 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,27 +28,74 @@ using SeccompContext = std::unique_ptr<void, SeccompRelease>;
 // Refused outright: what changes the system, leaves the sandbox's namespaces, or reaches other
 // processes' memory. Names the running architecture does not have are skipped.
 constexpr const char *denied_calls[] = {
-    "mount", "umount", "umount2", "pivot_root", "chroot", "unshare", "setns", "mount_setattr",
-    "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount", "fspick",
-    "init_module", "finit_module", "delete_module", "create_module", "query_module",
-    "get_kernel_syms", "kexec_load", "kexec_file_load", "reboot",
-    "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "stime",
-    "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
-    "open_by_handle_at", "name_to_handle_at", "lookup_dcookie", "quotactl", "quotactl_fd",
-    "swapon", "swapoff", "acct", "syslog", "iopl", "ioperm", "vhangup", "sethostname",
-    "setdomainname", "nfsservctl", "uselib", "_sysctl", "process_vm_readv", "process_vm_writev",
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "mount_setattr",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "query_module",
+    "get_kernel_syms",
+    "kexec_load",
+    "kexec_file_load",
+    "reboot",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "stime",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "lookup_dcookie",
+    "quotactl",
+    "quotactl_fd",
+    "swapon",
+    "swapoff",
+    "acct",
+    "syslog",
+    "iopl",
+    "ioperm",
+    "vhangup",
+    "sethostname",
+    "setdomainname",
+    "nfsservctl",
+    "uselib",
+    "_sysctl",
+    "process_vm_readv",
+    "process_vm_writev",
     // io_uring performs system calls of its own (sockets among them) that this filter never sees.
-    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
 };
 
 // Namespace flags of clone(2): a new user namespace would bring back every capability.
-constexpr unsigned long namespace_flags[] = {CLONE_NEWNS,  CLONE_NEWUSER, CLONE_NEWPID,
-                                             CLONE_NEWNET, CLONE_NEWIPC,  CLONE_NEWUTS,
+constexpr unsigned long namespace_flags[] = {CLONE_NEWNS,    CLONE_NEWUSER, CLONE_NEWPID,
+                                             CLONE_NEWNET,   CLONE_NEWIPC,  CLONE_NEWUTS,
                                              CLONE_NEWCGROUP};
 
 void check(int result, const char *what) {
     if (result < 0)
-        throw Error(ErrorCode::InternalError, system_error_text(std::string("seccomp: ") + what, -result));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text(std::string("seccomp: ") + what, -result));
 }
 
 void deny(void *context, const char *name, unsigned count = 0,
@@ -129,7 +176,8 @@ UniqueFd SeccompFilter::as_file() const {
     const std::size_t bytes = instructions_.size() * sizeof(sock_filter);
     if (::write(file.get(), instructions_.data(), bytes) != static_cast<ssize_t>(bytes) ||
         ::lseek(file.get(), 0, SEEK_SET) != 0)
-        throw Error(ErrorCode::InternalError, system_error_text("seccomp: write the program", errno));
+        throw Error(ErrorCode::InternalError,
+                    system_error_text("seccomp: write the program", errno));
     return file;
 }
 

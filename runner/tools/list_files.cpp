@@ -29,9 +29,8 @@ struct CloseDir {
 };
 
 // Reads one directory through its descriptor (fdopendir takes ownership of it).
-void read_directory(UniqueFd fd, const std::string &path, const std::string &prefix,
-                    bool recursive, const ProtectedPaths &hidden, std::vector<Entry> &entries,
-                    bool &truncated) {
+void read_directory(UniqueFd fd, const std::string &path, const std::string &prefix, bool recursive,
+                    const ProtectedPaths &hidden, std::vector<Entry> &entries, bool &truncated) {
     const int dir_fd = fd.get();
     std::unique_ptr<DIR, CloseDir> dir(::fdopendir(fd.release()));
     if (!dir)

@@ -64,11 +64,12 @@ ToolResult write_file(const json_t *arguments, ToolContext &context) {
     // file and by /tmp's size; see the README).
     if (context.bytes_written + static_cast<long long>(content.size()) >
         context.config.max_task_write_bytes)
-        throw Error(ErrorCode::InvalidRequest,
-                    "the task would write " +
-                        std::to_string(context.bytes_written + static_cast<long long>(content.size())) +
-                        " bytes with this file, over tools.max_task_write_bytes (" +
-                        std::to_string(context.config.max_task_write_bytes) + ")");
+        throw Error(
+            ErrorCode::InvalidRequest,
+            "the task would write " +
+                std::to_string(context.bytes_written + static_cast<long long>(content.size())) +
+                " bytes with this file, over tools.max_task_write_bytes (" +
+                std::to_string(context.config.max_task_write_bytes) + ")");
     if (content.size() > static_cast<std::size_t>(context.config.max_file_bytes))
         throw Error(ErrorCode::InvalidRequest, "content is " + std::to_string(content.size()) +
                                                    " bytes, over tools.max_file_bytes (" +

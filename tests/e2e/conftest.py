@@ -22,6 +22,83 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("TR_BIN_DIR", ROOT / "build" / "bin"))
 TERMINAL = {"completed", "failed", "cancelled", "timeout"}
 
+# The secrets canary: every stack runs with a recognisable secret in its environment, every model
+# key the tests use is one of the recognisable fakes below or is remembered (remember_secret),
+# and so is every API key a test makes. No response body (checked as it arrives), log line, step
+# or database row outside where keys are stored may ever hold one (test_zz_secrets.py checks the
+# logs and databases of every stack at the end). CANARY_MODEL_KEY is the model key of the
+# stacks that need one but no model (model.provider = "builtin" ignores it).
+CANARY_MODEL_KEY = "sk-canary-model-key-7f3a9c1e5b"
+CANARY_ENV_SECRET = "canary-environment-secret-42d8e6"
+SECRETS = [CANARY_MODEL_KEY, CANARY_ENV_SECRET]
+STACK_DIRECTORIES = []  # every stack's directory, for the final scan
+LEAKS = []              # (url, secret) of responses that carried one
+
+
+def secrets_in(directory):
+    """(place, secret) for every known secret in a stack's log, steps and database rows, except
+    where keys belong: model_settings.api_key (a model key set through the API)."""
+    directory = Path(directory)
+    found = []
+    log = directory / "stack.log"
+    if log.exists():
+        text = log.read_text(errors="replace")
+        found.extend((str(log), s) for s in SECRETS if s in text)
+    database = directory / "data" / "task-runner.db"
+    if not database.exists():
+        return found
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            cursor = db.execute(f'SELECT * FROM "{table}"')
+            columns = [c[0] for c in cursor.description]
+            for row in cursor:
+                for column, value in zip(columns, row):
+                    if (table, column) == ("model_settings", "api_key") or value is None:
+                        continue
+                    found.extend((f"{database}:{table}.{column}", s) for s in SECRETS if s in str(value))
+    return found
+
+
+def remember_secret(value):
+    if value and value not in SECRETS:
+        SECRETS.append(value)
+
+
+def _watch_responses():
+    """Every response the tests receive through requests, checked for the secrets known then."""
+    send = requests.adapters.HTTPAdapter.send
+
+    def checked(self, request, *args, **kwargs):
+        response = send(self, request, *args, **kwargs)
+        if "text/event-stream" not in response.headers.get("Content-Type", ""):
+            body = response.content.decode("utf-8", "replace")
+            LEAKS.extend((request.url, s) for s in SECRETS if s in body)
+        return response
+    requests.adapters.HTTPAdapter.send = checked
+
+
+_watch_responses()
+
+
+def _remember_scripted_keys():
+    """The scripted model server's keys are fakes the suite uses: remembered as it is made."""
+    import scripted_llm
+    make = scripted_llm.ScriptedLLM.__init__
+
+    def remembering(self, api_key="sk-test-key", *args, **kwargs):
+        remember_secret(api_key)
+        make(self, api_key, *args, **kwargs)
+    scripted_llm.ScriptedLLM.__init__ = remembering
+
+
+_remember_scripted_keys()
+
+# Who commands run as when a stack runs as root, and the user a stack runs as when a test asks
+# for one that is not root.
+SANDBOX_UID = 65533
+SERVICE_UID = 64000
+
 
 def wait_until(condition, timeout=10.0, interval=0.05, message="condition"):
     """Polls `condition` until it returns a truthy value, which is returned."""
@@ -78,8 +155,15 @@ def render_config(settings):
 class Stack:
     """One running stack; `url`, `db_path`, `work` (the tasks' working directory)."""
 
-    def __init__(self, directory, overrides=None, env=None):
+    def __init__(self, directory, overrides=None, env=None, user=None, bin_dir=BIN, wrapper=()):
+        """`user`: the uid to run the stack as (default: the test's own, root in CI); `bin_dir`:
+        where its programs are; `wrapper`: a command line that runs the launcher (its args
+        follow)."""
         self.directory = Path(directory)
+        self.user = user
+        self.bin_dir = Path(bin_dir)
+        self.wrapper = list(wrapper)
+        STACK_DIRECTORIES.append(self.directory)
         self.work = self.directory / "work"
         self.work.mkdir(parents=True, exist_ok=True)
         self.db_path = self.directory / "data" / "task-runner.db"
@@ -104,17 +188,24 @@ class Stack:
         self.config_path = self.directory / "task-runner.cfg"
         self.config_path.write_text(render_config(settings))
         self.log_path = self.directory / "stack.log"
-        self.env = dict(os.environ, **(env or {}))
+        self.env = dict(os.environ, TR_E2E_CANARY=CANARY_ENV_SECRET, **(env or {}))
         self.process = None
         self.started_pids = []
         self.session = requests.Session()
 
     def start(self):
         log = open(self.log_path, "wb")
+        command = [*self.wrapper, str(self.bin_dir / "task-runner"), "serve", "--config",
+                   str(self.config_path)]
+        if self.user is not None:
+            # Its whole directory is its own, as an operator would set it up.
+            for path in [self.directory, *self.directory.rglob("*")]:
+                os.chown(path, self.user, self.user, follow_symlinks=False)
+            command = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups",
+                       "--", *command]
         self.process = subprocess.Popen(
-            [str(BIN / "task-runner"), "serve", "--config", str(self.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env, start_new_session=True)
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=self.env, start_new_session=True, cwd=self.directory)
         log.close()
         wait_until(self._healthy, timeout=30, message=f"the stack on {self.url} to be healthy")
         self.started_pids = self.component_pids()  # still known if the launcher dies first
@@ -181,6 +272,7 @@ class Stack:
         """A new key for `owner` with `scopes` ("read,submit"), as the CLI prints it."""
         done = self.keys("create", "--owner", owner, "--scopes", scopes)
         assert done.returncode == 0, done.stderr
+        remember_secret(done.stdout.strip())
         return done.stdout.strip()
 
     # -- API helpers -------------------------------------------------------------------------
@@ -229,8 +321,8 @@ def make_stack(request, tmp_path):
     stacks = []
     request.node._stacks = stacks
 
-    def make(overrides=None, env=None, start=True):
-        stack = Stack(tmp_path / f"stack{len(stacks)}", overrides, env)
+    def make(overrides=None, env=None, start=True, user=None):
+        stack = Stack(tmp_path / f"stack{len(stacks)}", overrides, env, user)
         stacks.append(stack)
         return stack.start() if start else stack
 
@@ -264,3 +356,37 @@ def attach_shared_stack_log(request):
     if used:
         request.node._stacks = [request.getfixturevalue(name) for name in used]
     yield
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_responses():
+    """A test fails when a response it received carried a secret."""
+    before = len(LEAKS)
+    yield
+    assert LEAKS[before:] == [], f"responses carried secrets: {LEAKS[before:]}"
+
+
+def task_runner_cgroups():
+    """This machine's cgroup directories of runners (task-runner.<pid>.<random>)."""
+    found = []
+    for mount in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = mount.split(" - ")
+        if len(fields) != 2 or not fields[1].startswith(("cgroup ", "cgroup2 ")):
+            continue
+        point = Path(fields[0].split()[4])
+        found.extend(p for p in point.rglob("task-runner.*") if p.is_dir())
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_cgroups_left_behind():
+    """Runners remove their groups when they stop, and the next runner removes those of one
+    that was killed; whatever a killed runner left at the very end is removed here."""
+    yield
+    for group in sorted(task_runner_cgroups(), key=lambda p: -len(p.parts)):
+        pid = int(group.name.split(".")[1])
+        if Path(f"/proc/{pid}").exists():
+            continue
+        for child in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            child.rmdir()
+        group.rmdir()

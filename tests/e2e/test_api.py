@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from conftest import wait_until
+from conftest import remember_secret, wait_until
 from test_tasks import sleeping_processes
 
 
@@ -349,6 +349,7 @@ def test_metrics_pass_promtool_and_never_go_backwards_across_a_restart(make_stac
 # -- configuration -------------------------------------------------------------------------------------
 
 def test_config_shows_values_with_sources_and_hides_secrets(make_stack):
+    remember_secret("sk-config-secret-999")
     stack = make_stack(env={"TASK_RUNNER_API_KEY": "sk-config-secret-999", "TASK_RUNNER_MODEL_PROVIDER": "builtin"})
     config = stack.get("/api/v1/config").json()
     assert config["config"]["model"]["api_key"] == "set"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Stack, wait_until
+from conftest import Stack, remember_secret, wait_until
 from scripted_llm import (ScriptedLLM, calls, complete, hang, malformed, oversized, plan, status,
                           text)
 
@@ -302,6 +302,7 @@ def test_two_invalid_plans_fail_the_task(model_stack, llm):
 
 def test_a_401_fails_at_once_and_never_shows_the_key(make_stack):
     secret = "sk-live-DO-NOT-LEAK-4f9a8b7c6d5e"
+    remember_secret(secret)
     llm = ScriptedLLM(api_key="sk-the-right-one")
     try:
         stack = make_stack({"model.provider": "openai", "model.endpoint": llm.endpoint,

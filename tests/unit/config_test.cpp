@@ -62,12 +62,19 @@ TEST(LoadConfig, LoadsTheShippedConfigurationResolvingPathsAgainstItsDirectory) 
     TempDir dir;
     const std::string shipped = test::read_text(TR_SOURCE_DIR "/config/task-runner.cfg");
     const std::string path = dir.write("config/task-runner.cfg", shipped);
+    dir.make_dir("work"); // the repository has it (work/.gitignore)
     const Config config = load_config(path, environment_of());
     EXPECT_EQ(config.file, path);
     EXPECT_EQ(config.directory, dir / "config");
     // ".." in config/task-runner.cfg is the directory above it, not the test's working directory.
     EXPECT_EQ(config.tools.working_directory, dir.path());
     EXPECT_EQ(config.tools.allowed_paths, std::vector<std::string>{dir.path()});
+    // It reads the repository and writes only work/, in bubblewrap, without network.
+    EXPECT_EQ(config.tools.writable_paths, std::vector<std::string>{dir / "work"});
+    EXPECT_EQ(config.tools.workspace_root, dir / "work");
+    EXPECT_EQ(config.tools.sandbox, "bubblewrap");
+    EXPECT_EQ(config.tools.network, "none");
+    EXPECT_TRUE(config.service.cors.allowed_origins.empty());
     EXPECT_EQ(config.storage.database, dir / "data/task-runner.db");
     EXPECT_EQ(config.model.provider, "auto");
     EXPECT_EQ(config.execution.max_steps, 10);
@@ -651,9 +658,9 @@ TEST(LoadConfig, RejectsAnEmptyAllowedPathsList) {
 TEST(LoadConfig, RejectsAWorkingDirectoryOutsideTheAllowedPaths) {
     TempDir dir;
     dir.make_dir("other");
-    const std::string message = load_error(
-        dir, "tools = { working_directory = \"other\"; allowed_paths = [\"work\"]; "
-             "writable_paths = [\"work\"]; };\n");
+    const std::string message =
+        load_error(dir, "tools = { working_directory = \"other\"; allowed_paths = [\"work\"]; "
+                        "writable_paths = [\"work\"]; };\n");
     EXPECT_EQ(message, config_path(dir) + ":1: tools.working_directory \"" + dir / "other" +
                            "\" is outside tools.allowed_paths and tools.writable_paths");
 }
@@ -661,9 +668,9 @@ TEST(LoadConfig, RejectsAWorkingDirectoryOutsideTheAllowedPaths) {
 TEST(LoadConfig, RejectsAWorkingDirectoryThatIsOnlyAPrefixOfAnAllowedPath) {
     TempDir dir;
     dir.make_dir("workshop");
-    const std::string message = load_error(
-        dir, "tools = { working_directory = \"workshop\"; allowed_paths = [\"work\"]; "
-             "writable_paths = []; };\n");
+    const std::string message =
+        load_error(dir, "tools = { working_directory = \"workshop\"; allowed_paths = [\"work\"]; "
+                        "writable_paths = []; };\n");
     EXPECT_TRUE(contains(message, "is outside tools.allowed_paths")) << message;
 }
 

@@ -366,7 +366,8 @@ TEST(ChildProcess, InItsOwnPidNamespaceItsDeathTakesEveryDescendantAlong) {
 // What a command's /proc/self/status says of its identity and capabilities.
 std::string status_of_child(const SpawnSpec &base) {
     SpawnSpec spec = base;
-    spec.argv = {"/bin/sh", "-c", "grep -E '^(Uid|Gid|Groups|Cap...|NoNewPrivs):' /proc/self/status"};
+    spec.argv = {"/bin/sh", "-c",
+                 "grep -E '^(Uid|Gid|Groups|Cap...|NoNewPrivs):' /proc/self/status"};
     spec.capture_output = true;
     ChildProcess child = ChildProcess::spawn(spec);
     const std::string text = read_pipe(child.stdout_pipe());
@@ -391,7 +392,8 @@ TEST(ChildProcess, HandsOnChosenDescriptorsAtThreeAndUp) {
     TempDir dir;
     const UniqueFd first(::open(dir.write("a", "first").c_str(), O_RDONLY | O_CLOEXEC));
     const UniqueFd second(::open(dir.write("b", "second").c_str(), O_RDONLY | O_CLOEXEC));
-    SpawnSpec spec = shell("cat <&3; echo; cat <&4; echo; ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    SpawnSpec spec =
+        shell("cat <&3; echo; cat <&4; echo; ls /proc/self/fd | sort -n | tr '\\n' ' '");
     spec.inherited_fds = {second.get(), first.get()};
     ChildProcess child = ChildProcess::spawn(spec);
     const std::string out = read_pipe(child.stdout_pipe());

@@ -131,8 +131,8 @@ protected:
     const Sandbox &sandbox(SandboxKind kind) {
         std::optional<Sandbox> &made = kind == SandboxKind::Bubblewrap ? bubblewrap_ : none_;
         if (!made)
-            made.emplace(make_sandbox(config_, kind == SandboxKind::Bubblewrap ? "bubblewrap" : "none",
-                                      work_));
+            made.emplace(make_sandbox(
+                config_, kind == SandboxKind::Bubblewrap ? "bubblewrap" : "none", work_));
         return *made;
     }
 
@@ -687,7 +687,8 @@ bool has(const std::vector<std::string> &argv, const std::vector<std::string> &s
     return std::search(argv.begin(), argv.end(), sequence.begin(), sequence.end()) != argv.end();
 }
 
-std::size_t position(const std::vector<std::string> &argv, const std::vector<std::string> &sequence) {
+std::size_t position(const std::vector<std::string> &argv,
+                     const std::vector<std::string> &sequence) {
     return static_cast<std::size_t>(
         std::search(argv.begin(), argv.end(), sequence.begin(), sequence.end()) - argv.begin());
 }
@@ -747,7 +748,8 @@ TEST(BubblewrapCommand, MasksAndProtectsOverTheWritablePaths) {
     layout.read_only = {"/repo/work/.git", "/repo/work/bin"};
     const std::vector<std::string> argv = argv_of(layout);
     const std::size_t writable = position(argv, {"--bind", "/repo/work", "/repo/work"});
-    const std::size_t file = position(argv, {"--ro-bind", "/dev/null", "/repo/data/task-runner.db"});
+    const std::size_t file =
+        position(argv, {"--ro-bind", "/dev/null", "/repo/data/task-runner.db"});
     const std::size_t directory =
         position(argv, {"--perms", "0000", "--tmpfs", "/repo/run", "--remount-ro", "/repo/run"});
     const std::size_t git = position(argv, {"--ro-bind", "/repo/work/.git", "/repo/work/.git"});
@@ -767,10 +769,10 @@ TEST(BubblewrapCommand, DropsRootThroughSetprivAndGrantsTheNetworkOnlyWhenAsked)
     layout.drop_to = Identity{65533, 65533};
     layout.network = true;
     const std::vector<std::string> argv = argv_of(layout);
-    EXPECT_TRUE(has(argv, {"--", "/usr/bin/setpriv", "--reuid=65533", "--regid=65533",
-                           "--clear-groups", "--inh-caps=-all", "--ambient-caps=-all",
-                           "--bounding-set=-all", "--no-new-privs", "--", "/bin/sh", "-c",
-                           "ls -la"}));
+    EXPECT_TRUE(
+        has(argv, {"--", "/usr/bin/setpriv", "--reuid=65533", "--regid=65533", "--clear-groups",
+                   "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all",
+                   "--no-new-privs", "--", "/bin/sh", "-c", "ls -la"}));
     EXPECT_FALSE(has(argv, {"--cap-drop"})); // setpriv needs bwrap's to drop the rest
     EXPECT_FALSE(has(argv, {"--unshare-net"}));
     EXPECT_TRUE(has(argv, {"--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"}));
