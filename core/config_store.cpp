@@ -10,9 +10,39 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace tr {
 namespace {
+
+// Settings that decide what tasks and clients can reach: only whoever may edit the file may
+// change them. Through the API (open to every local program when keys are off), they would let
+// a request widen the grants, drop the sandbox, or open the edge to other origins and hosts.
+constexpr const char *file_only[] = {
+    "storage.",
+    "tools.working_directory",
+    "tools.allowed_paths",
+    "tools.writable_paths",
+    "tools.workspace_root",
+    "tools.shared_directories",
+    "tools.sandbox",
+    "tools.sandbox_uid",
+    "tools.network",
+    "tools.enable_command_execution",
+    "tools.enable_file_operations",
+    "service.require_api_key",
+    "service.allowed_hosts",
+    "service.bind_address",
+    "service.cors.",
+    "model.allowed_endpoint_hosts",
+};
+
+bool is_file_only(const std::string &path) {
+    for (const std::string_view only : file_only)
+        if (only.back() == '.' ? path.rfind(only, 0) == 0 : path == only)
+            return true;
+    return false;
+}
 
 bool is_setting(const std::string &path) {
     const std::vector<std::string> paths = config_setting_paths();
@@ -57,7 +87,8 @@ JsonPtr stored_as_tree(Db &db) {
     while (select->executeStep()) {
         const JsonPtr value(
             json_loads(select->getColumn(1).getString().c_str(), JSON_DECODE_ANY, nullptr));
-        if (value)
+        // One stored before a setting became file-only is not applied (see file_only).
+        if (value && !is_file_only(select->getColumn(0).getString()))
             set_path(tree.get(), select->getColumn(0).getString(), value.get());
     }
     return tree;
@@ -117,8 +148,10 @@ ConfigUpdate update_config(Db &db, const Config &running, const json_t *partial,
             problems.push_back(
                 path +
                 " cannot be changed through the API (it says where the API's own data lives)");
-        } else if (path.rfind("model.", 0) == 0 && path != "model.timeout_seconds" &&
-                   path != "model.allowed_endpoint_hosts") {
+        } else if (is_file_only(path)) {
+            problems.push_back(path + " can be changed only in the configuration file (it "
+                                      "decides what tasks and clients can reach)");
+        } else if (path.rfind("model.", 0) == 0 && path != "model.timeout_seconds") {
             json_object_set(model_body.get(), path.substr(6).c_str(), value);
             update.applied_live.push_back(path);
         } else {

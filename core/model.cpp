@@ -130,6 +130,21 @@ ModelOverrides load_model_overrides(Db &db) {
     return overrides;
 }
 
+namespace {
+
+// The host a model configuration sends its key to: its endpoint's, else its provider's.
+std::optional<std::string> key_host(const ModelConfig &model) {
+    if (!model.endpoint.empty())
+        return url_host(model.endpoint);
+    const std::string provider = model.provider == "auto" ? "openai" : model.provider;
+    for (const Preset &preset : presets)
+        if (provider == preset.provider)
+            return url_host(preset.endpoint);
+    return std::nullopt; // builtin: no host at all
+}
+
+} // namespace
+
 ModelConfig effective_model(const ModelConfig &configured, const ModelOverrides &overrides) {
     ModelConfig model = configured;
     if (overrides.provider)
@@ -144,6 +159,11 @@ ModelConfig effective_model(const ModelConfig &configured, const ModelOverrides 
         model.max_tokens = *overrides.max_tokens;
     if (overrides.temperature)
         model.temperature = *overrides.temperature;
+    // A key from the file or the environment goes only to the host it was configured for:
+    // otherwise the config API could point the model at any listener, which would receive it
+    // with the first task. A key set through the API together with the endpoint goes along.
+    if (!overrides.api_key && key_host(model) != key_host(configured))
+        model.api_key.clear();
     return model;
 }
 

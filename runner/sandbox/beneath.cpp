@@ -58,6 +58,20 @@ UniqueFd open_root(const std::string &root) {
 
 } // namespace
 
+UniqueFd pin_path(const std::string &absolute) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    const int fd =
+        static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, absolute.c_str(), &how, sizeof how));
+    if (fd < 0)
+        throw Error(ErrorCode::InvalidRequest,
+                    system_error_text("the granted path " + absolute +
+                                          " is not what it was (a symbolic link now, or gone)",
+                                      errno));
+    return UniqueFd(fd);
+}
+
 UniqueFd open_beneath(const std::string &resolved, const std::vector<std::string> &roots, int flags,
                       mode_t mode) {
     const std::string &root = root_of(resolved, roots);

@@ -19,6 +19,11 @@ namespace tr::runner {
 UniqueFd open_beneath(const std::string &resolved, const std::vector<std::string> &roots, int flags,
                       mode_t mode = 0);
 
+// An O_PATH descriptor of `absolute`, opened with no symbolic link in any component: what a
+// granted path is right now, held so that swapping a component for a link later changes
+// nothing. Throws Error(InvalidRequest) naming the path when it has one, or is gone.
+UniqueFd pin_path(const std::string &absolute);
+
 // mkdir -p of a resolved directory, one component at a time beneath its root.
 void make_directories_beneath(const std::string &resolved, const std::vector<std::string> &roots);
 

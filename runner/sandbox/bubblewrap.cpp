@@ -132,6 +132,10 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
         add(argv, {"--setenv", name, value});
     if (layout.seccomp_fd >= 0)
         add(argv, {"--seccomp", std::to_string(layout.seccomp_fd)});
+    if (layout.block_fd >= 0)
+        add(argv, {"--block-fd", std::to_string(layout.block_fd)});
+    if (layout.info_fd >= 0)
+        add(argv, {"--info-fd", std::to_string(layout.info_fd)});
     if (!layout.drop_to) {
         // Unprivileged: bwrap's own user namespace, where it keeps no capability.
         add(argv, {"--cap-drop", "ALL", "--", "/bin/sh", "-c", command});

@@ -31,6 +31,10 @@ struct SandboxLayout {
     int seccomp_fd = -1;
     int passwd_fd = -1;
     int group_fd = -1;
+    // bwrap waits for a byte on block_fd before it starts the command, and says which process
+    // builds the sandbox on info_fd (runner/sandbox/sandbox_check.h).
+    int block_fd = -1;
+    int info_fd = -1;
 };
 
 inline constexpr const char *bwrap_path = "/usr/bin/bwrap";

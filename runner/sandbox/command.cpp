@@ -5,10 +5,13 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "runner/sandbox/beneath.h"
 #include "runner/sandbox/bubblewrap.h"
 #include "runner/sandbox/idmap.h"
+#include "runner/sandbox/sandbox_check.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -81,30 +84,36 @@ bool exists(const std::string &path) {
 }
 
 // The .git entries (repositories and worktree links) at most three levels below the writable
-// roots, so a command can neither plant hooks nor rewrite history there. The walk is bounded:
-// a huge tree costs no more than this many directories.
-constexpr std::size_t max_directories_walked = 4000;
+// roots, so a command can neither plant hooks nor rewrite history there. Breadth first, and
+// bounded: padding a tree with directories delays the deepest ones, never the shallow ones,
+// and a huge tree costs no more than this many directories.
+constexpr std::size_t max_directories_walked = 10000;
 
-void find_git(const std::string &directory, int depth, std::size_t &walked,
-              std::vector<std::string> &found) {
-    if (walked++ >= max_directories_walked)
-        return;
-    std::unique_ptr<DIR, int (*)(DIR *)> dir(::opendir(directory.c_str()), ::closedir);
-    if (!dir)
-        return;
-    std::vector<std::string> below;
-    while (const dirent *entry = ::readdir(dir.get())) {
-        const std::string name = entry->d_name;
-        if (name == "." || name == "..")
-            continue;
-        const std::string path = directory + "/" + name;
-        if (name == ".git")
-            found.push_back(path);
-        else if (entry->d_type == DT_DIR && depth > 0)
-            below.push_back(path);
+std::vector<std::string> git_entries(const std::vector<std::string> &roots) {
+    std::vector<std::string> found;
+    std::vector<std::string> level = roots;
+    std::size_t walked = 0;
+    for (int depth = 0; depth <= 3 && !level.empty(); ++depth) {
+        std::vector<std::string> next;
+        for (const std::string &directory : level) {
+            if (walked++ >= max_directories_walked)
+                return found;
+            std::unique_ptr<DIR, int (*)(DIR *)> dir(::opendir(directory.c_str()), ::closedir);
+            if (!dir)
+                continue;
+            while (const dirent *entry = ::readdir(dir.get())) {
+                const std::string name = entry->d_name;
+                if (name == "." || name == "..")
+                    continue;
+                if (name == ".git")
+                    found.push_back(directory + "/" + name);
+                else if (entry->d_type == DT_DIR)
+                    next.push_back(directory + "/" + name);
+            }
+        }
+        level = std::move(next);
     }
-    for (const std::string &path : below)
-        find_git(path, depth - 1, walked, found);
+    return found;
 }
 
 // Where HOME points: the working directory when the task may write it, else a place it may.
@@ -136,9 +145,8 @@ SandboxLayout layout_for(const CommandSpec &spec, const Sandbox &sandbox,
     for (const std::string &directory : guarded.read_only)
         if (is_within_any(directory, spec.writable_paths) && exists(directory))
             layout.read_only.push_back(directory);
-    std::size_t walked = 0;
-    for (const std::string &root : spec.writable_paths)
-        find_git(root, 3, walked, layout.read_only);
+    for (std::string &git : git_entries(spec.writable_paths))
+        layout.read_only.push_back(std::move(git));
     return layout;
 }
 
@@ -196,7 +204,13 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
             static_cast<unsigned long>(tools.memory_limit_mb) * 1024 * 1024;
     if (!cgroups.limits_processes())
         process.limits.processes = static_cast<unsigned long>(tools.max_processes);
+    const bool bubblewrap = sandbox.kind() == SandboxKind::Bubblewrap;
     SandboxLayout layout = layout_for(spec, sandbox, environment);
+    // What bwrap mounts, pinned now; without it, what is idmapped (sandbox_check.h).
+    std::optional<PlannedSandbox> plan;
+    if (bubblewrap)
+        plan = pin_layout(layout);
+    std::vector<UniqueFd> pins;
     ChildMounts mounts;
     mounts.idmap_namespace = sandbox.idmap_namespace();
     if (mounts.idmap_namespace >= 0) {
@@ -214,15 +228,34 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
             if (!is_within_any(path, outermost))
                 outermost.push_back(path);
         mounts.idmapped = std::move(outermost);
+        for (const std::string &path : mounts.idmapped) {
+            int fd = plan ? plan->pinned(path) : -1;
+            if (fd < 0) {
+                pins.push_back(pin_path(path));
+                fd = pins.back().get();
+            }
+            mounts.idmapped_fds.push_back(fd);
+        }
     }
     std::vector<UniqueFd> handed; // alive until spawn returns, after the child's exec
-    if (sandbox.kind() == SandboxKind::Bubblewrap) {
+    UniqueFd release;             // a byte here lets bwrap start the command
+    UniqueFd sandbox_info;        // bwrap says here which process builds the sandbox
+    if (bubblewrap) {
+        int block[2], info[2];
+        if (::pipe2(block, O_CLOEXEC) != 0 || ::pipe2(info, O_CLOEXEC) != 0)
+            throw Error(ErrorCode::InternalError, system_error_text("pipe2", errno));
+        release = UniqueFd(block[1]);
+        sandbox_info = UniqueFd(info[0]);
         handed.push_back(sandbox.seccomp().as_file());
         handed.push_back(data_file(sandbox.passwd(), "passwd"));
         handed.push_back(data_file(sandbox.group(), "group"));
+        handed.emplace_back(block[0]);
+        handed.emplace_back(info[1]);
         layout.seccomp_fd = 3; // SpawnSpec::inherited_fds, in order
         layout.passwd_fd = 4;
         layout.group_fd = 5;
+        layout.block_fd = 6;
+        layout.info_fd = 7;
         process.argv = bubblewrap_command(layout, spec.command);
         process.environment = std::vector<std::string>{}; // bwrap itself needs nothing
     } else {
@@ -238,9 +271,14 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
             process.own_pid_namespace = true;
             process.reaper_as_init = true;
             process.own_network_namespace = tools.network != "host";
+            // The whole host is in view here, not only the grants: every secret is masked.
             mounts.fresh_proc = true;
-            mounts.hidden_files = layout.hidden_files;
-            mounts.hidden_directories = layout.hidden_directories;
+            for (const std::string &file : sandbox.protected_paths().secret_files)
+                if (exists(file))
+                    mounts.hidden_files.push_back(file);
+            for (const std::string &directory : sandbox.protected_paths().secret_directories)
+                if (exists(directory))
+                    mounts.hidden_directories.push_back(directory);
             mounts.read_only = layout.read_only;
         }
     }
@@ -256,6 +294,25 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
     const auto deadline = started + spec.timeout;
     ChildProcess child = ChildProcess::spawn(process);
     handed.clear();
+    pins.clear();
+    if (plan) {
+        // A closed pipe would let bwrap go on as well: only a kill stops it.
+        const auto setup_deadline = std::min(deadline, started + std::chrono::seconds(20));
+        const std::optional<pid_t> builder = read_sandbox_pid(sandbox_info.get(), setup_deadline);
+        bool as_planned = false;
+        try {
+            as_planned = builder && check_sandbox(*builder, 6, *plan, setup_deadline);
+        } catch (const Error &) {
+            child.kill_group();
+            throw;
+        }
+        if (as_planned)
+            as_planned = ::write(release.get(), "x", 1) == 1;
+        if (!as_planned)
+            child.kill_group(); // bwrap failed (its stderr says why) or took too long
+        release.reset();
+        plan.reset();
+    }
     while (true) {
         read_available(child, result, spec.max_output_bytes, poll_slice_ms);
         if (const std::optional<ExitStatus> status = child.poll()) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 
@@ -64,32 +65,39 @@ UniqueFd make_idmap_namespace(const Identity &sandbox_user) {
 
 int prepare_child_mounts(const void *context, const char **step) noexcept {
     const ChildMounts &mounts = *static_cast<const ChildMounts *>(context);
+    // Detached idmapped clones first, from the pinned descriptors, while they still belong to
+    // the mount namespace they were opened in.
+    constexpr std::size_t max_trees = 64;
+    int trees[max_trees];
+    const std::size_t count = std::min(mounts.idmapped_fds.size(), max_trees);
+    for (std::size_t i = 0; i < count; ++i) {
+        *step = "open_tree a granted path";
+        trees[i] = ::open_tree(mounts.idmapped_fds[i], "",
+                               AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (trees[i] < 0)
+            return errno;
+        mount_attr attributes{};
+        attributes.attr_set = MOUNT_ATTR_IDMAP;
+        attributes.userns_fd = static_cast<unsigned long long>(mounts.idmap_namespace);
+        *step = "idmap a granted path (mount_setattr)";
+        if (::mount_setattr(trees[i], "", AT_EMPTY_PATH, &attributes, sizeof attributes) != 0)
+            return errno;
+    }
     *step = "unshare the mount namespace";
     if (::unshare(CLONE_NEWNS) != 0)
         return errno;
     *step = "make the mounts private";
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
         return errno;
-    for (const std::string &path : mounts.idmapped) {
-        *step = "open_tree a writable path";
-        const int tree = ::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        if (tree < 0)
-            return errno;
-        mount_attr attributes{};
-        attributes.attr_set = MOUNT_ATTR_IDMAP;
-        attributes.userns_fd = static_cast<unsigned long long>(mounts.idmap_namespace);
-        *step = "idmap a writable path (mount_setattr)";
-        if (::mount_setattr(tree, "", AT_EMPTY_PATH, &attributes, sizeof attributes) != 0) {
-            const int error = errno;
-            ::close(tree);
-            return error;
-        }
+    for (std::size_t i = 0; i < count; ++i) {
+        // Over the path as it is now: were it swapped for a link, the pinned directory would
+        // land elsewhere in this namespace, never another directory here (bubblewrap's result
+        // is checked before the command starts; see command.cpp).
         *step = "move_mount the idmapped path";
-        const int moved = ::move_mount(tree, "", AT_FDCWD, path.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
-        const int error = errno;
-        ::close(tree);
-        if (moved != 0)
-            return error;
+        if (::move_mount(trees[i], "", AT_FDCWD, mounts.idmapped[i].c_str(),
+                         MOVE_MOUNT_F_EMPTY_PATH) != 0)
+            return errno;
+        ::close(trees[i]);
     }
     for (const std::string &path : mounts.hidden_files) {
         *step = "hide a protected file";

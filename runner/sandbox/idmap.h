@@ -22,7 +22,10 @@ UniqueFd make_idmap_namespace(const Identity &sandbox_user);
 // Prepared before the fork; read by prepare_child_mounts in the child.
 struct ChildMounts {
     int idmap_namespace = -1;
-    std::vector<std::string> idmapped; // resolved, none inside another
+    // Descriptors of the paths to idmap (pin_path), none inside another; each clone is made
+    // from its descriptor, so what is mounted is what was pinned, whatever the path is now.
+    std::vector<int> idmapped_fds;
+    std::vector<std::string> idmapped; // where each goes
     // Without bubblewrap, the protections it would have made (SandboxLayout's):
     std::vector<std::string> hidden_files;       // /dev/null over them, read-only
     std::vector<std::string> hidden_directories; // an empty read-only tmpfs over them

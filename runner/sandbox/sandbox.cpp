@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/paths.h"
+#include "runner/sandbox/beneath.h"
 #include "runner/sandbox/bubblewrap.h"
 #include "runner/sandbox/command.h"
 #include "runner/sandbox/idmap.h"
@@ -98,14 +99,31 @@ Sandbox Sandbox::set_up(const Config &config, const std::string &run_dir,
         log.warn(
             "sandbox.protected_path",
             {{"path", path}, {"reason", "inside tools.allowed_paths or tools.writable_paths"}});
+    // Masks are placed by path: where a task may rename what lies around a secret, it could
+    // move the secret out from under its mask. So no secret may be inside a writable path.
+    const std::vector<std::string> writable = resolve_roots(config.tools.writable_paths);
+    std::vector<std::string> secrets = sandbox.protected_.secret_files;
+    secrets.insert(secrets.end(), sandbox.protected_.secret_directories.begin(),
+                   sandbox.protected_.secret_directories.end());
+    for (const std::string &secret : secrets)
+        if (is_within_any(secret, writable))
+            throw Error(ErrorCode::InvalidRequest,
+                        "tools.writable_paths contains " + secret +
+                            ", the service's own (its database, a config file or its run "
+                            "directory): tasks could move it out of the sandbox's mask; keep "
+                            "it outside the writable paths");
 
     // As root, writable paths are idmapped so the sandbox user can write root's files there.
-    const std::vector<std::string> writable = resolve_roots(config.tools.writable_paths);
     if (root && !writable.empty()) {
         try {
             sandbox.idmap_ = make_idmap_namespace(*sandbox.drop_to_);
             ChildMounts mounts;
             mounts.idmap_namespace = sandbox.idmap_.get();
+            std::vector<UniqueFd> pins;
+            for (const std::string &path : writable) {
+                pins.push_back(pin_path(path));
+                mounts.idmapped_fds.push_back(pins.back().get());
+            }
             mounts.idmapped = writable;
             SpawnSpec spec;
             spec.argv = {"/bin/true"};
@@ -138,9 +156,9 @@ Sandbox Sandbox::set_up(const Config &config, const std::string &run_dir,
         if (config.tools.sandbox == "bubblewrap")
             throw Error(ErrorCode::InternalError, "tools.sandbox is \"bubblewrap\" but " + problem);
         sandbox.kind_ = SandboxKind::None;
-        // No network namespace without root (nor bwrap): then sockets are what the filter
-        // takes away.
-        if (!root && config.tools.network != "host")
+        // Without bwrap no mount namespace hides the host's unix sockets (and without root no
+        // network namespace hides the rest): sockets are what the filter takes away.
+        if (config.tools.network != "host")
             sandbox.seccomp_ = SeccompFilter::build(true);
         if (config.tools.sandbox != "none")
             log.warn("sandbox.unavailable",

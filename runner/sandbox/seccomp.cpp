@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <string_view>
 
 namespace tr::runner {
 namespace {
@@ -98,9 +99,18 @@ void check(int result, const char *what) {
                     system_error_text(std::string("seccomp: ") + what, -result));
 }
 
+// Calls newer than this libseccomp (2.5.4), by the number every architecture gives them.
+constexpr struct {
+    const char *name;
+    int number;
+} newer_calls[] = {{"fchmodat2", 452}};
+
 void deny(void *context, const char *name, unsigned count = 0,
           const scmp_arg_cmp *conditions = nullptr) {
-    const int number = seccomp_syscall_resolve_name(name);
+    int number = seccomp_syscall_resolve_name(name);
+    for (const auto &newer : newer_calls)
+        if (number == __NR_SCMP_ERROR && std::string_view(name) == newer.name)
+            number = newer.number;
     if (number == __NR_SCMP_ERROR)
         return; // not on this architecture
     check(seccomp_rule_add_array(context, SCMP_ACT_ERRNO(EPERM), number, count, conditions), name);
@@ -109,6 +119,18 @@ void deny(void *context, const char *name, unsigned count = 0,
 void deny_when(void *context, const char *name, scmp_arg_cmp condition) {
     deny(context, name, 1, &condition);
 }
+
+// The calls that set a file's mode, and which argument holds it. Writable paths store what the
+// sandbox user writes as the service's own (idmap.h): a setuid bit there would make a program
+// that runs as root for whoever starts it.
+struct ModeArgument {
+    const char *call;
+    unsigned argument;
+};
+constexpr ModeArgument mode_arguments[] = {
+    {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},    {"openat", 3},
+    {"creat", 1}, {"mkdir", 1},  {"mkdirat", 2},  {"mknod", 1},     {"mknodat", 2},
+};
 
 } // namespace
 
@@ -148,6 +170,16 @@ SeccompFilter SeccompFilter::build(bool deny_sockets) {
     // bits count (higher ones must not slip past).
     for (const unsigned long request : {TIOCSTI, TIOCLINUX})
         deny_when(ctx, "ioctl", SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
+    for (const ModeArgument &call : mode_arguments)
+        for (const unsigned long bit :
+             {static_cast<unsigned long>(S_ISUID), static_cast<unsigned long>(S_ISGID)}) {
+            const scmp_arg_cmp condition{call.argument, SCMP_CMP_MASKED_EQ, bit, bit};
+            deny_when(ctx, call.call, condition);
+        }
+    // openat2 passes its mode in memory, out of a filter's reach: as for clone3.
+    check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0), "openat2");
+    // vsock reaches the hypervisor, whatever network namespace the command is in.
+    deny_when(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_VSOCK));
     if (deny_sockets)
         deny_when(ctx, "socket", SCMP_A0(SCMP_CMP_NE, AF_NETLINK));
 

@@ -1,6 +1,7 @@
 // The seccomp filter every command runs under: system calls a task never needs and an attacker
 // would (mounting, namespaces, modules, kexec, reboot, the clock, bpf, ptrace of others,
-// keyrings, io_uring, pushing input into a terminal with TIOCSTI...) fail with EPERM. Built
+// keyrings, io_uring, pushing input into a terminal with TIOCSTI, vsock, a setuid or setgid
+// bit on a file...) fail with EPERM. Built
 // once with libseccomp at start-up; installed by bubblewrap (--seccomp FD) or, without it, by
 // the child itself just before exec (SpawnSpec::seccomp).
 #pragma once

@@ -17,7 +17,10 @@ ToolResult read_file(const json_t *arguments, ToolContext &context) {
     const std::string resolved = resolve_path(requested, context.task.working_directory,
                                               context.task.allowed_paths, MustExist::Yes);
     refuse_protected(resolved, requested, context, false);
-    const UniqueFd fd = open_beneath(resolved, context.task.allowed_paths, O_RDONLY | O_NOCTTY);
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, holding the worker past
+    // every deadline (it is refused below, as not a regular file).
+    const UniqueFd fd =
+        open_beneath(resolved, context.task.allowed_paths, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     refuse_protected_file(fd.get(), requested, context);
     struct stat info {};
     if (::fstat(fd.get(), &info) != 0)
@@ -27,6 +30,7 @@ ToolResult read_file(const json_t *arguments, ToolContext &context) {
                     "\"" + requested + "\" is a directory; use list_files");
     if (!S_ISREG(info.st_mode))
         throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is not a regular file");
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
     if (info.st_size > context.config.max_file_bytes)
         throw Error(ErrorCode::InvalidRequest,
                     "\"" + requested + "\" is " + std::to_string(info.st_size) +

@@ -88,15 +88,21 @@ ToolResult write_file(const json_t *arguments, ToolContext &context) {
     make_directories_beneath(parent_directory(resolved), roots);
 
     if (append) {
-        const UniqueFd file = open_beneath(resolved, roots, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        // O_NONBLOCK, then a regular file only: a FIFO would hold the worker until read.
+        const UniqueFd file =
+            open_beneath(resolved, roots, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0644);
         refuse_protected_file(file.get(), requested, context);
+        struct stat opened {};
+        if (::fstat(file.get(), &opened) != 0 || !S_ISREG(opened.st_mode))
+            throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is not a regular file");
+        ::fcntl(file.get(), F_SETFL, ::fcntl(file.get(), F_GETFL) & ~O_NONBLOCK);
         write_all(file.get(), content, requested);
     } else {
         replace_atomically(resolved, requested, content, roots);
     }
 
     context.bytes_written += static_cast<long long>(content.size());
-    const UniqueFd written = open_beneath(resolved, roots, O_RDONLY);
+    const UniqueFd written = open_beneath(resolved, roots, O_PATH);
     struct stat info {};
     ::fstat(written.get(), &info);
     const std::string shown = display_path(resolved, context.task.working_directory);

@@ -208,7 +208,109 @@ def test_a_symlink_swapped_between_check_and_use_never_reaches_the_database(jail
     jail.wait_for(flipper)
 
 
-# -- the service's own files --------------------------------------------------------------------
+def test_a_granted_path_swapped_for_a_symlink_is_never_mounted(jail):
+    # Regression (found in an attacker's review): a task narrowed to work/b/etc ran a second
+    # command after another task had made work/b a link to /; bwrap followed it and mounted
+    # the host's /etc, idmapped and writable. Now every mounted path is pinned before bwrap
+    # starts and checked in the finished sandbox, before the command runs.
+    target = jail.directory / "data"  # the service's own database lives there
+    shell(jail, "rm -f b; mkdir -p b.real/etc && ln -sfn b.real b && echo made",
+          context={"working_directory": "work"})
+    shell(jail, "rm -f b && mv b.real b && echo back", context={"working_directory": "work"})
+    victim = jail.submit("run the command: 'sleep 4', then run the command: 'cat task-runner.db | head -c 16; "
+                         f"touch probe-{os.getpid()}; ls'",
+                         context={"working_directory": "work/b/etc",
+                                  "constraints": {"allowed_paths": ["work/b/etc"]}})
+    wait_running(jail, victim)
+    shell(jail, f"mv b b.old && ln -s {target} b && echo swapped", context={"working_directory": "work"})
+    task = jail.wait_for(victim)
+    text = json.dumps(task)
+    assert "SQLite format" not in text, task
+    assert not (target / f"probe-{os.getpid()}").exists()
+    second = [s for s in task["steps"] if s["tool"] == "run_command"][1]
+    assert second["status"] == "failed", second
+    assert "not what it was" in second["error"] or "did not come out as planned" in second["error"], second
+    shell(jail, "rm -f b; rm -r b.old", context={"working_directory": "work"})
+
+
+def test_setuid_and_setgid_bits_cannot_be_set(jail):
+    # Regression: what the sandbox user writes is stored as the service's user (root), so a
+    # chmod 4755 made a setuid-root program on the host.
+    _, out = shell(jail, "cp /usr/bin/id work/rootme; chmod 4755 work/rootme; echo chmod=$?; "
+                         "chmod g+s work/rootme; install -m 4755 /usr/bin/id work/rootme2; mkdir -m 2777 work/sgid; "
+                         "python3 -c \"import os; os.open('work/rootme3', os.O_CREAT | os.O_WRONLY, 0o4755)\"")
+    assert "chmod=0" not in out, out
+    for name in ("rootme", "rootme2", "rootme3", "sgid"):
+        path = jail.work / name
+        if path.exists():
+            assert not path.stat().st_mode & 0o6000, (name, oct(path.stat().st_mode))
+        path.unlink(missing_ok=True) if not path.is_dir() else path.rmdir()
+
+
+def test_git_stays_protected_behind_a_padded_tree(jail):
+    # Regression: the walk for .git directories stopped after 4000 directories, so padding the
+    # tree first left a repository unprotected. It is breadth first now: shallow ones first.
+    hooks = jail.work / "repo" / ".git" / "hooks"
+    _, out = shell(jail, "mkdir -p work/pad && cd work/pad && for i in $(seq 1 200); do mkdir -p x$i/$(seq -s ' x' 1 40 | tr ' ' '\\n' | head -1); done; "
+                         "cd ../..; mkdir -p $(seq -f 'work/t%g' 1 300); echo padded")
+    assert "padded" in out
+    _, out = shell(jail, f"echo 'echo pwned' > {hooks}/pre-commit")
+    assert "Read-only file system" in out or "Permission denied" in out, out
+    assert not (hooks / "pre-commit").exists()
+    shell(jail, "rm -r work/pad work/t* && echo cleaned")
+
+
+def test_a_fifo_does_not_hold_a_worker(jail):
+    # Regression: read_file opened a FIFO and waited for a writer, past the task's deadline and
+    # its cancellation, until every worker was stuck.
+    shell(jail, "rm -f work/fifo; mkfifo work/fifo && echo made")
+    started = time.monotonic()
+    for request in ("read the file work/fifo", "append 'x' to work/fifo"):
+        task = jail.run(request, context={"constraints": {"max_execution_time": 5}})
+        assert task["status"] == "failed", task
+        assert "not a regular file" in json.dumps(task) or "No such device" in json.dumps(task), task
+    assert time.monotonic() - started < 10
+    (jail.work / "fifo").unlink()
+
+
+def test_vsock_is_refused(jail):
+    _, out = shell(jail, "python3 -c \"import socket; socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)\"")
+    assert "PermissionError" in out, out
+
+
+# -- what a local program can do through the API while keys are off ----------------------------
+
+
+def test_the_api_cannot_widen_the_grants_or_drop_the_sandbox(make_stack):
+    stack = make_stack()
+    for change in ({"tools": {"allowed_paths": ["/"]}}, {"tools": {"writable_paths": ["/etc"]}},
+                   {"tools": {"sandbox": "none"}}, {"tools": {"network": "host"}},
+                   {"service": {"require_api_key": False}}, {"service": {"allowed_hosts": ["*"]}},
+                   {"service": {"cors": {"allowed_origins": ["https://attacker.example"]}}},
+                   {"model": {"allowed_endpoint_hosts": []}}):
+        response = stack.session.put(f"{stack.url}/api/v1/config", json=change, timeout=10)
+        assert response.status_code == 400, (change, response.text)
+        assert "only in the configuration file" in response.json()["error"]["message"]
+    assert stack.query("SELECT count(*) FROM config_overrides") == [(0,)]
+
+
+def test_a_model_endpoint_set_through_the_api_never_receives_the_configured_key(make_stack):
+    from scripted_llm import ScriptedLLM, complete, plan
+    listener = ScriptedLLM(api_key=None)  # an attacker's, taking whatever comes
+    try:
+        stack = make_stack({"model.provider": "openai", "model.api_key": CANARY_MODEL_KEY})
+        response = stack.session.put(f"{stack.url}/api/v1/config/model", timeout=10,
+                                     json={"endpoint": listener.endpoint})
+        assert response.status_code == 200, response.text
+        listener.script(plan(), complete("done"))
+        stack.run("anything at all")
+        assert listener.requests, "the task called the new endpoint"
+        for request in listener.requests:
+            assert "authorization" not in request["headers"], request["headers"]
+            assert CANARY_MODEL_KEY not in json.dumps(request["body"])
+    finally:
+        listener.stop()
+
 
 
 def test_the_database_can_be_neither_read_nor_written(jail):
@@ -465,6 +567,9 @@ def test_auto_without_bubblewrap_says_so_and_still_contains_the_command(without_
     assert CANARY_ENV_SECRET not in out and CANARY_MODEL_KEY not in out and "TASK_RUNNER" not in out, out
     assert "shadow: Permission denied" in out, out
     assert "curl=7" in out, out
+    # The whole host is in view, but the service's own files are masked there too.
+    _, out = shell(stack, f"cat {stack.config_path}; cat {stack.db_path} | head -c 16; echo end")
+    assert CANARY_MODEL_KEY not in out and "SQLite format" not in out and "bind_address" not in out, out
     wait_until(lambda: not sleeping_processes(f"sleep {marker}1") and not sleeping_processes(f"sleep {marker}2"),
                message="the background processes to be gone")
     # It still writes where it may, as the sandbox user, and the files stay the service's.

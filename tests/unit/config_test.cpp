@@ -754,6 +754,42 @@ TEST(EffectiveAllowedHosts, FollowTheBindAddressUnlessConfigured) {
     EXPECT_EQ(effective_allowed_hosts(service), std::vector<std::string>{"tasks.example.com"});
 }
 
+TEST(LoadConfig, ChecksTheSandboxSettings) {
+    TempDir dir;
+    const std::string message = load_error(
+        dir, test::minimal_config_text({"", "network = \"internet\"; sandbox_uid = 0;", ""}));
+    EXPECT_TRUE(contains(message, "tools.network must be one of none, host (got \"internet\")"))
+        << message;
+    EXPECT_TRUE(contains(message, "tools.sandbox_uid must be 1..2147483647 (got 0)")) << message;
+}
+
+TEST(LoadConfig, ChecksTheGrantedDirectories) {
+    TempDir dir;
+    const std::string message =
+        load_error(dir, test::minimal_config_text(
+                            {"",
+                             "writable_paths = [\"work\", \"nope\"]; workspace_root = \"gone\";\n"
+                             "shared_directories = [\"alice\", \"../x:y\", \"bob:missing\"];",
+                             ""}));
+    for (const std::string &expected :
+         {"tools.writable_paths entry \"" + dir / "nope" + "\" is not an existing directory",
+          "tools.workspace_root \"" + dir / "gone" + "\" is not an existing directory",
+          std::string("tools.shared_directories entries must be OWNER:DIRECTORY, such as "
+                      "\"alice:/srv/shared/team\" (got \"alice\")"),
+          std::string("(got \"../x:y\")"),
+          "tools.shared_directories entry \"bob:missing\": \"" + dir / "missing" +
+              "\" is not an existing directory"})
+        EXPECT_TRUE(contains(message, expected)) << expected << "\n" << message;
+}
+
+TEST(LoadConfig, SharedDirectoriesResolveAgainstTheFilesDirectory) {
+    TempDir dir;
+    dir.make_dir("team");
+    const Config config =
+        test::load_minimal_config(dir, {"", "shared_directories = [\"alice:team\"];", ""});
+    EXPECT_EQ(config.tools.shared_directories, std::vector<std::string>{"alice:" + dir / "team"});
+}
+
 TEST(LoadConfig, AcceptsCredentialsWithExplicitOrigins) {
     TempDir dir;
     const Config config = test::load_minimal_config(

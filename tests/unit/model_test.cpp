@@ -260,6 +260,27 @@ TEST(EffectiveModel, AppliesOnlyTheOverridesThatArePresent) {
     EXPECT_DOUBLE_EQ(other.temperature, 0.7);
 }
 
+// Regression: with the API open, PUT /api/v1/config/model {"endpoint": "http://listener/v1"}
+// made the next task send the configured key to that listener.
+TEST(EffectiveModel, TheConfiguredKeyGoesOnlyToItsOwnHost) {
+    const ModelConfig configured = model_config("openai", secret_key, "");
+    ModelOverrides elsewhere;
+    elsewhere.endpoint = "http://127.0.0.1:19999/v1";
+    EXPECT_EQ(effective_model(configured, elsewhere).api_key, "");
+    // The same host spelled otherwise, or another model there, keeps it.
+    ModelOverrides same;
+    same.endpoint = "https://API.openai.com/v1/";
+    same.model_name = "gpt-4o";
+    EXPECT_EQ(effective_model(configured, same).api_key, secret_key);
+    // Another provider's host, too, gets no key it was not given...
+    ModelOverrides anthropic;
+    anthropic.provider = "anthropic";
+    EXPECT_EQ(effective_model(configured, anthropic).api_key, "");
+    // ...and a key given with the endpoint goes with it.
+    elsewhere.api_key = "sk-for-the-listener";
+    EXPECT_EQ(effective_model(configured, elsewhere).api_key, "sk-for-the-listener");
+}
+
 // ---- merge_model_update ----
 
 // A valid configuration (auto provider, no key) loaded from a temporary directory.

@@ -3,6 +3,8 @@
 // limits, never wider than the server's configuration.
 #include "core/task_request.h"
 
+#include "core/paths.h"
+
 #include "core/error.h"
 #include "test_support.h"
 
@@ -483,6 +485,89 @@ TEST_F(TaskRequestTest, ResolvingAStoredContextAppliesTheCurrentConfiguration) {
         EXPECT_TRUE(contains(e.what(), "context.constraints.max_steps must be an integer 1..5"))
             << e.what();
     }
+}
+
+// Read and write grants apart.
+
+TEST_F(TaskRequestTest, TheWorkingDirectoryIsTheOneWritablePlaceUnlessConfigured) {
+    EXPECT_EQ(resolve_task_context(nullptr, config_, "").writable_paths,
+              std::vector<std::string>{work_});
+    const std::string out = dir_.make_dir("work/out");
+    load({"", "writable_paths = [\"work/out\"];", ""});
+    const TaskContext context = resolve_task_context(nullptr, config_, "");
+    EXPECT_EQ(context.writable_paths, std::vector<std::string>{out});
+    EXPECT_EQ(context.allowed_paths, std::vector<std::string>{work_}); // out is inside: one root
+    load({"", "writable_paths = [];", ""});
+    EXPECT_TRUE(resolve_task_context(nullptr, config_, "").writable_paths.empty());
+}
+
+TEST_F(TaskRequestTest, NarrowedReadingNarrowsWritingToo) {
+    const std::string src = dir_.make_dir("work/src");
+    const JsonPtr narrowed =
+        parse_json(R"({"working_directory":"src","constraints":{"allowed_paths":["src"]}})");
+    const TaskContext context = resolve_task_context(narrowed.get(), config_, "");
+    EXPECT_EQ(context.allowed_paths, std::vector<std::string>{src});
+    EXPECT_EQ(context.writable_paths, std::vector<std::string>{src}); // not all of work/
+    const std::string out = dir_.make_dir("work/out");
+    load({"", "writable_paths = [\"work/out\"];", ""});
+    EXPECT_TRUE(resolve_task_context(narrowed.get(), config_, "").writable_paths.empty());
+}
+
+// Per-owner workspaces (service.require_api_key).
+
+class OwnerWorkspaceTest : public TaskRequestTest {
+protected:
+    void SetUp() override {
+        dir_.make_dir("shared");
+        dir_.make_dir("reference");
+        dir_.make_dir("work");
+        config_ = test::write_and_load_config(
+            dir_,
+            "tools = { working_directory = \"work\"; allowed_paths = [\"work\", \"reference\"];\n"
+            "    shared_directories = [\"alice:shared\"]; sandbox = \"none\"; };\n"
+            "service = { require_api_key = true; };\n"
+            "storage = { database = \"data/tasks.db\"; };\n");
+        work_ = dir_ / "work";
+    }
+};
+
+TEST_F(OwnerWorkspaceTest, EachOwnerWorksInItsOwnDirectoryMadeOnFirstUse) {
+    EXPECT_FALSE(test::exists(work_ + "/bob"));
+    const TaskContext bob = resolve_task_context(nullptr, config_, "bob");
+    EXPECT_EQ(bob.working_directory, work_ + "/bob");
+    EXPECT_EQ(bob.writable_paths, std::vector<std::string>{work_ + "/bob"});
+    // The workspace root itself is not among what bob reads; a reference outside it is.
+    EXPECT_EQ(bob.allowed_paths, (std::vector<std::string>{work_ + "/bob", dir_ / "reference"}));
+}
+
+TEST_F(OwnerWorkspaceTest, AnotherOwnersWorkspaceIsOutsideTheGrants) {
+    resolve_task_context(nullptr, config_, "alice");
+    for (const char *directory : {"../alice", "..", "/"}) {
+        const JsonPtr context =
+            parse_json(std::string(R"({"working_directory":")") + directory + "\"}");
+        EXPECT_THROW(resolve_task_context(context.get(), config_, "bob"), Error) << directory;
+    }
+    const JsonPtr widened = parse_json(R"({"constraints":{"allowed_paths":["../alice"]}})");
+    EXPECT_THROW(resolve_task_context(widened.get(), config_, "bob"), Error);
+}
+
+TEST_F(OwnerWorkspaceTest, ASharedDirectoryIsGrantedToItsOwnerOnly) {
+    const TaskContext alice = resolve_task_context(nullptr, config_, "alice");
+    EXPECT_TRUE(is_within_any(dir_ / "shared/x", alice.writable_paths));
+    const TaskContext bob = resolve_task_context(nullptr, config_, "bob");
+    EXPECT_FALSE(is_within_any(dir_ / "shared/x", bob.allowed_paths));
+}
+
+TEST_F(OwnerWorkspaceTest, WithoutAnOwnerOrWithoutKeysTheServersGrantsApply) {
+    EXPECT_EQ(resolve_task_context(nullptr, config_, "").working_directory, work_);
+    config_.service.require_api_key = false;
+    EXPECT_EQ(resolve_task_context(nullptr, config_, "alice").working_directory, work_);
+}
+
+TEST_F(OwnerWorkspaceTest, AnOwnerThatCannotNameADirectoryIsRefused) {
+    for (const char *owner : {".", "..", "a/b"})
+        EXPECT_THROW(resolve_task_context(nullptr, config_, owner), Error) << owner;
+    EXPECT_FALSE(test::exists(work_ + "/a"));
 }
 
 } // namespace

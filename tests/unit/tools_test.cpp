@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "runner/sandbox/bubblewrap.h"
 #include "runner/sandbox/command.h"
+#include "runner/sandbox/sandbox_check.h"
 #include "runner/task_failure.h"
 #include "test_support.h"
 
@@ -42,9 +43,12 @@ const Log &quiet() {
     return log;
 }
 
-// A sandbox as the runner makes it, for these tools settings and working directory.
-Sandbox make_sandbox(const ToolsConfig &tools, const std::string &kind, const std::string &work) {
+// A sandbox as the runner makes it, for these tools settings and working directory (and the
+// service's database where `database` says).
+Sandbox make_sandbox(const ToolsConfig &tools, const std::string &kind, const std::string &work,
+                     const std::string &database = "/nonexistent/task-runner.db") {
     Config config;
+    config.storage.database = database;
     config.tools = tools;
     config.tools.sandbox = kind;
     config.tools.working_directory = work;
@@ -468,6 +472,117 @@ TEST(DisplayPath, IsRelativeToTheWorkingDirectoryWhenInside) {
     EXPECT_EQ(display_path("/etc/x", "/"), "etc/x");
 }
 
+// What no tool may touch, and the limits of the task as a whole
+
+class ProtectedToolsTest : public ToolsTest {
+protected:
+    // The service's data next to the working directory, in a directory the task may read
+    // (as the development config has it: the repository readable, work/ writable).
+    void SetUp() override {
+        database_ = dir_.write("service/data/task-runner.db", "SQLite format 3\n");
+        dir_.write("service/data/task-runner.db-wal", "WAL\n");
+        dir_.make_dir("work/repo/.git/hooks");
+        task_.allowed_paths = {work_, dir_ / "service"};
+        protected_.emplace(make_sandbox(config_, "none", work_, database_));
+    }
+
+    ToolResult guarded(std::string_view tool, const std::string &arguments) {
+        const JsonPtr json = parse_json(arguments);
+        ToolContext context{task_, config_, *protected_, control_, artifacts_, bytes_written_};
+        return execute_tool(tool, json.get(), context);
+    }
+
+    std::string database_;
+    std::optional<Sandbox> protected_;
+};
+
+TEST_F(ProtectedToolsTest, TheDatabaseCanBeNeitherReadNorWritten) {
+    for (const char *path : {"../service/data/task-runner.db", "../service/data/task-runner.db-wal",
+                             "../service/data/../data/task-runner.db"}) {
+        const ToolResult read = guarded("read_file", std::string(R"({"path":")") + path + "\"}");
+        EXPECT_FALSE(read.ok) << path;
+        EXPECT_TRUE(contains(read.error, "is the service's own")) << read.error;
+    }
+    const ToolResult write =
+        guarded("write_file", R"({"path":"../service/data/task-runner.db","content":"x"})");
+    EXPECT_FALSE(write.ok);
+    EXPECT_EQ(test::read_text(database_), "SQLite format 3\n");
+    // A listing does not even name it.
+    const ToolResult listing = guarded("list_files", R"({"path":"../service/data"})");
+    ASSERT_TRUE(listing.ok) << listing.error;
+    EXPECT_FALSE(contains(listing.output, "task-runner.db")) << listing.output;
+}
+
+TEST_F(ProtectedToolsTest, AHardLinkToTheDatabaseIsRefusedByItsInode) {
+    ASSERT_EQ(::link(database_.c_str(), (work_ + "/innocent.txt").c_str()), 0);
+    const ToolResult read = guarded("read_file", R"({"path":"innocent.txt"})");
+    EXPECT_FALSE(read.ok);
+    EXPECT_TRUE(contains(read.error, "another name of the service's own files")) << read.error;
+    const ToolResult append =
+        guarded("write_file", R"({"path":"innocent.txt","content":"x","append":true})");
+    EXPECT_FALSE(append.ok);
+    EXPECT_EQ(test::read_text(database_), "SQLite format 3\n");
+}
+
+// A task could rename the directories around a file inside a writable path, and so move it
+// out from under its mask: the runner refuses to start so.
+TEST_F(ToolsTest, TheServicesFilesMayNotBeInsideAWritablePath) {
+    const std::string database = dir_.write("work/data/task-runner.db", "");
+    try {
+        make_sandbox(config_, "none", work_, database);
+        ADD_FAILURE() << "a sandbox was made";
+    } catch (const Error &e) {
+        EXPECT_TRUE(contains(e.what(), "tools.writable_paths contains " + database)) << e.what();
+    }
+}
+
+TEST_F(ProtectedToolsTest, GitDirectoriesAreNeverWritten) {
+    const ToolResult hook =
+        guarded("write_file", R"({"path":"repo/.git/hooks/pre-commit","content":"echo pwned"})");
+    EXPECT_FALSE(hook.ok);
+    EXPECT_TRUE(contains(hook.error, "read-only for every task")) << hook.error;
+    EXPECT_FALSE(test::exists(work_ + "/repo/.git/hooks/pre-commit"));
+    dir_.write("work/repo/.git/config", "[core]\n");
+    EXPECT_TRUE(guarded("read_file", R"({"path":"repo/.git/config"})").ok); // reading is fine
+}
+
+TEST_F(ToolsTest, WritingIsOnlyInTheWritablePaths) {
+    const std::string reference = dir_.make_dir("reference");
+    dir_.write("reference/notes.txt", "keep");
+    task_.allowed_paths = {work_, reference};
+    const ToolResult read = run("read_file", R"({"path":")" + reference + R"(/notes.txt"})");
+    EXPECT_TRUE(read.ok) << read.error;
+    const ToolResult write =
+        run("write_file", R"({"path":")" + reference + R"(/notes.txt","content":"changed"})");
+    EXPECT_FALSE(write.ok);
+    EXPECT_EQ(write.error, "write_file: path \"" + reference +
+                               "/notes.txt\" is not writable: this task may write only in " +
+                               work_);
+    EXPECT_EQ(test::read_text(reference + "/notes.txt"), "keep");
+}
+
+TEST_F(ToolsTest, TheTasksWritesTogetherAreBounded) {
+    config_.max_task_write_bytes = 10;
+    EXPECT_TRUE(run("write_file", R"({"path":"a.txt","content":"123456"})").ok);
+    const ToolResult second = run("write_file", R"({"path":"b.txt","content":"123456"})");
+    EXPECT_FALSE(second.ok);
+    EXPECT_TRUE(contains(second.error, "over tools.max_task_write_bytes (10)")) << second.error;
+    EXPECT_FALSE(test::exists(work_ + "/b.txt"));
+}
+
+// Regression: read_file opened a FIFO blocking, and the worker waited for a writer past every
+// deadline and every cancellation.
+TEST_F(ToolsTest, AFifoIsRefusedAtOnceByReadAndAppend) {
+    ASSERT_EQ(::mkfifo((work_ + "/fifo").c_str(), 0644), 0);
+    const auto started = SteadyClock::now();
+    const ToolResult read = run("read_file", R"({"path":"fifo"})");
+    EXPECT_FALSE(read.ok);
+    EXPECT_TRUE(contains(read.error, "is not a regular file")) << read.error;
+    const ToolResult append = run("write_file", R"({"path":"fifo","content":"x","append":true})");
+    EXPECT_FALSE(append.ok);
+    EXPECT_LT(SteadyClock::now() - started, seconds(5));
+}
+
 // run_command without a sandbox
 
 TEST_F(ToolsTest, RunCommandCapturesStdoutAndStderr) {
@@ -790,6 +905,47 @@ protected:
                    SandboxKind::Bubblewrap);
     }
 };
+
+// The sandbox check itself: a path pinned, then swapped for a link before bwrap mounts it, is
+// caught in the finished sandbox before the command would run.
+TEST_F(SandboxedToolsTest, APathSwappedBeforeBwrapMountsItIsCaught) {
+    const std::string granted = dir_.make_dir("work/granted");
+    const std::string elsewhere = dir_.make_dir("elsewhere");
+    SandboxLayout layout;
+    layout.working_directory = "/";
+    layout.readable = {granted};
+    layout.tmp_bytes = 1 << 20;
+    const PlannedSandbox plan = pin_layout(layout);
+    ASSERT_EQ(::rename(granted.c_str(), (granted + ".moved").c_str()), 0);
+    ASSERT_EQ(::symlink(elsewhere.c_str(), granted.c_str()), 0);
+
+    int block[2], info[2];
+    ASSERT_EQ(::pipe2(block, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(info, O_CLOEXEC), 0);
+    UniqueFd release(block[1]), info_read(info[0]), block_read(block[0]), info_write(info[1]);
+    layout.block_fd = 3;
+    layout.info_fd = 4;
+    layout.drop_to = sandbox(SandboxKind::Bubblewrap).drop_to();
+    SpawnSpec spec;
+    spec.argv = bubblewrap_command(layout, "touch /tmp/ran");
+    spec.environment = std::vector<std::string>{};
+    spec.capture_output = true;
+    spec.inherited_fds = {block_read.get(), info_write.get()};
+    ChildProcess child = ChildProcess::spawn(spec);
+    block_read.reset();
+    info_write.reset();
+    const auto deadline = SteadyClock::now() + seconds(20);
+    const std::optional<pid_t> builder = read_sandbox_pid(info_read.get(), deadline);
+    ASSERT_TRUE(builder);
+    try {
+        check_sandbox(*builder, 3, plan, deadline);
+        ADD_FAILURE() << "the swapped mount went unnoticed";
+    } catch (const Error &e) {
+        EXPECT_TRUE(contains(e.what(), granted + " does not hold the directory that was granted"))
+            << e.what();
+    }
+    child.kill_group();
+}
 
 TEST_F(SandboxedToolsTest, RunsTheCommandInTheWorkingDirectory) {
     const ToolResult result = sandboxed("pwd; echo hi > made-inside");
