@@ -249,6 +249,13 @@ class Stack:
             self.process.wait()
             raise
 
+    def shut_down(self):
+        """Stops the stack, and kills whatever it left behind whatever happened meanwhile."""
+        try:
+            self.stop()
+        finally:
+            self.kill_leftovers()
+
     def kill_leftovers(self):
         if self.process is None:
             return
@@ -328,10 +335,7 @@ def make_stack(request, tmp_path):
 
     yield make
     for stack in stacks:
-        try:
-            stack.stop()
-        finally:
-            stack.kill_leftovers()
+        stack.shut_down()
 
 
 @pytest.fixture(scope="module")
@@ -339,10 +343,7 @@ def stack(request, tmp_path_factory):
     """A stack shared by the tests of one module, with the default test settings."""
     started = Stack(tmp_path_factory.mktemp("stack")).start()
     yield started
-    try:
-        started.stop()
-    finally:
-        started.kill_leftovers()
+    started.shut_down()
 
 
 # Module-scoped stacks: "stack" here, "secured" (test_auth.py), "credentialed" (test_edge.py).

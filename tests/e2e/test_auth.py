@@ -87,10 +87,7 @@ def secured(tmp_path_factory):
                   {"service.require_api_key": True, "service.log_level": "debug"})
     stack.start()
     yield stack
-    try:
-        stack.stop()
-    finally:
-        stack.kill_leftovers()
+    stack.shut_down()
 
 
 @pytest.fixture(scope="module")

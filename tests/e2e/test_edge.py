@@ -74,10 +74,7 @@ def credentialed(tmp_path_factory):
     stack.start()
     stack.key = create_key(stack)
     yield stack
-    try:
-        stack.stop()
-    finally:
-        stack.kill_leftovers()
+    stack.shut_down()
 
 
 def test_preflight_from_an_allowed_origin_names_that_origin_with_credentials(credentialed):

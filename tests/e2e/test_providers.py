@@ -35,10 +35,7 @@ def model_stack(request, llm, tmp_path_factory):
     }).start()
     stack.wire = request.param
     yield stack
-    try:
-        stack.stop()
-    finally:
-        stack.kill_leftovers()
+    stack.shut_down()
 
 
 @pytest.fixture(autouse=True)

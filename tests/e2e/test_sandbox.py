@@ -53,10 +53,7 @@ def root_jail(tmp_path_factory):
     stack = Stack(directory, grants(directory, [directory / "work", BIN])).start()
     stack.kind = "root"
     yield stack
-    try:
-        stack.stop()
-    finally:
-        stack.kill_leftovers()
+    stack.shut_down()
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +72,8 @@ def user_jail():
     stack.kind = "user"
     yield stack
     try:
-        stack.stop()
+        stack.shut_down()
     finally:
-        stack.kill_leftovers()
         leaks = secrets_in(directory)  # before the directory goes (test_zz_secrets.py)
         shutil.rmtree(directory, ignore_errors=True)
         assert leaks == []
@@ -568,8 +564,10 @@ def test_auto_without_bubblewrap_says_so_and_still_contains_the_command(without_
     assert "shadow: Permission denied" in out, out
     assert "curl=7" in out, out
     # The whole host is in view, but the service's own files are masked there too.
-    _, out = shell(stack, f"cat {stack.config_path}; cat {stack.db_path} | head -c 16; echo end")
+    _, out = shell(stack, f"cat {stack.config_path}; cat {stack.db_path} | head -c 16; "
+                          "ls -la /tmp/task-runner.*/; echo end")
     assert CANARY_MODEL_KEY not in out and "SQLite format" not in out and "bind_address" not in out, out
+    assert "fcgi.sock" not in out and "nginx.conf" not in out, out  # the run directory is masked
     wait_until(lambda: not sleeping_processes(f"sleep {marker}1") and not sleeping_processes(f"sleep {marker}2"),
                message="the background processes to be gone")
     # It still writes where it may, as the sandbox user, and the files stay the service's.
