@@ -86,6 +86,11 @@ std::string parent_directory(std::string_view path) {
     return slash == 0 ? "/" : absolute.substr(0, slash);
 }
 
+bool path_exists(const std::string &path) {
+    struct stat info {};
+    return ::lstat(path.c_str(), &info) == 0;
+}
+
 std::optional<std::string> real_directory(const std::string &path) {
     std::optional<std::string> real = real_path(path);
     struct stat info {};

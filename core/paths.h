@@ -17,6 +17,9 @@ std::string absolute_path(std::string_view path, std::string_view base);
 
 std::string parent_directory(std::string_view path);
 
+// Whether there is an entry at `path` (a symbolic link counts as one, wherever it points).
+bool path_exists(const std::string &path);
+
 // realpath(3) of an existing directory, or nullopt.
 std::optional<std::string> real_directory(const std::string &path);
 

@@ -119,11 +119,9 @@ std::vector<std::string> protected_paths_in_grants(const ProtectedPaths &paths,
     for (const std::string &directory : paths.read_only)
         if (is_within_any(directory, roots))
             add_unique(found, directory + " (read-only for tasks)");
-    for (const std::string &root : roots) {
-        struct stat info {};
-        if (::lstat((root + "/.git").c_str(), &info) == 0)
+    for (const std::string &root : roots)
+        if (path_exists(root + "/.git"))
             add_unique(found, root + "/.git (read-only for tasks)");
-    }
     return found;
 }
 

@@ -2,6 +2,8 @@
 // system, then readable, then writable, then masks and read-only binds on top.
 #include "runner/sandbox/bubblewrap.h"
 
+#include "core/paths.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,14 +30,10 @@ bool is_symlink(const char *path) {
     return ::lstat(path, &info) == 0 && S_ISLNK(info.st_mode);
 }
 
-bool exists(const std::string &path) {
+// Whether a system entry can be bound: bwrap follows links, so a dangling one cannot.
+bool resolves(const std::string &path) {
     struct stat info {};
     return ::stat(path.c_str(), &info) == 0;
-}
-
-bool is_within(const std::string &path, const std::string &root) {
-    return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
-                            path[root.size()] == '/');
 }
 
 // The directories bwrap made on its own root to hold the mount points. Run as root, it makes
@@ -48,10 +46,7 @@ std::vector<std::string> directories_made_for(const std::vector<std::string> &de
         for (std::size_t slash = destination.find('/', 1); slash != std::string::npos;
              slash = destination.find('/', slash + 1)) {
             const std::string parent = destination.substr(0, slash);
-            const bool host = std::any_of(bound.begin(), bound.end(), [&](const std::string &b) {
-                return is_within(parent, b);
-            });
-            if (!host && parent != "/tmp" &&
+            if (!is_within_any(parent, bound) && parent != "/tmp" &&
                 std::find(made.begin(), made.end(), parent) == made.end())
                 made.push_back(parent);
         }
@@ -90,7 +85,7 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
     }
     std::vector<std::string> destinations = {"/etc/passwd", "/etc/group", "/tmp"};
     const auto system_entry = [&](const char *entry) {
-        if (!exists(entry))
+        if (!resolves(entry))
             return;
         add(argv, {"--ro-bind", entry, entry});
         destinations.emplace_back(entry);

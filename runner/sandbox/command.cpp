@@ -78,11 +78,6 @@ as_assignments(const std::vector<std::pair<std::string, std::string>> &environme
     return assignments;
 }
 
-bool exists(const std::string &path) {
-    struct stat info {};
-    return ::lstat(path.c_str(), &info) == 0;
-}
-
 // The .git entries (repositories and worktree links) at most three levels below the writable
 // roots, so a command can neither plant hooks nor rewrite history there. Breadth first, and
 // bounded: padding a tree with directories delays the deepest ones, never the shallow ones,
@@ -137,13 +132,13 @@ SandboxLayout layout_for(const CommandSpec &spec, const Sandbox &sandbox,
     bound.insert(bound.end(), spec.writable_paths.begin(), spec.writable_paths.end());
     const ProtectedPaths &guarded = sandbox.protected_paths();
     for (const std::string &file : guarded.secret_files)
-        if (is_within_any(file, bound) && exists(file))
+        if (is_within_any(file, bound) && path_exists(file))
             layout.hidden_files.push_back(file);
     for (const std::string &directory : guarded.secret_directories)
-        if (is_within_any(directory, bound) && exists(directory))
+        if (is_within_any(directory, bound) && path_exists(directory))
             layout.hidden_directories.push_back(directory);
     for (const std::string &directory : guarded.read_only)
-        if (is_within_any(directory, spec.writable_paths) && exists(directory))
+        if (is_within_any(directory, spec.writable_paths) && path_exists(directory))
             layout.read_only.push_back(directory);
     for (std::string &git : git_entries(spec.writable_paths))
         layout.read_only.push_back(std::move(git));
@@ -274,10 +269,10 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
             // The whole host is in view here, not only the grants: every secret is masked.
             mounts.fresh_proc = true;
             for (const std::string &file : sandbox.protected_paths().secret_files)
-                if (exists(file))
+                if (path_exists(file))
                     mounts.hidden_files.push_back(file);
             for (const std::string &directory : sandbox.protected_paths().secret_directories)
-                if (exists(directory))
+                if (path_exists(directory))
                     mounts.hidden_directories.push_back(directory);
             mounts.read_only = layout.read_only;
         }
