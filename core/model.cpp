@@ -132,15 +132,33 @@ ModelOverrides load_model_overrides(Db &db) {
 
 namespace {
 
-// The host a model configuration sends its key to: its endpoint's, else its provider's.
-std::optional<std::string> key_host(const ModelConfig &model) {
+// "https://api.openai.com:443": scheme, host and port of a URL, the port spelled out. Another
+// port of the same host can be another program; http instead of https, the key in clear.
+std::optional<std::string> url_origin(const std::string &url) {
+    const std::optional<std::string> host = url_host(url);
+    if (!host)
+        return std::nullopt;
+    const bool https = url.rfind("https://", 0) == 0;
+    const std::size_t start = https ? 8 : 7;
+    const std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+    const std::size_t close = authority.rfind(']');
+    const std::size_t colon = authority.rfind(':');
+    std::string port = https ? "443" : "80";
+    if (colon != std::string::npos && (close == std::string::npos || colon > close) &&
+        colon + 1 < authority.size())
+        port = authority.substr(colon + 1);
+    return std::string(https ? "https" : "http") + "://" + *host + ":" + port;
+}
+
+// Where a model configuration sends its key: its endpoint's origin, else its provider's.
+std::optional<std::string> key_origin(const ModelConfig &model) {
     if (!model.endpoint.empty())
-        return url_host(model.endpoint);
+        return url_origin(model.endpoint);
     const std::string provider = model.provider == "auto" ? "openai" : model.provider;
     for (const Preset &preset : presets)
         if (provider == preset.provider)
-            return url_host(preset.endpoint);
-    return std::nullopt; // builtin: no host at all
+            return url_origin(preset.endpoint);
+    return std::nullopt; // builtin: nowhere at all
 }
 
 } // namespace
@@ -159,10 +177,10 @@ ModelConfig effective_model(const ModelConfig &configured, const ModelOverrides 
         model.max_tokens = *overrides.max_tokens;
     if (overrides.temperature)
         model.temperature = *overrides.temperature;
-    // A key from the file or the environment goes only to the host it was configured for:
-    // otherwise the config API could point the model at any listener, which would receive it
-    // with the first task. A key set through the API together with the endpoint goes along.
-    if (!overrides.api_key && key_host(model) != key_host(configured))
+    // A key from the file or the environment goes only where it was configured for (scheme,
+    // host and port): otherwise the config API could point the model at any listener, which
+    // would receive it with the first task. A key set through the API goes wherever it is set.
+    if (!overrides.api_key && key_origin(model) != key_origin(configured))
         model.api_key.clear();
     return model;
 }

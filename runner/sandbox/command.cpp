@@ -79,10 +79,10 @@ as_assignments(const std::vector<std::pair<std::string, std::string>> &environme
 }
 
 // The .git entries (repositories and worktree links) at most three levels below the writable
-// roots, so a command can neither plant hooks nor rewrite history there. Breadth first, and
-// bounded: padding a tree with directories delays the deepest ones, never the shallow ones,
-// and a huge tree costs no more than this many directories.
-constexpr std::size_t max_directories_walked = 10000;
+// roots, so a command can neither plant hooks nor rewrite history there. Bounded, and closed
+// when the bound is reached: a tree padded with directories gets its command refused, never a
+// .git left out.
+constexpr std::size_t max_directories_walked = 20000;
 
 std::vector<std::string> git_entries(const std::vector<std::string> &roots) {
     std::vector<std::string> found;
@@ -92,7 +92,11 @@ std::vector<std::string> git_entries(const std::vector<std::string> &roots) {
         std::vector<std::string> next;
         for (const std::string &directory : level) {
             if (walked++ >= max_directories_walked)
-                return found;
+                throw Error(ErrorCode::InvalidRequest,
+                            "the writable paths hold more than " +
+                                std::to_string(max_directories_walked) +
+                                " directories within three levels, too many to find every .git "
+                                "directory to protect; the command did not run (remove some)");
             std::unique_ptr<DIR, int (*)(DIR *)> dir(::opendir(directory.c_str()), ::closedir);
             if (!dir)
                 continue;
@@ -122,7 +126,10 @@ SandboxLayout layout_for(const CommandSpec &spec, const Sandbox &sandbox,
                          std::vector<std::pair<std::string, std::string>> environment) {
     SandboxLayout layout;
     layout.working_directory = spec.working_directory;
-    layout.readable = spec.readable_paths;
+    // One mount a place: a readable path inside a writable one is in that one's mount.
+    for (const std::string &path : spec.readable_paths)
+        if (!is_within_any(path, spec.writable_paths))
+            layout.readable.push_back(path);
     layout.writable = spec.writable_paths;
     layout.environment = std::move(environment);
     layout.network = sandbox.tools().network == "host";
@@ -140,6 +147,10 @@ SandboxLayout layout_for(const CommandSpec &spec, const Sandbox &sandbox,
     for (const std::string &directory : guarded.read_only)
         if (is_within_any(directory, spec.writable_paths) && path_exists(directory))
             layout.read_only.push_back(directory);
+    // A writable path that is itself a .git, or inside one (a narrowed grant), is read-only.
+    for (const std::string &path : spec.writable_paths)
+        if (has_git_component(path))
+            layout.read_only.push_back(path);
     for (std::string &git : git_entries(spec.writable_paths))
         layout.read_only.push_back(std::move(git));
     return layout;
@@ -156,6 +167,185 @@ UniqueFd data_file(const std::string &text, const char *name) {
     return file;
 }
 
+// The environment a command starts with: the base, then the task's variables over it (a task
+// may set its own PATH or HOME).
+std::vector<std::pair<std::string, std::string>> command_environment(const CommandSpec &spec) {
+    std::vector<std::pair<std::string, std::string>> environment = base_environment(home_for(spec));
+    for (const auto &variable : spec.environment) {
+        auto same = std::find_if(environment.begin(), environment.end(),
+                                 [&](const auto &entry) { return entry.first == variable.first; });
+        if (same != environment.end())
+            same->second = variable.second;
+        else
+            environment.push_back(variable);
+    }
+    return environment;
+}
+
+// Paths idmapped for the sandbox user (root only): the writable ones, and with bubblewrap the
+// readable ones too (it binds those read-only; without it nothing else would). None inside
+// another: it is idmapped through that one already, and cannot be twice.
+std::vector<std::string> idmapped_paths(const CommandSpec &spec, bool bubblewrap) {
+    std::vector<std::string> paths = spec.writable_paths;
+    if (bubblewrap)
+        paths.insert(paths.end(), spec.readable_paths.begin(), spec.readable_paths.end());
+    std::sort(paths.begin(), paths.end());
+    std::vector<std::string> outermost;
+    for (const std::string &path : paths)
+        if (!is_within_any(path, outermost))
+            outermost.push_back(path);
+    return outermost;
+}
+
+// Everything a command's child needs, made before the fork and kept until bwrap has been let
+// go: the spawn spec, what the child mounts, the pinned paths, the descriptors it inherits.
+// Neither copied nor moved: the spec points into it.
+class CommandLaunch {
+public:
+    CommandLaunch(const CommandSpec &spec, const Sandbox &sandbox, const TaskCgroup &group)
+        : bubblewrap_(sandbox.kind() == SandboxKind::Bubblewrap) {
+        const std::vector<std::pair<std::string, std::string>> environment =
+            command_environment(spec);
+        set_limits(spec, sandbox.tools(), sandbox.cgroups());
+        process_.capture_output = true;
+        process_.die_with_parent = true;
+        process_.join_cgroups = group.join_fds();
+        SandboxLayout layout = layout_for(spec, sandbox, environment);
+        if (bubblewrap_)
+            plan_ = pin_layout(layout); // what bwrap mounts, pinned now (sandbox_check.h)
+        if (sandbox.idmap_namespace() >= 0)
+            idmap(spec, sandbox.idmap_namespace());
+        if (bubblewrap_)
+            confine_in_bubblewrap(spec, sandbox, layout);
+        else
+            confine_without_bubblewrap(spec, sandbox, layout, environment);
+        for (const UniqueFd &fd : handed_)
+            process_.inherited_fds.push_back(fd.get());
+        if (mounts_.fresh_proc || !mounts_.idmapped.empty()) {
+            process_.prepare = prepare_child_mounts;
+            process_.prepare_context = &mounts_;
+        }
+    }
+    CommandLaunch(const CommandLaunch &) = delete;
+    CommandLaunch &operator=(const CommandLaunch &) = delete;
+
+    // Spawns the child and, with bubblewrap, lets it start the command only once the sandbox
+    // is as planned; kills it (and throws Error naming the difference) when it is not.
+    ChildProcess start(std::chrono::steady_clock::time_point deadline) {
+        ChildProcess child = ChildProcess::spawn(process_);
+        handed_.clear();
+        pins_.clear();
+        if (!plan_)
+            return child;
+        const std::optional<pid_t> builder = read_sandbox_pid(sandbox_info_.get(), deadline);
+        bool as_planned = false;
+        try {
+            as_planned = builder && wait_for_sandbox(*builder, block_fd, deadline);
+            if (as_planned)
+                check_sandbox(*builder, *plan_);
+        } catch (const Error &) {
+            child.kill_group(); // a closed pipe would let bwrap go on: only a kill stops it
+            throw;
+        }
+        if (as_planned)
+            as_planned = ::write(release_.get(), "x", 1) == 1;
+        if (!as_planned)
+            child.kill_group(); // bwrap failed (its stderr says why) or took too long
+        return child;
+    }
+
+private:
+    // Descriptor numbers in the child (SpawnSpec::inherited_fds, in order).
+    static constexpr int seccomp_fd = 3, passwd_fd = 4, group_fd = 5, block_fd = 6, info_fd = 7;
+
+    void set_limits(const CommandSpec &spec, const ToolsConfig &tools, const Cgroups &cgroups) {
+        process_.limits.cpu_seconds =
+            static_cast<unsigned long>(
+                std::chrono::ceil<std::chrono::seconds>(spec.timeout).count()) +
+            1;
+        process_.limits.file_size_bytes = static_cast<unsigned long>(tools.max_task_write_bytes);
+        // Per process, and RLIMIT_NPROC per uid: only where no group limits the task as a whole.
+        if (!cgroups.limits_memory())
+            process_.limits.address_space_bytes =
+                static_cast<unsigned long>(tools.memory_limit_mb) * 1024 * 1024;
+        if (!cgroups.limits_processes())
+            process_.limits.processes = static_cast<unsigned long>(tools.max_processes);
+    }
+
+    void idmap(const CommandSpec &spec, int idmap_namespace) {
+        mounts_.idmap_namespace = idmap_namespace;
+        mounts_.idmapped = idmapped_paths(spec, bubblewrap_);
+        for (const std::string &path : mounts_.idmapped) {
+            int fd = plan_ ? plan_->pinned(path) : -1;
+            if (fd < 0) {
+                pins_.push_back(pin_path(path));
+                fd = pins_.back().get();
+            }
+            mounts_.idmapped_fds.push_back(fd);
+        }
+    }
+
+    void confine_in_bubblewrap(const CommandSpec &spec, const Sandbox &sandbox,
+                               SandboxLayout &layout) {
+        int block[2], info[2];
+        if (::pipe2(block, O_CLOEXEC) != 0)
+            throw Error(ErrorCode::InternalError, system_error_text("pipe2", errno));
+        release_ = UniqueFd(block[1]);
+        UniqueFd block_read(block[0]);
+        if (::pipe2(info, O_CLOEXEC) != 0)
+            throw Error(ErrorCode::InternalError, system_error_text("pipe2", errno));
+        sandbox_info_ = UniqueFd(info[0]);
+        handed_.push_back(sandbox.seccomp().as_file());
+        handed_.push_back(data_file(sandbox.passwd(), "passwd"));
+        handed_.push_back(data_file(sandbox.group(), "group"));
+        handed_.push_back(std::move(block_read));
+        handed_.emplace_back(info[1]);
+        layout.seccomp_fd = seccomp_fd;
+        layout.passwd_fd = passwd_fd;
+        layout.group_fd = group_fd;
+        layout.block_fd = block_fd;
+        layout.info_fd = info_fd;
+        process_.argv = bubblewrap_command(layout, spec.command);
+        process_.environment = std::vector<std::string>{}; // bwrap itself needs nothing
+    }
+
+    void confine_without_bubblewrap(
+        const CommandSpec &spec, const Sandbox &sandbox, const SandboxLayout &layout,
+        const std::vector<std::pair<std::string, std::string>> &environment) {
+        process_.argv = {"/bin/sh", "-c", spec.command};
+        process_.environment = as_assignments(environment);
+        process_.working_directory = spec.working_directory;
+        process_.seccomp = sandbox.seccomp().program();
+        if (!sandbox.drop_to())
+            return;
+        // Without bubblewrap, root can still give the command namespaces of its own: a PID
+        // namespace (everything dies with it, and no other process is in reach), no network,
+        // and a /proc that shows only its own processes.
+        process_.run_as = sandbox.drop_to();
+        process_.own_pid_namespace = true;
+        process_.reaper_as_init = true;
+        process_.own_network_namespace = sandbox.tools().network != "host";
+        // The whole host is in view here, not only the grants: every secret is masked.
+        mounts_.fresh_proc = true;
+        for (const std::string &file : sandbox.protected_paths().secret_files)
+            if (path_exists(file))
+                mounts_.hidden_files.push_back(file);
+        for (const std::string &directory : sandbox.protected_paths().secret_directories)
+            if (path_exists(directory))
+                mounts_.hidden_directories.push_back(directory);
+        mounts_.read_only = layout.read_only;
+    }
+
+    bool bubblewrap_;
+    SpawnSpec process_;
+    ChildMounts mounts_;
+    std::optional<PlannedSandbox> plan_;
+    std::vector<UniqueFd> pins_;   // idmapped paths bwrap does not mount (no bubblewrap)
+    std::vector<UniqueFd> handed_; // until spawn returns, after the child's exec
+    UniqueFd release_;             // a byte here lets bwrap start the command
+    UniqueFd sandbox_info_;        // bwrap says here which process builds the sandbox
+};
+
 } // namespace
 
 std::vector<std::pair<std::string, std::string>> base_environment(const std::string &home) {
@@ -167,16 +357,6 @@ std::vector<std::pair<std::string, std::string>> base_environment(const std::str
 
 CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
                           const TaskControl &control) {
-    // Task variables come after the base, so a task may set its own PATH or HOME.
-    std::vector<std::pair<std::string, std::string>> environment = base_environment(home_for(spec));
-    for (const auto &variable : spec.environment) {
-        auto same = std::find_if(environment.begin(), environment.end(),
-                                 [&](const auto &entry) { return entry.first == variable.first; });
-        if (same != environment.end())
-            same->second = variable.second;
-        else
-            environment.push_back(variable);
-    }
     const ToolsConfig &tools = sandbox.tools();
     const Cgroups &cgroups = sandbox.cgroups();
     // Declared before the child, so destroyed after it: the group outlives the last process.
@@ -184,130 +364,11 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
     if (cgroups.available())
         group = cgroups.create({static_cast<long long>(tools.memory_limit_mb) * 1024 * 1024,
                                 tools.max_processes, tools.cpu_quota_percent});
-
-    SpawnSpec process;
-    process.capture_output = true;
-    process.die_with_parent = true;
-    process.join_cgroups = group.join_fds();
-    process.limits.cpu_seconds =
-        static_cast<unsigned long>(std::chrono::ceil<std::chrono::seconds>(spec.timeout).count()) +
-        1;
-    process.limits.file_size_bytes = static_cast<unsigned long>(tools.max_task_write_bytes);
-    // Per process, and RLIMIT_NPROC per uid: only where no group limits the task as a whole.
-    if (!cgroups.limits_memory())
-        process.limits.address_space_bytes =
-            static_cast<unsigned long>(tools.memory_limit_mb) * 1024 * 1024;
-    if (!cgroups.limits_processes())
-        process.limits.processes = static_cast<unsigned long>(tools.max_processes);
-    const bool bubblewrap = sandbox.kind() == SandboxKind::Bubblewrap;
-    SandboxLayout layout = layout_for(spec, sandbox, environment);
-    // What bwrap mounts, pinned now; without it, what is idmapped (sandbox_check.h).
-    std::optional<PlannedSandbox> plan;
-    if (bubblewrap)
-        plan = pin_layout(layout);
-    std::vector<UniqueFd> pins;
-    ChildMounts mounts;
-    mounts.idmap_namespace = sandbox.idmap_namespace();
-    if (mounts.idmap_namespace >= 0) {
-        // The sandbox user reads the readable paths and writes the writable ones as the
-        // service's own files; bubblewrap then binds the readable ones read-only. Without it,
-        // only the writable ones: nothing else would keep the others read-only.
-        mounts.idmapped = spec.writable_paths;
-        if (sandbox.kind() == SandboxKind::Bubblewrap)
-            mounts.idmapped.insert(mounts.idmapped.end(), spec.readable_paths.begin(),
-                                   spec.readable_paths.end());
-        // A path inside another is idmapped through it already (and cannot be twice).
-        std::sort(mounts.idmapped.begin(), mounts.idmapped.end());
-        std::vector<std::string> outermost;
-        for (const std::string &path : mounts.idmapped)
-            if (!is_within_any(path, outermost))
-                outermost.push_back(path);
-        mounts.idmapped = std::move(outermost);
-        for (const std::string &path : mounts.idmapped) {
-            int fd = plan ? plan->pinned(path) : -1;
-            if (fd < 0) {
-                pins.push_back(pin_path(path));
-                fd = pins.back().get();
-            }
-            mounts.idmapped_fds.push_back(fd);
-        }
-    }
-    std::vector<UniqueFd> handed; // alive until spawn returns, after the child's exec
-    UniqueFd release;             // a byte here lets bwrap start the command
-    UniqueFd sandbox_info;        // bwrap says here which process builds the sandbox
-    if (bubblewrap) {
-        int block[2], info[2];
-        if (::pipe2(block, O_CLOEXEC) != 0 || ::pipe2(info, O_CLOEXEC) != 0)
-            throw Error(ErrorCode::InternalError, system_error_text("pipe2", errno));
-        release = UniqueFd(block[1]);
-        sandbox_info = UniqueFd(info[0]);
-        handed.push_back(sandbox.seccomp().as_file());
-        handed.push_back(data_file(sandbox.passwd(), "passwd"));
-        handed.push_back(data_file(sandbox.group(), "group"));
-        handed.emplace_back(block[0]);
-        handed.emplace_back(info[1]);
-        layout.seccomp_fd = 3; // SpawnSpec::inherited_fds, in order
-        layout.passwd_fd = 4;
-        layout.group_fd = 5;
-        layout.block_fd = 6;
-        layout.info_fd = 7;
-        process.argv = bubblewrap_command(layout, spec.command);
-        process.environment = std::vector<std::string>{}; // bwrap itself needs nothing
-    } else {
-        process.argv = {"/bin/sh", "-c", spec.command};
-        process.environment = as_assignments(environment);
-        process.working_directory = spec.working_directory;
-        process.seccomp = sandbox.seccomp().program();
-        if (sandbox.drop_to()) {
-            // Without bubblewrap, root can still give the command namespaces of its own: a PID
-            // namespace (everything dies with it, and no other process is in reach), no
-            // network, and a /proc that shows only its own processes.
-            process.run_as = sandbox.drop_to();
-            process.own_pid_namespace = true;
-            process.reaper_as_init = true;
-            process.own_network_namespace = tools.network != "host";
-            // The whole host is in view here, not only the grants: every secret is masked.
-            mounts.fresh_proc = true;
-            for (const std::string &file : sandbox.protected_paths().secret_files)
-                if (path_exists(file))
-                    mounts.hidden_files.push_back(file);
-            for (const std::string &directory : sandbox.protected_paths().secret_directories)
-                if (path_exists(directory))
-                    mounts.hidden_directories.push_back(directory);
-            mounts.read_only = layout.read_only;
-        }
-    }
-    for (const UniqueFd &fd : handed)
-        process.inherited_fds.push_back(fd.get());
-    if (mounts.fresh_proc || !mounts.idmapped.empty()) {
-        process.prepare = prepare_child_mounts;
-        process.prepare_context = &mounts;
-    }
-
+    CommandLaunch launch(spec, sandbox, group);
     CommandResult result;
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + spec.timeout;
-    ChildProcess child = ChildProcess::spawn(process);
-    handed.clear();
-    pins.clear();
-    if (plan) {
-        // A closed pipe would let bwrap go on as well: only a kill stops it.
-        const auto setup_deadline = std::min(deadline, started + std::chrono::seconds(20));
-        const std::optional<pid_t> builder = read_sandbox_pid(sandbox_info.get(), setup_deadline);
-        bool as_planned = false;
-        try {
-            as_planned = builder && check_sandbox(*builder, 6, *plan, setup_deadline);
-        } catch (const Error &) {
-            child.kill_group();
-            throw;
-        }
-        if (as_planned)
-            as_planned = ::write(release.get(), "x", 1) == 1;
-        if (!as_planned)
-            child.kill_group(); // bwrap failed (its stderr says why) or took too long
-        release.reset();
-        plan.reset();
-    }
+    ChildProcess child = launch.start(std::min(deadline, started + std::chrono::seconds(20)));
     while (true) {
         read_available(child, result, spec.max_output_bytes, poll_slice_ms);
         if (const std::optional<ExitStatus> status = child.poll()) {

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -63,26 +64,30 @@ bool blocked_reading(pid_t pid, int fd) {
 } // namespace
 
 int PlannedSandbox::pinned(const std::string &path) const {
-    for (const auto &[place, fd] : mounts)
-        if (place == path)
-            return fd.get();
+    for (const PlannedMount &mount : mounts)
+        if (mount.place == path)
+            return mount.pinned.get();
     return -1;
 }
 
 PlannedSandbox pin_layout(const SandboxLayout &layout) {
     PlannedSandbox plan;
-    const auto pin = [&](const std::string &path) {
-        if (plan.pinned(path) < 0)
-            plan.mounts.emplace_back(path, pin_path(path));
+    // What is mounted last at a place is what must be there (bubblewrap_command mounts each
+    // place once, but the layout may name a place twice).
+    const auto pin = [&](const std::string &path, bool read_only) {
+        for (PlannedMount &mount : plan.mounts)
+            if (mount.place == path) {
+                mount.read_only = read_only;
+                return;
+            }
+        plan.mounts.push_back({path, pin_path(path), read_only});
     };
-    // Later mounts cover earlier ones at the same place: the writable and read-only ones are
-    // pinned as well, and all of them name the same directory when nothing was swapped.
     for (const std::string &path : layout.readable)
-        pin(path);
+        pin(path, true);
     for (const std::string &path : layout.writable)
-        pin(path);
+        pin(path, false);
     for (const std::string &path : layout.read_only)
-        pin(path);
+        pin(path, true);
     plan.null_files = layout.hidden_files;
     plan.empty_directories = layout.hidden_directories;
     return plan;
@@ -109,8 +114,7 @@ std::optional<pid_t> read_sandbox_pid(int info_fd, SteadyClock::time_point deadl
     return pid > 0 ? std::optional<pid_t>(static_cast<pid_t>(pid)) : std::nullopt;
 }
 
-bool check_sandbox(pid_t pid, int block_fd, const PlannedSandbox &plan,
-                   SteadyClock::time_point deadline) {
+bool wait_for_sandbox(pid_t pid, int block_fd, SteadyClock::time_point deadline) {
     const std::string proc = "/proc/" + std::to_string(pid);
     auto pause = std::chrono::microseconds(100);
     while (!blocked_reading(pid, block_fd)) {
@@ -119,13 +123,27 @@ bool check_sandbox(pid_t pid, int block_fd, const PlannedSandbox &plan,
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::microseconds(5000));
     }
+    return true;
+}
+
+void check_sandbox(pid_t pid, const PlannedSandbox &plan) {
+    const std::string proc = "/proc/" + std::to_string(pid);
     const UniqueFd root(::open((proc + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root.valid())
         throw Error(ErrorCode::InternalError, system_error_text("open " + proc + "/root", errno));
-    for (const auto &[place, pinned] : plan.mounts) {
-        const UniqueFd there = open_inside(root.get(), place);
-        if (!there.valid() || !same_inode(there.get(), pinned.get()))
-            differs(place, "does not hold the directory that was granted");
+    for (const PlannedMount &mount : plan.mounts) {
+        const UniqueFd there = open_inside(root.get(), mount.place);
+        if (!there.valid() || !same_inode(there.get(), mount.pinned.get()))
+            differs(mount.place, "does not hold the directory that was granted");
+        struct statx info {};
+        if (::statx(there.get(), "", AT_EMPTY_PATH, STATX_BASIC_STATS, &info) != 0 ||
+            !(info.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+            !(info.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+            differs(mount.place, "is not where its mount is");
+        struct statvfs filesystem {};
+        if (mount.read_only &&
+            (::fstatvfs(there.get(), &filesystem) != 0 || !(filesystem.f_flag & ST_RDONLY)))
+            differs(mount.place, "is not read-only");
     }
     for (const std::string &place : plan.null_files) {
         const UniqueFd there = open_inside(root.get(), place);
@@ -140,7 +158,6 @@ bool check_sandbox(pid_t pid, int block_fd, const PlannedSandbox &plan,
         if (!there.valid() || ::fstatfs(there.get(), &info) != 0 || info.f_type != TMPFS_MAGIC)
             differs(place, "is not masked");
     }
-    return true;
 }
 
 } // namespace tr::runner

@@ -243,9 +243,35 @@ def test_setuid_and_setgid_bits_cannot_be_set(jail):
         path.unlink(missing_ok=True) if not path.is_dir() else path.rmdir()
 
 
+def test_a_grant_narrowed_to_a_git_directory_leaves_it_read_only(jail):
+    # Regression (a second attacker's pass): a task whose allowed_paths named work/repo/.git got
+    # that directory as a writable root, and no .git below it to protect.
+    hooks = jail.work / "repo" / ".git" / "hooks"
+    for grant in ("work/repo/.git", "work/repo/.git/hooks"):
+        _, out = shell(jail, f"touch {hooks}/pre-commit",
+                       context={"working_directory": grant, "constraints": {"allowed_paths": [grant]}})
+        assert "Read-only file system" in out, out
+        assert not (hooks / "pre-commit").exists()
+
+
+def test_a_tree_too_big_to_search_for_git_gets_its_command_refused(jail):
+    # Regression (a second attacker's pass): past the bound of the .git search, the rest of the
+    # tree went unsearched and a .git there writable. Now the command is refused instead.
+    pad = jail.work / "pad"
+    try:
+        shell(jail, "mkdir -p work/pad && cd work/pad && seq 1 20001 | xargs mkdir && echo padded")
+        task = jail.run(f"run the command: touch {jail.work}/repo/.git/hooks/pre-commit")
+        assert task["status"] == "failed", task
+        assert "too many to find every .git" in json.dumps(task), task
+        assert not (jail.work / "repo" / ".git" / "hooks" / "pre-commit").exists()
+    finally:
+        shutil.rmtree(pad, ignore_errors=True)
+    assert shell(jail, "echo usable again")[0]["status"] == "completed"
+
+
 def test_git_stays_protected_behind_a_padded_tree(jail):
     # Regression: the walk for .git directories stopped after 4000 directories, so padding the
-    # tree first left a repository unprotected. It is breadth first now: shallow ones first.
+    # tree first left a repository unprotected.
     hooks = jail.work / "repo" / ".git" / "hooks"
     _, out = shell(jail, "mkdir -p work/pad && cd work/pad && for i in $(seq 1 200); do mkdir -p x$i/$(seq -s ' x' 1 40 | tr ' ' '\\n' | head -1); done; "
                          "cd ../..; mkdir -p $(seq -f 'work/t%g' 1 300); echo padded")

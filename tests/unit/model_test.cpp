@@ -276,6 +276,15 @@ TEST(EffectiveModel, TheConfiguredKeyGoesOnlyToItsOwnHost) {
     ModelOverrides anthropic;
     anthropic.provider = "anthropic";
     EXPECT_EQ(effective_model(configured, anthropic).api_key, "");
+    // Another port or scheme of the same host is somewhere else too.
+    for (const char *other : {"https://api.openai.com:8443/v1", "http://api.openai.com/v1"}) {
+        ModelOverrides moved;
+        moved.endpoint = other;
+        EXPECT_EQ(effective_model(configured, moved).api_key, "") << other;
+    }
+    ModelOverrides explicit_port;
+    explicit_port.endpoint = "https://api.openai.com:443/v1";
+    EXPECT_EQ(effective_model(configured, explicit_port).api_key, secret_key);
     // ...and a key given with the endpoint goes with it.
     elsewhere.api_key = "sk-for-the-listener";
     EXPECT_EQ(effective_model(configured, elsewhere).api_key, "sk-for-the-listener");

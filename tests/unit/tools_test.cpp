@@ -906,45 +906,96 @@ protected:
     }
 };
 
-// The sandbox check itself: a path pinned, then swapped for a link before bwrap mounts it, is
-// caught in the finished sandbox before the command would run.
-TEST_F(SandboxedToolsTest, APathSwappedBeforeBwrapMountsItIsCaught) {
+// The sandbox check itself, around a real bwrap held before exec.
+class SandboxCheckTest : public SandboxedToolsTest {
+protected:
+    // Starts bwrap for `layout_` and waits until it is held: its sandbox built, no command run.
+    pid_t build() {
+        int block[2], info[2];
+        EXPECT_EQ(::pipe2(block, O_CLOEXEC), 0);
+        EXPECT_EQ(::pipe2(info, O_CLOEXEC), 0);
+        release_ = UniqueFd(block[1]);
+        UniqueFd block_read(block[0]), info_write(info[1]);
+        info_read_ = UniqueFd(info[0]);
+        layout_.block_fd = 3;
+        layout_.info_fd = 4;
+        layout_.tmp_bytes = 1 << 20;
+        layout_.drop_to = sandbox(SandboxKind::Bubblewrap).drop_to();
+        SpawnSpec spec;
+        spec.argv = bubblewrap_command(layout_, "touch /tmp/ran");
+        spec.environment = std::vector<std::string>{};
+        spec.capture_output = true;
+        spec.inherited_fds = {block_read.get(), info_write.get()};
+        child_ = ChildProcess::spawn(spec);
+        const auto deadline = SteadyClock::now() + seconds(20);
+        const std::optional<pid_t> builder = read_sandbox_pid(info_read_.get(), deadline);
+        const bool held = builder && wait_for_sandbox(*builder, 3, deadline);
+        if (!held) {
+            child_.wait();
+            std::string error(4096, '\0');
+            error.resize(static_cast<std::size_t>(std::max<ssize_t>(
+                0, ::read(child_.stderr_pipe().get(), error.data(), error.size()))));
+            ADD_FAILURE() << "bwrap did not hold: " << error;
+        }
+        return builder.value_or(-1);
+    }
+
+    std::string check_error(pid_t builder, const PlannedSandbox &plan) {
+        try {
+            check_sandbox(builder, plan);
+        } catch (const Error &e) {
+            return e.what();
+        }
+        return "";
+    }
+
+    void TearDown() override { child_.kill_group(); }
+
+    SandboxLayout layout_;
+    UniqueFd release_, info_read_;
+    ChildProcess child_;
+};
+
+TEST_F(SandboxCheckTest, ASandboxAsPlannedPasses) {
+    const std::string granted = dir_.make_dir("work/granted");
+    layout_.working_directory = "/";
+    layout_.readable = {granted};
+    layout_.writable = {work_ + "/out"};
+    dir_.make_dir("work/out");
+    const PlannedSandbox plan = pin_layout(layout_);
+    EXPECT_EQ(check_error(build(), plan), "");
+}
+
+// A path pinned, then swapped for a link before bwrap mounts it: bwrap mounts what the link
+// names, and the place does not hold the pinned directory.
+TEST_F(SandboxCheckTest, APathSwappedBeforeBwrapMountsItIsCaught) {
     const std::string granted = dir_.make_dir("work/granted");
     const std::string elsewhere = dir_.make_dir("elsewhere");
-    SandboxLayout layout;
-    layout.working_directory = "/";
-    layout.readable = {granted};
-    layout.tmp_bytes = 1 << 20;
-    const PlannedSandbox plan = pin_layout(layout);
+    layout_.working_directory = "/";
+    layout_.readable = {granted};
+    const PlannedSandbox plan = pin_layout(layout_);
     ASSERT_EQ(::rename(granted.c_str(), (granted + ".moved").c_str()), 0);
     ASSERT_EQ(::symlink(elsewhere.c_str(), granted.c_str()), 0);
+    EXPECT_TRUE(contains(check_error(build(), plan),
+                         granted + " does not hold the directory that was granted"));
+}
 
-    int block[2], info[2];
-    ASSERT_EQ(::pipe2(block, O_CLOEXEC), 0);
-    ASSERT_EQ(::pipe2(info, O_CLOEXEC), 0);
-    UniqueFd release(block[1]), info_read(info[0]), block_read(block[0]), info_write(info[1]);
-    layout.block_fd = 3;
-    layout.info_fd = 4;
-    layout.drop_to = sandbox(SandboxKind::Bubblewrap).drop_to();
-    SpawnSpec spec;
-    spec.argv = bubblewrap_command(layout, "touch /tmp/ran");
-    spec.environment = std::vector<std::string>{};
-    spec.capture_output = true;
-    spec.inherited_fds = {block_read.get(), info_write.get()};
-    ChildProcess child = ChildProcess::spawn(spec);
-    block_read.reset();
-    info_write.reset();
-    const auto deadline = SteadyClock::now() + seconds(20);
-    const std::optional<pid_t> builder = read_sandbox_pid(info_read.get(), deadline);
-    ASSERT_TRUE(builder);
-    try {
-        check_sandbox(*builder, 3, plan, deadline);
-        ADD_FAILURE() << "the swapped mount went unnoticed";
-    } catch (const Error &e) {
-        EXPECT_TRUE(contains(e.what(), granted + " does not hold the directory that was granted"))
-            << e.what();
-    }
-    child.kill_group();
+// Regression (a second attacker's pass): swapped while bwrap mounted it and put back before
+// the check, the place held the right directory, but not as a mount of it (that had gone
+// where the link pointed, over the sandbox's /proc with the host's).
+TEST_F(SandboxCheckTest, APathPutBackBeforeTheCheckIsStillCaught) {
+    const std::string outer = dir_.make_dir("work/outer");
+    const std::string inner = dir_.make_dir("work/outer/inner");
+    layout_.working_directory = "/";
+    layout_.readable = {outer, inner};
+    const PlannedSandbox plan = pin_layout(layout_);
+    ASSERT_EQ(::rename(inner.c_str(), (inner + ".moved").c_str()), 0);
+    // From work/outer, ../../../../usr is /usr: bwrap binds what the link names there.
+    ASSERT_EQ(::symlink("../../../../usr", inner.c_str()), 0);
+    const pid_t builder = build();
+    ASSERT_EQ(::unlink(inner.c_str()), 0);
+    ASSERT_EQ(::rename((inner + ".moved").c_str(), inner.c_str()), 0);
+    EXPECT_TRUE(contains(check_error(builder, plan), inner + " is not where its mount is"));
 }
 
 TEST_F(SandboxedToolsTest, RunsTheCommandInTheWorkingDirectory) {
