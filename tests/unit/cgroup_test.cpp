@@ -19,19 +19,11 @@ namespace tr::runner {
 namespace {
 
 using test::contains;
+using test::read_pipe;
 
 const Log &quiet() {
     static const Log log("cgroup_test", LogLevel::Error);
     return log;
-}
-
-std::string read_pipe(UniqueFd &fd) {
-    std::string text;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buffer, sizeof buffer)) > 0)
-        text.append(buffer, static_cast<std::size_t>(n));
-    return text;
 }
 
 class CgroupTest : public ::testing::Test {

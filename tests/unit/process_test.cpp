@@ -25,6 +25,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using test::contains;
+using test::read_pipe;
 using test::TempDir;
 
 SpawnSpec shell(const std::string &command, bool capture = true) {
@@ -32,20 +33,6 @@ SpawnSpec shell(const std::string &command, bool capture = true) {
     spec.argv = {"/bin/sh", "-c", command};
     spec.capture_output = capture;
     return spec;
-}
-
-// Everything left in a captured pipe, until its writers are gone.
-std::string read_pipe(UniqueFd &fd) {
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return text;
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
 }
 
 // Waits for `path` to hold a pid written by a child, and returns it.

@@ -4,12 +4,14 @@
 #pragma once
 
 #include "core/config.h"
+#include "core/unique_fd.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +73,20 @@ public:
 private:
     std::string path_;
 };
+
+// Everything left in a captured pipe, until its writers are gone.
+inline std::string read_pipe(UniqueFd &fd) {
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return text;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+}
 
 inline std::string read_text(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
