@@ -8,7 +8,8 @@ constexpr const char *status_names[] = {"queued", "running",   "completed",
                                         "failed", "cancelled", "timeout"};
 constexpr const char *priority_names[] = {"low", "normal", "high", "critical"};
 constexpr const char *step_type_names[] = {"planning", "tool_use", "analysis", "completion"};
-constexpr const char *step_status_names[] = {"running", "completed", "failed", "skipped"};
+constexpr const char *step_status_names[] = {"running", "completed", "failed", "skipped",
+                                             "interrupted"};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> parse_name(const char *const (&names)[N], std::string_view text) noexcept {

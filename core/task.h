@@ -10,7 +10,7 @@ namespace tr {
 enum class TaskStatus { Queued, Running, Completed, Failed, Cancelled, Timeout };
 enum class Priority { Low, Normal, High, Critical };
 enum class StepType { Planning, ToolUse, Analysis, Completion };
-enum class StepStatus { Running, Completed, Failed, Skipped };
+enum class StepStatus { Running, Completed, Failed, Skipped, Interrupted };
 
 const char *to_string(TaskStatus status) noexcept;
 const char *to_string(Priority priority) noexcept;

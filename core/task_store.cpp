@@ -24,7 +24,7 @@ constexpr const char *select_task_sql =
 constexpr const char *select_steps_sql =
     "SELECT step_number, step_type, description, tool, input, output, status, error, "
     "execution_time_ms, tokens_input, tokens_output, timestamp, attempt "
-    "FROM steps WHERE task_id = ? ORDER BY step_number";
+    "FROM steps WHERE task_id = ? ORDER BY step_number, attempt";
 
 json_t *int_or_null(const SQLite::Column &column) {
     return column.isNull() ? json_null() : json_integer(column.getInt64());
