@@ -139,6 +139,16 @@ Error database_error(const SQLite::Exception &e) {
     return Error(ErrorCode::InternalError, std::string("database: ") + e.what());
 }
 
+bool is_write_failure(const SQLite::Exception &e) {
+    switch (e.getErrorCode()) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN: return true;
+    default: return false;
+    }
+}
+
 std::optional<std::string> optional_text(const SQLite::Column &column) {
     if (column.isNull())
         return std::nullopt;

@@ -93,6 +93,10 @@ private:
 // ServiceUnavailable, a uniqueness violation Conflict, anything else InternalError.
 Error database_error(const SQLite::Exception &e);
 
+// Whether the database cannot be written for now: its disk is full, an I/O error, read-only,
+// or the file cannot be opened. It passes when the disk is fixed; until then writers back off.
+bool is_write_failure(const SQLite::Exception &e);
+
 // Column helpers: NULL as nullopt.
 std::optional<std::string> optional_text(const SQLite::Column &column);
 std::optional<long long> optional_int(const SQLite::Column &column);

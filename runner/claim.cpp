@@ -7,52 +7,69 @@
 
 namespace tr::runner {
 
+void bind_claim(SQLite::Statement &statement, const AttemptClaim &claim) {
+    statement.bind(":task", claim.task_id);
+    statement.bind(":attempt", claim.attempt);
+    statement.bind(":runner", claim.runner_id);
+}
+
 std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
                                            TimePoint lease_until) {
     // One UPDATE ... RETURNING: the choice and the take are a single write, so two runners
     // cannot both see the same row as queued. The subquery walks the tasks_queue index, passing
     // over a task of a sequential batch while an earlier task of that batch is unfinished.
-    Query claim = db.query(
-        "UPDATE tasks SET status = 'running', runner_id = :runner, lease_expires_at = :lease, "
-        "started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), attempts = attempts + 1 "
-        "WHERE id = (SELECT t.id FROM tasks t WHERE t.status = 'queued' "
-        "              AND (t.batch_id IS NULL OR NOT EXISTS ("
-        "                  SELECT 1 FROM tasks earlier JOIN batches b ON b.id = earlier.batch_id "
-        "                  WHERE earlier.batch_id = t.batch_id AND b.mode = 'sequential' "
-        "                    AND earlier.batch_seq < t.batch_seq "
-        "                    AND earlier.status IN ('queued', 'running'))) "
-        "            ORDER BY t.priority_rank DESC, t.created_at, t.rowid LIMIT 1) "
-        "RETURNING id, task, context, priority, attempts, coalesce(owner, '')");
-    claim->bind(":runner", runner_id);
-    claim->bind(":lease", format_utc(lease_until));
-    if (!claim->executeStep())
-        return std::nullopt;
-    ClaimedTask task;
-    task.id = claim->getColumn(0).getString();
-    task.task = claim->getColumn(1).getString();
-    task.context = optional_text(claim->getColumn(2));
-    task.priority = claim->getColumn(3).getString();
-    task.attempt = claim->getColumn(4).getInt();
-    task.owner = claim->getColumn(5).getString();
+    // In autocommit the RETURNING row arrives before the commit, whose failure (SQLITE_FULL)
+    // would be swallowed by the statement's reset; inside an explicit transaction the commit
+    // is a statement of its own, and it throws.
+    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    std::optional<ClaimedTask> task;
+    {
+        Query claim = db.query(
+            "UPDATE tasks SET status = 'running', runner_id = :runner, lease_expires_at = :lease, "
+            "started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), attempts = attempts + 1 "
+            "WHERE id = (SELECT t.id FROM tasks t WHERE t.status = 'queued' "
+            "              AND (t.batch_id IS NULL OR NOT EXISTS ("
+            "                  SELECT 1 FROM tasks earlier JOIN batches b ON b.id = "
+            "earlier.batch_id "
+            "                  WHERE earlier.batch_id = t.batch_id AND b.mode = 'sequential' "
+            "                    AND earlier.batch_seq < t.batch_seq "
+            "                    AND earlier.status IN ('queued', 'running'))) "
+            "            ORDER BY t.priority_rank DESC, t.created_at, t.rowid LIMIT 1) "
+            "RETURNING id, task, context, priority, attempts, coalesce(owner, '')");
+        claim->bind(":runner", runner_id);
+        claim->bind(":lease", format_utc(lease_until));
+        if (!claim->executeStep())
+            return std::nullopt; // the transaction rolls back: nothing was written
+        task.emplace();
+        task->id = claim->getColumn(0).getString();
+        task->task = claim->getColumn(1).getString();
+        task->context = optional_text(claim->getColumn(2));
+        task->priority = claim->getColumn(3).getString();
+        task->attempt = claim->getColumn(4).getInt();
+        task->owner = claim->getColumn(5).getString();
+    } // reset here: the commit must find no statement running
+    transaction.commit();
     return task;
 }
 
-int renew_leases(Db &db, const std::string &runner_id, TimePoint lease_until) {
-    Query renew = db.query("UPDATE tasks SET lease_expires_at = ? "
-                           "WHERE status = 'running' AND runner_id = ?");
-    renew->bind(1, format_utc(lease_until));
-    renew->bind(2, runner_id);
-    return renew->exec();
+bool renew_lease(Db &db, const AttemptClaim &claim, TimePoint lease_until) {
+    Query renew =
+        db.query(std::string("UPDATE tasks SET lease_expires_at = :lease WHERE ") + attempt_fence);
+    bind_claim(*renew, claim);
+    renew->bind(":lease", format_utc(lease_until));
+    return renew->exec() == 1;
 }
 
 int recover_expired_leases(Db &db, TimePoint now) {
     const std::string cutoff = format_utc(now);
     SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
-    Query steps =
-        db.query("UPDATE steps SET status = 'failed', finished_at = :now, "
-                 "error = 'the runner executing this step stopped responding' "
-                 "WHERE status = 'running' AND task_id IN "
-                 "(SELECT id FROM tasks WHERE status = 'running' AND lease_expires_at < :now)");
+    // Only the lapsed attempt's steps: what they did may or may not have taken effect.
+    Query steps = db.query(
+        "UPDATE steps SET status = 'interrupted', finished_at = :now, "
+        "error = 'interrupted: the runner executing this attempt stopped responding "
+        "(it may or may not have taken effect)' "
+        "WHERE status = 'running' AND (task_id, attempt) IN "
+        "(SELECT id, attempts FROM tasks WHERE status = 'running' AND lease_expires_at < :now)");
     steps->bind(":now", cutoff);
     steps->exec();
     Query tasks =
@@ -68,16 +85,22 @@ int recover_expired_leases(Db &db, TimePoint now) {
                                 std::to_string(max_attempts) + " times");
     tasks->bind(":now", cutoff);
     const int recovered = tasks->exec();
+    if (recovered > 0) {
+        Query count = db.query("UPDATE metric_counters SET value = value + ? "
+                               "WHERE name = 'ai_agent_lease_recoveries_total' AND labels = ''");
+        count->bind(1, recovered);
+        count->exec();
+    }
     transaction.commit();
     return recovered;
 }
 
-bool release_task(Db &db, const std::string &task_id, const std::string &runner_id) {
-    Query release = db.query(
-        "UPDATE tasks SET status = 'queued', lease_expires_at = NULL, attempts = attempts - 1 "
-        "WHERE id = ? AND runner_id = ? AND status = 'running'");
-    release->bind(1, task_id);
-    release->bind(2, runner_id);
+bool release_task(Db &db, const AttemptClaim &claim) {
+    Query release =
+        db.query(std::string("UPDATE tasks SET status = 'queued', lease_expires_at = NULL, "
+                             "attempts = attempts - 1 WHERE ") +
+                 attempt_fence);
+    bind_claim(*release, claim);
     return release->exec() == 1;
 }
 

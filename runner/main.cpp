@@ -1,9 +1,10 @@
 // task-runner-runner: the daemon that executes tasks.
 //
 //   task-runner-runner [--config FILE] [--run-dir DIR]
+//   task-runner-runner --watchdog FD --timeout-ms N   (started by the runner itself)
 //
 // --run-dir names the launcher's run directory (the handlers' socket, nginx's state), which
-// commands must never see.
+// commands must never see. --watchdog is the runner's watchdog process (runner/watchdog.h).
 #include "core/config.h"
 #include "core/config_store.h"
 #include "core/curl.h"
@@ -13,6 +14,7 @@
 #include "core/paths.h"
 #include "runner/runner.h"
 #include "runner/sandbox/sandbox.h"
+#include "runner/watchdog.h"
 
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -53,10 +55,25 @@ Options parse_options(int argc, char **argv) {
     return options;
 }
 
-std::string program_directory() {
+std::string program_path() {
     char path[4096];
     const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-    return n > 0 ? tr::parent_directory(std::string(path, static_cast<std::size_t>(n))) : "";
+    return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : "";
+}
+
+// `--watchdog FD --timeout-ms N`: the watchdog process. It ignores the stop signals the
+// launcher sends the stack: it ends when the runner's pipe closes, after the commands.
+int run_watchdog(int argc, char **argv) {
+    if (argc != 5 || std::string(argv[3]) != "--timeout-ms") {
+        std::fprintf(stderr, "usage: task-runner-runner --watchdog FD --timeout-ms N\n");
+        return 2;
+    }
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    for (const int signal : {SIGTERM, SIGINT, SIGHUP, SIGPIPE})
+        std::signal(signal, SIG_IGN);
+    const tr::Log log("watchdog", tr::LogLevel::Info);
+    return tr::runner::run_watchdog(std::atoi(argv[2]),
+                                    std::chrono::milliseconds(std::atol(argv[4])), log);
 }
 
 int run(int argc, char **argv) {
@@ -77,9 +94,14 @@ int run(int argc, char **argv) {
     // Commands run as another user, in namespaces of their own; none of them may read this
     // process's memory or environment (its model key), however it runs (PR_SET_DUMPABLE).
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    const tr::runner::Sandbox sandbox =
-        tr::runner::Sandbox::set_up(config, options.run_dir, program_directory(), log);
-    tr::runner::Runner runner(config, log, sandbox);
+    // Commands die when leases can no longer be renewed, before the lease lapses and another
+    // attempt can start: three quarters of the lease without a renewal.
+    const tr::runner::Watchdog watchdog(
+        program_path(), std::chrono::milliseconds(config.execution.lease_seconds * 750));
+    tr::runner::Sandbox sandbox = tr::runner::Sandbox::set_up(
+        config, options.run_dir, tr::parent_directory(program_path()), log);
+    sandbox.set_watchdog(&watchdog);
+    tr::runner::Runner runner(config, log, sandbox, watchdog);
     return runner.run(stop_signals);
 }
 
@@ -87,6 +109,8 @@ int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     try {
+        if (argc > 1 && std::string(argv[1]) == "--watchdog")
+            return run_watchdog(argc, argv);
         const tr::CurlGlobal curl; // before any thread, as libcurl requires
         return run(argc, argv);
     } catch (const std::exception &e) {

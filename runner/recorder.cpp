@@ -1,89 +1,204 @@
-// Step and result writes.
+// Step and result writes, each fenced by the attempt (claim.h's attempt_fence).
 #include "runner/recorder.h"
 
 #include "core/time.h"
 
 namespace tr::runner {
+namespace {
 
-TaskRecorder::TaskRecorder(Db &db, std::string task_id, std::string runner_id, int attempt)
-    : db_(db), task_id_(std::move(task_id)), runner_id_(std::move(runner_id)), attempt_(attempt) {
+using SteadyClock = std::chrono::steady_clock;
+
+long long milliseconds_since(SteadyClock::time_point since) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
+        .count();
+}
+
+const std::string fence_exists =
+    std::string("EXISTS (SELECT 1 FROM tasks WHERE ") + attempt_fence + ")";
+
+} // namespace
+
+StepEnd StepEnd::completed(std::string output, std::optional<TokenUsage> tokens) {
+    StepEnd end;
+    end.status = StepStatus::Completed;
+    end.output = std::move(output);
+    end.tokens = tokens;
+    return end;
+}
+
+StepEnd StepEnd::failed(std::string error, std::string output) {
+    StepEnd end;
+    end.status = StepStatus::Failed;
+    end.error = std::move(error);
+    end.output = std::move(output);
+    return end;
+}
+
+TaskRecorder::TaskRecorder(Db &db, AttemptClaim claim) : db_(db), claim_(std::move(claim)) {
     Query last = db_.query("SELECT coalesce(max(step_number), 0) FROM steps WHERE task_id = ?");
-    last->bind(1, task_id_);
+    last->bind(1, claim_.task_id);
     last->executeStep();
     next_step_ = last->getColumn(0).getInt() + 1;
 }
 
-int TaskRecorder::begin_step(StepType type, const std::string &description, const std::string &tool,
-                             const json_t *input) {
+void TaskRecorder::check_lease() const {
+    if (lease_lost_)
+        throw LeaseLost("task " + claim_.task_id + ": attempt " + std::to_string(claim_.attempt) +
+                        " no longer holds the task");
+}
+
+void TaskRecorder::count_fenced_write() noexcept {
+    lease_lost_ = true;
+    try {
+        db_.query("UPDATE metric_counters SET value = value + 1 "
+                  "WHERE name = 'ai_agent_fenced_writes_total' AND labels = ''")
+            ->exec();
+    } catch (const std::exception &) {
+        // The count is for operators; the refusal itself is what protects the task.
+    }
+}
+
+void TaskRecorder::lost(const char *write) {
+    count_fenced_write();
+    throw LeaseLost("task " + claim_.task_id + ": attempt " + std::to_string(claim_.attempt) +
+                    " lost its lease; its " + write + " was refused");
+}
+
+TaskRecorder::Step TaskRecorder::begin_step(StepType type, const std::string &description,
+                                            const std::string &tool, const json_t *input) {
+    check_lease();
     const int number = next_step_++;
     Query insert = db_.query(
         "INSERT INTO steps (task_id, step_number, attempt, step_type, description, tool, input, "
-        "status, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)");
-    insert->bind(1, task_id_);
-    insert->bind(2, number);
-    insert->bind(3, attempt_);
-    insert->bind(4, to_string(type));
-    insert->bind(5, to_valid_utf8(description));
+        "status, timestamp) SELECT :task, :number, :attempt, :type, :description, :tool, :input, "
+        "'running', :timestamp WHERE " +
+        fence_exists);
+    bind_claim(*insert, claim_);
+    insert->bind(":number", number);
+    insert->bind(":type", to_string(type));
+    insert->bind(":description", to_valid_utf8(description));
     if (!tool.empty())
-        insert->bind(6, tool);
+        insert->bind(":tool", tool);
     if (input)
-        insert->bind(7, dump_json(input));
-    insert->bind(8, format_utc(Clock::now()));
-    insert->exec();
-    return number;
+        insert->bind(":input", dump_json(input));
+    insert->bind(":timestamp", format_utc(Clock::now()));
+    if (insert->exec() != 1)
+        lost("step start");
+    return Step(*this, number);
 }
 
 void TaskRecorder::end_step(int step_number, const StepEnd &end) {
-    Query update = db_.query(
-        "UPDATE steps SET status = ?, output = ?, error = ?, tokens_input = ?, tokens_output = ?, "
-        "execution_time_ms = ?, finished_at = ? WHERE task_id = ? AND step_number = ?");
-    update->bind(1, to_string(end.status));
-    update->bind(2, to_valid_utf8(end.output));
+    check_lease();
+    Query update =
+        db_.query("UPDATE steps SET status = :status, output = :output, error = :error, "
+                  "tokens_input = :tokens_input, tokens_output = :tokens_output, "
+                  "execution_time_ms = :milliseconds, finished_at = :finished "
+                  "WHERE task_id = :task AND attempt = :attempt AND step_number = :number "
+                  "AND status = 'running' AND " +
+                  fence_exists);
+    bind_claim(*update, claim_);
+    update->bind(":number", step_number);
+    update->bind(":status", to_string(end.status));
+    update->bind(":output", to_valid_utf8(end.output));
     if (!end.error.empty())
-        update->bind(3, to_valid_utf8(end.error));
+        update->bind(":error", to_valid_utf8(end.error));
     if (end.tokens) {
-        update->bind(4, static_cast<int64_t>(end.tokens->input));
-        update->bind(5, static_cast<int64_t>(end.tokens->output));
+        update->bind(":tokens_input", static_cast<int64_t>(end.tokens->input));
+        update->bind(":tokens_output", static_cast<int64_t>(end.tokens->output));
     }
-    update->bind(6, static_cast<int64_t>(end.execution_time_ms));
-    update->bind(7, format_utc(Clock::now()));
-    update->bind(8, task_id_);
-    update->bind(9, step_number);
-    update->exec();
+    update->bind(":milliseconds", static_cast<int64_t>(end.execution_time_ms));
+    update->bind(":finished", format_utc(Clock::now()));
+    if (update->exec() != 1)
+        lost("step end");
 }
 
 void TaskRecorder::record_plan(const json_t *plan) {
-    Query update = db_.query("UPDATE tasks SET plan = ? WHERE id = ?");
-    update->bind(1, dump_json(plan));
-    update->bind(2, task_id_);
-    update->exec();
+    check_lease();
+    Query update = db_.query(std::string("UPDATE tasks SET plan = :plan WHERE ") + attempt_fence);
+    bind_claim(*update, claim_);
+    update->bind(":plan", dump_json(plan));
+    if (update->exec() != 1)
+        lost("plan");
 }
 
 void TaskRecorder::record_model(const std::string &provider, const std::string &model) {
-    Query update = db_.query("UPDATE tasks SET provider = ?, model = ? WHERE id = ?");
-    update->bind(1, provider);
-    update->bind(2, model);
-    update->bind(3, task_id_);
-    update->exec();
+    check_lease();
+    Query update =
+        db_.query(std::string("UPDATE tasks SET provider = :provider, model = :model WHERE ") +
+                  attempt_fence);
+    bind_claim(*update, claim_);
+    update->bind(":provider", provider);
+    update->bind(":model", model);
+    if (update->exec() != 1)
+        lost("model");
 }
 
 bool TaskRecorder::finish(const TaskEnd &end) {
+    if (lease_lost_)
+        return false;
     Query update = db_.query(
-        "UPDATE tasks SET status = ?, result = ?, error_code = ?, error_message = ?, metrics = ?, "
-        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), lease_expires_at = NULL "
-        "WHERE id = ? AND runner_id = ? AND status = 'running'");
-    update->bind(1, to_string(end.status));
+        std::string("UPDATE tasks SET status = :status, result = :result, error_code = :code, "
+                    "error_message = :message, metrics = :metrics, "
+                    "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+                    "lease_expires_at = NULL WHERE ") +
+        attempt_fence);
+    bind_claim(*update, claim_);
+    update->bind(":status", to_string(end.status));
     if (end.result)
-        update->bind(2, dump_json(end.result.get()));
+        update->bind(":result", dump_json(end.result.get()));
     if (!end.error_code.empty()) {
-        update->bind(3, end.error_code);
-        update->bind(4, to_valid_utf8(end.error_message));
+        update->bind(":code", end.error_code);
+        update->bind(":message", to_valid_utf8(end.error_message));
     }
     if (end.metrics)
-        update->bind(5, dump_json(end.metrics.get()));
-    update->bind(6, task_id_);
-    update->bind(7, runner_id_);
-    return update->exec() == 1;
+        update->bind(":metrics", dump_json(end.metrics.get()));
+    if (update->exec() == 1)
+        return true;
+    count_fenced_write();
+    return false;
+}
+
+std::vector<EarlierCall> TaskRecorder::earlier_calls() {
+    Query select = db_.query("SELECT attempt, tool, description, status FROM steps "
+                             "WHERE task_id = ? AND attempt < ? AND tool IS NOT NULL "
+                             "ORDER BY step_number, attempt");
+    select->bind(1, claim_.task_id);
+    select->bind(2, claim_.attempt);
+    std::vector<EarlierCall> calls;
+    while (select->executeStep())
+        calls.push_back({select->getColumn(0).getInt(), select->getColumn(1).getString(),
+                         select->getColumn(2).getString(), select->getColumn(3).getString()});
+    return calls;
+}
+
+TaskRecorder::Step::Step(TaskRecorder &recorder, int number)
+    : recorder_(&recorder), number_(number) {}
+
+TaskRecorder::Step::Step(Step &&other) noexcept
+    : recorder_(other.recorder_), number_(other.number_), started_(other.started_),
+      ended_(other.ended_), interruption_(std::move(other.interruption_)),
+      interruption_status_(other.interruption_status_) {
+    other.ended_ = true;
+}
+
+TaskRecorder::Step::~Step() {
+    if (ended_ || recorder_->lease_lost())
+        return;
+    try {
+        StepEnd end = StepEnd::failed(interruption_);
+        end.status = interruption_status_;
+        end.execution_time_ms = milliseconds_since(started_);
+        recorder_->end_step(number_, end);
+    } catch (...) {
+        // The database failed too, or the lease is gone: lease recovery marks the step
+        // interrupted later.
+    }
+}
+
+void TaskRecorder::Step::end(StepEnd end) {
+    end.execution_time_ms = milliseconds_since(started_);
+    recorder_->end_step(number_, end);
+    ended_ = true; // not before: a failed write is tried once more, as failed, by the destructor
 }
 
 } // namespace tr::runner

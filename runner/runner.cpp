@@ -5,7 +5,6 @@
 #include "core/process_stats.h"
 #include "core/random.h"
 #include "core/runners.h"
-#include "runner/loop.h"
 #include "runner/providers/model_client.h"
 
 #include <SQLiteCpp/Exception.h>
@@ -22,6 +21,9 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds cancel_check_interval{250};
+// While writes fail, the heartbeat tries again after this long, doubling up to the cap.
+constexpr std::chrono::milliseconds first_write_backoff{250};
+constexpr std::chrono::milliseconds max_write_backoff{8000};
 
 std::string make_runner_id() {
     char host[256] = "host";
@@ -41,8 +43,9 @@ bool anything_queued(Db &db) {
 
 } // namespace
 
-Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox)
-    : config_(config), log_(log), sandbox_(sandbox), id_(make_runner_id()) {}
+Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox,
+               const Watchdog &watchdog)
+    : config_(config), log_(log), sandbox_(sandbox), watchdog_(watchdog), id_(make_runner_id()) {}
 
 int Runner::run(const sigset_t &stop_signals) {
     {
@@ -93,7 +96,7 @@ int Runner::run(const sigset_t &stop_signals) {
 
     Db db = open_db(config_);
     for (const ClaimedTask &task : unstarted)
-        release_task(db, task.id, id_);
+        release_task(db, task.claim(id_));
     record_runner_stopped(db, id_, Clock::now());
     log_.info("runner.stopped", {{"runner", id_}});
     return 0;
@@ -103,8 +106,9 @@ void Runner::work() {
     Db db = open_db(config_);
     ModelClient client; // this worker's connection to the provider, kept open between calls
     const RunnerEnvironment environment{config_, log_, sandbox_, id_, abort_tasks_};
-    const ControlRegistration registration = [this](const std::string &id, TaskControl *control) {
-        register_control(id, control);
+    const ControlRegistration registration = [this](const AttemptClaim &claim,
+                                                    std::shared_ptr<TaskControl> control) {
+        register_control(claim, std::move(control));
     };
     for (;;) {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -131,12 +135,13 @@ void Runner::work() {
     }
 }
 
-void Runner::register_control(const std::string &task_id, TaskControl *control) {
+void Runner::register_control(const AttemptClaim &claim, std::shared_ptr<TaskControl> control) {
     std::lock_guard<std::mutex> guard(mutex_);
     if (control)
-        controls_[task_id] = control;
-    else
-        controls_.erase(task_id);
+        running_[claim.task_id] = {claim, std::move(control)};
+    else if (const auto found = running_.find(claim.task_id);
+             found != running_.end() && found->second.claim.attempt == claim.attempt)
+        running_.erase(found);
 }
 
 void Runner::claim_while_idle(Db &db) {
@@ -163,8 +168,70 @@ void Runner::deliver_cancellations(Db &db) {
     const std::vector<std::string> cancelled = cancel_requests(db, id_);
     std::lock_guard<std::mutex> guard(mutex_);
     for (const std::string &id : cancelled)
-        if (const auto found = controls_.find(id); found != controls_.end())
-            found->second->cancel();
+        if (const auto found = running_.find(id); found != running_.end())
+            found->second.control->cancel();
+}
+
+// Per attempt, not per runner: an attempt's lease is renewed only while its worker pulses, and
+// an attempt whose lease is gone (recovered while this process was stopped, say) is told to
+// stop at once — its command killed, its model call aborted — and writes nothing more.
+void Runner::renew_leases(Db &db, TimePoint lease_until) {
+    const auto pulse_window = std::chrono::seconds(config_.execution.lease_seconds) / 2;
+    std::vector<Running> running;
+    std::vector<AttemptClaim> waiting; // claimed, handed over, not yet started
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        for (const auto &[id, attempt] : running_)
+            running.push_back(attempt);
+        for (const ClaimedTask &task : queue_)
+            waiting.push_back(task.claim(id_));
+    }
+    for (const Running &attempt : running) {
+        if (!attempt.control->pulsed_within(pulse_window)) {
+            log_.warn("task.worker_stalled", {{"task_id", attempt.claim.task_id}});
+            continue; // its lease lapses; recovery takes the task
+        }
+        if (!renew_lease(db, attempt.claim, lease_until)) {
+            log_.warn("task.lease_lost",
+                      {{"task_id", attempt.claim.task_id}, {"attempt", attempt.claim.attempt}});
+            attempt.control->lose_lease();
+        }
+    }
+    for (const AttemptClaim &claim : waiting)
+        renew_lease(db, claim, lease_until);
+}
+
+void Runner::heartbeat(Db &db, ProcessStats &stats) {
+    Heartbeat beat;
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        beat.active_tasks = active_tasks_;
+    }
+    stats.sample();
+    beat.cpu_percent = stats.cpu_percent();
+    beat.memory_mb = stats.memory_mb();
+    const TimePoint wall = Clock::now();
+    record_heartbeat(db, id_, beat, wall);
+    renew_leases(db, wall + std::chrono::seconds(config_.execution.lease_seconds));
+    if (const int recovered = recover_expired_leases(db, wall))
+        log_.warn("tasks.recovered", {{"count", recovered}});
+}
+
+// Said once when writes start failing and once when they pass again, not at every try.
+void Runner::note_write_failure(const std::exception &e) {
+    if (!writes_failing_)
+        log_.error("runner.writes_failing",
+                   {{"error", e.what()}, {"action", "not claiming; trying again with backoff"}});
+    writes_failing_ = true;
+    write_backoff_ = write_backoff_.count() == 0 ? first_write_backoff
+                                                 : std::min(write_backoff_ * 2, max_write_backoff);
+}
+
+void Runner::note_writes_succeed() {
+    if (writes_failing_)
+        log_.info("runner.writes_recovered", {{"action", "claiming again"}});
+    writes_failing_ = false;
+    write_backoff_ = std::chrono::milliseconds(0);
 }
 
 void Runner::supervise() {
@@ -174,31 +241,29 @@ void Runner::supervise() {
     SteadyClock::time_point next_cancel_check = SteadyClock::now();
     ProcessStats stats; // CPU between heartbeats, memory at each
     for (;;) {
+        const SteadyClock::time_point now = SteadyClock::now();
         try {
-            const SteadyClock::time_point now = SteadyClock::now();
             if (now >= next_heartbeat) {
-                Heartbeat heartbeat;
-                {
-                    std::lock_guard<std::mutex> guard(mutex_);
-                    heartbeat.active_tasks = active_tasks_;
-                }
-                stats.sample();
-                heartbeat.cpu_percent = stats.cpu_percent();
-                heartbeat.memory_mb = stats.memory_mb();
-                const TimePoint wall = Clock::now();
-                record_heartbeat(db, id_, heartbeat, wall);
-                renew_leases(db, id_, wall + std::chrono::seconds(config_.execution.lease_seconds));
-                if (const int recovered = recover_expired_leases(db, wall))
-                    log_.warn("tasks.recovered", {{"count", recovered}});
                 next_heartbeat = now + runner_heartbeat_interval;
+                heartbeat(db, stats);
+                watchdog_.beat(); // only after the leases were renewed
+                note_writes_succeed();
             }
             if (now >= next_cancel_check) {
                 deliver_cancellations(db);
                 next_cancel_check = now + cancel_check_interval;
             }
-            claim_while_idle(db);
+            if (!writes_failing_)
+                claim_while_idle(db);
+        } catch (const SQLite::Exception &e) {
+            if (is_write_failure(e)) {
+                note_write_failure(e);
+                next_heartbeat = now + write_backoff_;
+            } else {
+                log_.warn("runner.supervision_failed", {{"error", e.what()}});
+            }
         } catch (const std::exception &e) {
-            // A busy or failing database must not end supervision; the next tick tries again.
+            // A failing tick must not end supervision; the next one tries again.
             log_.warn("runner.supervision_failed", {{"error", e.what()}});
         }
         std::unique_lock<std::mutex> lock(mutex_);

@@ -2,21 +2,28 @@
 // its own SQLite connection.
 //
 // The supervisor claims tasks only while a worker is idle (so a claimed task never waits in
-// memory), renews leases with the heartbeat, recovers tasks of dead runners, and delivers
-// cancellations. On SIGTERM it stops claiming, lets running tasks finish for the grace period,
-// then stops the rest and gives them back to the queue: nothing is lost.
+// memory), renews each attempt's lease with the heartbeat while its worker shows it is alive,
+// stops an attempt whose lease is gone, recovers tasks of dead runners, and delivers
+// cancellations. When the database cannot be written (a full disk, an I/O error) it stops
+// claiming and backs off, and resumes by itself once writes succeed again. On SIGTERM it stops
+// claiming, lets running tasks finish for the grace period, then stops the rest and gives them
+// back to the queue: nothing is lost.
 #pragma once
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/process_stats.h"
 #include "runner/claim.h"
+#include "runner/run_task.h"
 #include "runner/sandbox/sandbox.h"
 #include "runner/task_control.h"
+#include "runner/watchdog.h"
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -24,7 +31,7 @@ namespace tr::runner {
 
 class Runner {
 public:
-    Runner(const Config &config, const Log &log, const Sandbox &sandbox);
+    Runner(const Config &config, const Log &log, const Sandbox &sandbox, const Watchdog &watchdog);
 
     // Runs until SIGTERM, SIGINT or SIGHUP arrives (the caller blocks them in every thread
     // first); returns the process exit status.
@@ -35,11 +42,16 @@ private:
     void work();
     void claim_while_idle(Db &db);
     void deliver_cancellations(Db &db);
-    void register_control(const std::string &task_id, TaskControl *control);
+    void heartbeat(Db &db, ProcessStats &stats);
+    void renew_leases(Db &db, TimePoint lease_until);
+    void register_control(const AttemptClaim &claim, std::shared_ptr<TaskControl> control);
+    void note_write_failure(const std::exception &e);
+    void note_writes_succeed();
 
     const Config &config_;
     const Log &log_;
     const Sandbox &sandbox_;
+    const Watchdog &watchdog_;
     std::string id_;
 
     std::mutex mutex_;
@@ -49,7 +61,15 @@ private:
     int active_tasks_ = 0;
     bool stopping_ = false; // no more claims; workers exit when idle
     bool supervisor_done_ = false;
-    std::map<std::string, TaskControl *> controls_;
+    struct Running {
+        AttemptClaim claim;
+        std::shared_ptr<TaskControl> control;
+    };
+    std::map<std::string, Running> running_; // by task id
+
+    // Writes are failing: no claims; the heartbeat, every write_backoff_, tells when they pass.
+    bool writes_failing_ = false; // supervisor thread only
+    std::chrono::milliseconds write_backoff_{0};
 
     std::atomic<bool> abort_tasks_{false}; // the grace period is over: running tasks stop
 };

@@ -1,6 +1,11 @@
 // Why a running task must stop, checked by everything that can take long (model calls,
-// commands): its wall-clock deadline, a cancellation (DELETE), or the runner shutting down.
-// The flags are set by the runner's supervisor thread and read by the task's worker.
+// commands): its wall-clock deadline, a cancellation (DELETE), the runner shutting down, or the
+// loss of its lease. The flags are set by the runner's supervisor thread and read by the task's
+// worker.
+//
+// Each check is also the worker's pulse: the supervisor renews a task's lease only while its
+// worker has checked recently, so a worker stuck where it cannot check (a hung write, a
+// deadlock) lets its lease lapse and recovery takes the task instead of it staying running.
 #pragma once
 
 #include <atomic>
@@ -9,7 +14,7 @@
 
 namespace tr::runner {
 
-enum class StopReason { Timeout, Cancelled, Shutdown };
+enum class StopReason { Timeout, Cancelled, Shutdown, LeaseLost };
 
 class TaskControl {
 public:
@@ -19,6 +24,9 @@ public:
         : deadline_(deadline), shutdown_(shutdown) {}
 
     std::optional<StopReason> stop_reason() const noexcept {
+        pulse();
+        if (lease_lost_.load(std::memory_order_relaxed))
+            return StopReason::LeaseLost;
         if (cancelled_.load(std::memory_order_relaxed))
             return StopReason::Cancelled;
         if (shutdown_.load(std::memory_order_relaxed))
@@ -36,11 +44,23 @@ public:
     }
 
     void cancel() noexcept { cancelled_.store(true, std::memory_order_relaxed); }
+    void lose_lease() noexcept { lease_lost_.store(true, std::memory_order_relaxed); }
+
+    // The worker is alive: called by every stop check, and by the worker between steps.
+    void pulse() const noexcept {
+        last_pulse_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    bool pulsed_within(Clock::duration window) const noexcept {
+        const Clock::time_point last{Clock::duration(last_pulse_.load(std::memory_order_relaxed))};
+        return Clock::now() - last <= window;
+    }
 
 private:
     Clock::time_point deadline_;
     const std::atomic<bool> &shutdown_;
     std::atomic<bool> cancelled_{false};
+    std::atomic<bool> lease_lost_{false};
+    mutable std::atomic<Clock::rep> last_pulse_{Clock::now().time_since_epoch().count()};
 };
 
 } // namespace tr::runner

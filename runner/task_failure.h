@@ -1,6 +1,6 @@
 // The exception that ends a task without completing it: a task error code (core/task.h,
 // task_error::...) and a message for the task's `error` field. Thrown inside the runner's task
-// boundary (loop.cpp) and caught there only; never an HTTP error.
+// boundary (run_task.cpp) and caught there only; never an HTTP error.
 #pragma once
 
 #include <stdexcept>

@@ -129,16 +129,11 @@ public:
                     const TaskLimits &limits, const TaskControl &control,
                     const RetryObserver &on_retry) override {
         std::vector<Message> messages;
-        messages.push_back(Message{Role::User,
-                                   "Plan this task before doing it. Call submit_plan with your "
-                                   "understanding, approach, complexity, estimated number of tool "
-                                   "calls and the tools you will use.\n\nTask: " +
-                                       task,
-                                   {},
-                                   "",
-                                   "",
-                                   false,
-                                   nullptr});
+        messages.push_back(
+            Message::user("Plan this task before doing it. Call submit_plan with your "
+                          "understanding, approach, complexity, estimated number of tool calls "
+                          "and the tools you will use.\n\nTask: " +
+                          task));
         std::vector<ToolSpec> specs;
         specs.push_back({submit_plan, "Record your plan for the task.", parse_json(plan_schema)});
         PlanResult result;
@@ -162,30 +157,18 @@ public:
             if (round == 1)
                 throw TaskFailure(task_error::planning_failed,
                                   model_.provider + " did not produce a valid plan: " + problem);
-            Message answer{Role::Assistant, reply.text, {}, "", "", false, nullptr};
             if (call) {
-                answer.tool_calls.push_back(
-                    {call->id, call->name,
-                     call->arguments ? json_share(call->arguments.get()) : nullptr, ""});
-                messages.push_back(std::move(answer));
-                messages.push_back(
-                    Message{Role::Tool,
-                            "The plan was refused: " + problem + ". Call submit_plan again.",
-                            {},
-                            call->id,
-                            call->name,
-                            true,
-                            nullptr});
+                ToolCall planned = call->share();
+                planned.argument_error.clear();
+                std::vector<ToolCall> calls;
+                calls.push_back(std::move(planned));
+                messages.push_back(Message::assistant(reply.text, std::move(calls)));
+                messages.push_back(Message::tool_result(
+                    *call, "The plan was refused: " + problem + ". Call submit_plan again.", true));
             } else {
-                messages.push_back(std::move(answer));
+                messages.push_back(Message::assistant(reply.text));
                 messages.push_back(
-                    Message{Role::User,
-                            "That was not a valid plan: " + problem + ". Call submit_plan.",
-                            {},
-                            "",
-                            "",
-                            false,
-                            nullptr});
+                    Message::user("That was not a valid plan: " + problem + ". Call submit_plan."));
             }
         }
         return result; // not reached

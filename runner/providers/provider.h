@@ -33,6 +33,11 @@ struct ToolCall {
     std::string name;
     JsonPtr arguments;          // an object, or null when argument_error says why not
     std::string argument_error; // the model sent arguments that are not a JSON object
+
+    // Another handle on the same call (the arguments are shared, not copied).
+    ToolCall share() const {
+        return {id, name, arguments ? json_share(arguments.get()) : nullptr, argument_error};
+    }
 };
 
 enum class Role { User, Assistant, Tool };
@@ -45,6 +50,31 @@ struct Message {
     std::string tool_name;
     bool is_error = false; // tool results: the call failed
     JsonPtr data;          // tool results: the tool's facts (never sent to a model)
+
+    static Message user(std::string text) {
+        Message message;
+        message.content = std::move(text);
+        return message;
+    }
+    static Message assistant(std::string text, std::vector<ToolCall> calls = {}) {
+        Message message;
+        message.role = Role::Assistant;
+        message.content = std::move(text);
+        message.tool_calls = std::move(calls);
+        return message;
+    }
+    // What a tool call returned (or, with is_error, why it failed), for the call with this id.
+    static Message tool_result(const ToolCall &call, std::string content, bool is_error,
+                               JsonPtr data = nullptr) {
+        Message message;
+        message.role = Role::Tool;
+        message.content = std::move(content);
+        message.tool_call_id = call.id;
+        message.tool_name = call.name;
+        message.is_error = is_error;
+        message.data = std::move(data);
+        return message;
+    }
 };
 
 struct FinalAnswer {

@@ -204,18 +204,27 @@ std::vector<int> TaskCgroup::join_fds() const {
     return fds;
 }
 
-void TaskCgroup::kill_all() noexcept {
+CgroupKillPaths TaskCgroup::kill_paths() const {
+    CgroupKillPaths paths;
     if (directories_.empty())
+        return paths;
+    paths.watched_directory = directories_.front().path;
+    for (const Directory &directory : directories_)
+        if (directory.v2)
+            paths.v2_directory = directory.path;
+    return paths;
+}
+
+void kill_cgroup_members(const CgroupKillPaths &paths) noexcept {
+    if (paths.watched_directory.empty())
         return;
     try {
-        const auto v2 = std::find_if(directories_.begin(), directories_.end(),
-                                     [](const Directory &d) { return d.v2; });
         // cgroup.kill (Linux 5.14) kills every member at once, forks in flight included.
-        const bool killed = v2 != directories_.end() && write_file(v2->path + "/cgroup.kill", "1");
-        const std::string &watched = directories_.front().path;
+        const bool killed =
+            !paths.v2_directory.empty() && write_file(paths.v2_directory + "/cgroup.kill", "1");
         const auto deadline = std::chrono::steady_clock::now() + 2s;
         while (std::chrono::steady_clock::now() < deadline) {
-            const std::vector<pid_t> pids = members(watched);
+            const std::vector<pid_t> pids = members(paths.watched_directory);
             if (pids.empty())
                 return;
             // Without cgroup.kill, one round at a time: the pids limit bounds how many a fork
@@ -226,7 +235,7 @@ void TaskCgroup::kill_all() noexcept {
             std::this_thread::sleep_for(5ms);
         }
     } catch (...) {
-        // Reading the group failed; removal below tries once more, and says nothing either.
+        // Reading the group failed (it is gone, say); its owner's removal tries once more.
     }
 }
 

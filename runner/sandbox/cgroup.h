@@ -24,6 +24,16 @@ struct CgroupLimits {
     int cpu_percent = 0; // of one CPU
 };
 
+// Where a group's members can be killed from, also by another process (the watchdog): its v2
+// directory for cgroup.kill (empty without one) and a directory whose cgroup.procs lists them.
+struct CgroupKillPaths {
+    std::string v2_directory;
+    std::string watched_directory; // empty: no group
+};
+
+// SIGKILL to every process in the group, then waits (up to 2 s) until it is empty.
+void kill_cgroup_members(const CgroupKillPaths &paths) noexcept;
+
 // One command's group, in every hierarchy used. Destroying it kills what is still inside and
 // removes the directories.
 class TaskCgroup {
@@ -38,7 +48,8 @@ public:
     // The cgroup.procs files a child writes "0" to (SpawnSpec::join_cgroups).
     std::vector<int> join_fds() const;
     // SIGKILL to every process in the group, then waits (up to 2 s) until it is empty.
-    void kill_all() noexcept;
+    void kill_all() noexcept { kill_cgroup_members(kill_paths()); }
+    CgroupKillPaths kill_paths() const;
     // Whether the kernel refused a fork for the process limit, or killed for the memory limit.
     bool hit_process_limit() const;
     bool hit_memory_limit() const;

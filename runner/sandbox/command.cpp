@@ -9,6 +9,7 @@
 #include "runner/sandbox/bubblewrap.h"
 #include "runner/sandbox/idmap.h"
 #include "runner/sandbox/sandbox_check.h"
+#include "runner/watchdog.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,7 +21,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace tr::runner {
 namespace {
@@ -231,8 +234,11 @@ public:
 
     // Spawns the child and, with bubblewrap, lets it start the command only once the sandbox
     // is as planned; kills it (and throws Error naming the difference) when it is not.
-    ChildProcess start(std::chrono::steady_clock::time_point deadline) {
+    // `spawned` sees the child before bwrap is let go to start the command.
+    ChildProcess start(std::chrono::steady_clock::time_point deadline,
+                       const std::function<void(const ChildProcess &)> &spawned) {
         ChildProcess child = ChildProcess::spawn(process_);
+        spawned(child);
         handed_.clear();
         pins_.clear();
         if (!plan_)
@@ -368,7 +374,14 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
     CommandResult result;
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + spec.timeout;
-    ChildProcess child = launch.start(std::min(deadline, started + std::chrono::seconds(20)));
+    // Declared after the group and before the child: the watchdog knows the command before it
+    // can run, and forgets it only after the child is reaped (its pidfd tells it apart).
+    std::optional<Watchdog::Watch> watched;
+    ChildProcess child = launch.start(
+        std::min(deadline, started + std::chrono::seconds(20)), [&](const ChildProcess &spawned) {
+            if (const Watchdog *watchdog = sandbox.watchdog())
+                watched.emplace(watchdog->watch(spawned.pid(), group.kill_paths()));
+        });
     while (true) {
         read_available(child, result, spec.max_output_bytes, poll_slice_ms);
         if (const std::optional<ExitStatus> status = child.poll()) {

@@ -16,6 +16,8 @@
 
 namespace tr::runner {
 
+class Watchdog;
+
 enum class SandboxKind { None, Bubblewrap };
 
 const char *to_string(SandboxKind kind) noexcept;
@@ -39,6 +41,10 @@ public:
     const ProtectedPaths &protected_paths() const noexcept { return protected_; }
     const Cgroups &cgroups() const noexcept { return cgroups_; }
     const SeccompFilter &seccomp() const noexcept { return seccomp_; }
+    // The runner's watchdog, which kills commands when the runner stops renewing its leases;
+    // null in tools used without a runner (tests).
+    const Watchdog *watchdog() const noexcept { return watchdog_; }
+    void set_watchdog(const Watchdog *watchdog) noexcept { watchdog_ = watchdog; }
     // The user commands run as when the runner is root; nullopt: the runner's own.
     const std::optional<Identity> &drop_to() const noexcept { return drop_to_; }
     // The idmapping namespace for writable paths (root only), or -1.
@@ -62,6 +68,7 @@ private:
     UniqueFd idmap_;
     std::string passwd_;
     std::string group_;
+    const Watchdog *watchdog_ = nullptr;
 };
 
 } // namespace tr::runner

@@ -51,7 +51,7 @@ def test_a_killed_runners_task_is_recovered_after_its_lease_and_run_again(make_s
         assert time.monotonic() - killed_at >= 4  # not before the lease lapsed
         steps = stack.query("SELECT attempt, status, error FROM steps WHERE task_id = ? AND tool = 'run_command' "
                             "ORDER BY step_number", (task_id,))
-        assert steps[0][0] == 1 and steps[0][1] == "failed" and "stopped responding" in steps[0][2]
+        assert steps[0][0] == 1 and steps[0][1] == "interrupted" and "stopped responding" in steps[0][2]
         assert steps[1][:2] == (2, "completed")
         transitions = stack.query("SELECT from_status, to_status FROM task_transitions WHERE task_id = ? ORDER BY id",
                                   (task_id,))

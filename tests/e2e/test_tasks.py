@@ -221,7 +221,7 @@ def test_a_task_interrupted_by_shutdown_goes_back_to_the_queue_and_runs_again(ma
     assert stack.query("SELECT status, attempts FROM tasks WHERE id = ?", (task_id,)) == [("queued", 0)]
     interrupted = stack.query("SELECT status, error FROM steps WHERE task_id = ? AND tool = 'run_command'",
                               (task_id,))
-    assert interrupted[0][0] == "failed" and "shutdown" in interrupted[0][1]
+    assert interrupted[0][0] == "interrupted" and "shutdown" in interrupted[0][1]
 
 
 def test_a_killed_launcher_takes_its_whole_stack_with_it(make_stack):

@@ -71,6 +71,14 @@ protected:
         return select.getColumn(0).isNull() ? "NULL" : select.getColumn(0).getString();
     }
 
+    double counter(const std::string &name) {
+        SQLite::Statement select(
+            db().handle(), "SELECT coalesce(sum(value), 0) FROM metric_counters WHERE name = ?");
+        select.bind(1, name);
+        select.executeStep();
+        return select.getColumn(0).getDouble();
+    }
+
     std::optional<ClaimedTask> claim(const std::string &runner, TimePoint now = t0,
                                      seconds lease = seconds(30)) {
         return claim_next_task(db(), runner, now + lease);
@@ -202,37 +210,168 @@ TEST_F(ClaimTest, TwoRunnersNeverGetTheSameTask) {
         tasks);
 }
 
-TEST_F(ClaimTest, RenewLeasesExtendsOnlyThisRunnersLeases) {
+TEST_F(ClaimTest, RenewLeaseExtendsOnlyThatAttemptsLease) {
+    // The fence compares leases with the database's clock, so these leases are real times.
+    const TimePoint now = Clock::now();
     const std::string a1 = insert("a1", Priority::Normal, t0);
-    const std::string a2 = insert("a2", Priority::Normal, t0 + milliseconds(1));
-    const std::string b1 = insert("b1", Priority::Normal, t0 + milliseconds(2));
-    const std::string queued = insert("queued", Priority::Low, t0 + milliseconds(3));
-    ASSERT_EQ(claim("a")->id, a1);
-    ASSERT_EQ(claim("a")->id, a2);
-    ASSERT_EQ(claim("b")->id, b1);
+    const std::string b1 = insert("b1", Priority::Normal, t0 + milliseconds(1));
+    const std::string queued = insert("queued", Priority::Low, t0 + milliseconds(2));
+    const std::optional<ClaimedTask> first = claim("a", now);
+    ASSERT_EQ(first->id, a1);
+    ASSERT_EQ(claim("b", now)->id, b1);
 
-    EXPECT_EQ(renew_leases(db(), "a", t0 + seconds(90)), 2);
-    EXPECT_EQ(column(a1, "lease_expires_at"), format_utc(t0 + seconds(90)));
-    EXPECT_EQ(column(a2, "lease_expires_at"), format_utc(t0 + seconds(90)));
-    EXPECT_EQ(column(b1, "lease_expires_at"), format_utc(t0 + seconds(30)));
+    EXPECT_TRUE(renew_lease(db(), first->claim("a"), now + seconds(90)));
+    EXPECT_EQ(column(a1, "lease_expires_at"), format_utc(now + seconds(90)));
+    EXPECT_EQ(column(b1, "lease_expires_at"), format_utc(now + seconds(30)));
     EXPECT_EQ(column(queued, "lease_expires_at"), "NULL");
-    EXPECT_EQ(column(queued, "status"), "queued");
+    // Not another runner's, nor another attempt's.
+    EXPECT_FALSE(renew_lease(db(), {a1, "b", first->attempt}, now + seconds(120)));
+    EXPECT_FALSE(renew_lease(db(), {a1, "a", first->attempt + 1}, now + seconds(120)));
+    EXPECT_EQ(column(a1, "lease_expires_at"), format_utc(now + seconds(90)));
 }
 
-TEST_F(ClaimTest, RenewLeasesOfARunnerWithoutTasksChangesNothing) {
-    insert("queued");
-    EXPECT_EQ(renew_leases(db(), "idle", t0 + seconds(90)), 0);
-}
-
-TEST_F(ClaimTest, RenewLeasesSkipsTasksThatAreNoLongerRunning) {
+TEST_F(ClaimTest, RenewLeaseRefusesTasksThatAreNoLongerRunning) {
+    const TimePoint now = Clock::now();
     const std::string id = insert("done");
-    const std::optional<ClaimedTask> task = claim("a");
+    const std::optional<ClaimedTask> task = claim("a", now);
     ASSERT_TRUE(task);
-    TaskRecorder recorder(db(), id, "a", task->attempt);
+    TaskRecorder recorder(db(), task->claim("a"));
     ASSERT_TRUE(recorder.finish(TaskEnd{}));
-    EXPECT_EQ(renew_leases(db(), "a", t0 + seconds(90)), 0);
+    EXPECT_FALSE(renew_lease(db(), task->claim("a"), now + seconds(90)));
     EXPECT_EQ(column(id, "status"), "completed");
     EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
+}
+
+TEST_F(ClaimTest, ALapsedLeaseHoldsNothingEvenBeforeRecovery) {
+    const std::string id = insert("stalled");
+    const std::optional<ClaimedTask> task = claim("r", Clock::now() - seconds(40), seconds(30));
+    ASSERT_TRUE(task);
+    EXPECT_FALSE(renew_lease(db(), task->claim("r"), Clock::now() + seconds(30)));
+    TaskRecorder recorder(db(), task->claim("r"));
+    EXPECT_THROW(recorder.record_plan(JsonPtr(json_object()).get()), LeaseLost);
+    EXPECT_TRUE(recorder.lease_lost());
+    EXPECT_FALSE(recorder.finish(TaskEnd{}));
+    EXPECT_EQ(column(id, "status"), "running"); // until recovery takes it
+}
+
+TEST_F(ClaimTest, RecoverRequeuesAnExpiredTaskAndInterruptsItsRunningSteps) {
+    const std::string id = insert("crashed runner's task");
+    const TimePoint now = Clock::now();
+    const std::optional<ClaimedTask> task = claim("dead", now, seconds(30));
+    ASSERT_TRUE(task);
+    TaskRecorder recorder(db(), task->claim("dead"));
+    recorder.begin_step(StepType::Planning, "plan", "", nullptr).end(StepEnd::completed("ok"));
+    std::optional<TaskRecorder::Step> running;
+    running.emplace(recorder.begin_step(StepType::ToolUse, "read a.txt", "read_file", nullptr));
+    const double recoveries_before = counter("ai_agent_lease_recoveries_total");
+
+    EXPECT_EQ(recover_expired_leases(db(), now + seconds(31)), 1);
+    EXPECT_EQ(column(id, "status"), "queued");
+    EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
+    EXPECT_EQ(column(id, "attempts"), "1");
+    EXPECT_EQ(column(id, "error_code"), "NULL");
+    EXPECT_EQ(column(id, "finished_at"), "NULL");
+    EXPECT_EQ(step_column(id, 2, "status"), "interrupted");
+    EXPECT_TRUE(contains(step_column(id, 2, "error"), "may or may not have taken effect"));
+    EXPECT_EQ(step_column(id, 2, "finished_at"), format_utc(now + seconds(31)));
+    EXPECT_EQ(step_column(id, 1, "status"), "completed");
+    EXPECT_EQ(counter("ai_agent_lease_recoveries_total"), recoveries_before + 1);
+
+    // Another runner takes it up again, as its second attempt.
+    const std::optional<ClaimedTask> again = claim("alive", now + seconds(32));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->id, id);
+    EXPECT_EQ(again->attempt, 2);
+    // The step the dead attempt left open is not ended by it any more.
+    running.reset();
+    EXPECT_EQ(step_column(id, 2, "status"), "interrupted");
+}
+
+// A runner stopped past its lease (SIGSTOP) and continued, after the task went to another
+// attempt: whatever the old attempt writes is refused, whoever holds the task now.
+TEST_F(ClaimTest, AStaleAttemptChangesNothingOfTheAttemptThatReplacedIt) {
+    for (const char *next_runner : {"other", "same"}) {
+        const std::string id = insert(std::string("taken over by ") + next_runner);
+        const TimePoint now = Clock::now();
+        const std::optional<ClaimedTask> first = claim("same", now - seconds(31), seconds(30));
+        ASSERT_TRUE(first);
+        TaskRecorder stale(db(), first->claim("same"));
+        ASSERT_EQ(recover_expired_leases(db(), now), 1);
+        const std::optional<ClaimedTask> second = claim(next_runner, now);
+        ASSERT_EQ(second->id, id);
+        ASSERT_EQ(second->attempt, 2);
+        TaskRecorder live(db(), second->claim(next_runner));
+        live.begin_step(StepType::Planning, "plan", "", nullptr).end(StepEnd::completed("plan"));
+        const double fenced_before = counter("ai_agent_fenced_writes_total");
+
+        EXPECT_THROW(
+            stale.begin_step(StepType::ToolUse, "run_command: rm -rf", "run_command", nullptr),
+            LeaseLost);
+        EXPECT_THROW(stale.record_plan(JsonPtr(json_object()).get()), LeaseLost);
+        TaskEnd failure;
+        failure.status = TaskStatus::Failed;
+        failure.error_code = "INTERNAL_ERROR";
+        EXPECT_FALSE(stale.finish(failure));
+        EXPECT_EQ(counter("ai_agent_fenced_writes_total"), fenced_before + 1);
+
+        EXPECT_EQ(column(id, "status"), "running");
+        EXPECT_EQ(column(id, "error_code"), "NULL");
+        EXPECT_EQ(column(id, "runner_id"), next_runner);
+        live.begin_step(StepType::Completion, "done", "", nullptr).end(StepEnd::completed("done"));
+        EXPECT_TRUE(live.finish(TaskEnd{}));
+        EXPECT_EQ(column(id, "status"), "completed");
+        EXPECT_EQ(db().handle()
+                      .execAndGet("SELECT count(*) FROM steps WHERE task_id = '" + id + "'")
+                      .getInt(),
+                  2);
+    }
+}
+
+TEST_F(ClaimTest, AStepOpenWhenTheLeaseIsLostIsLeftForRecoveryToInterrupt) {
+    const std::string id = insert("lost mid-step");
+    const TimePoint now = Clock::now();
+    const std::optional<ClaimedTask> first = claim("r", now - seconds(31), seconds(30));
+    TaskRecorder stale(db(), first->claim("r"));
+    {
+        SQLite::Statement open(db().handle(),
+                               "INSERT INTO steps (task_id, step_number, attempt, step_type, "
+                               "description, status, timestamp) "
+                               "VALUES (?, 1, 1, 'tool_use', 'sleep', 'running', 'x')");
+        open.bind(1, id);
+        open.exec();
+    }
+    ASSERT_EQ(recover_expired_leases(db(), now), 1);
+    EXPECT_EQ(step_column(id, 1, "status"), "interrupted");
+    EXPECT_THROW(stale.begin_step(StepType::ToolUse, "again", "run_command", nullptr), LeaseLost);
+    EXPECT_EQ(step_column(id, 1, "status"), "interrupted");
+}
+
+TEST_F(ClaimTest, EarlierCallsListTheToolCallsOfEarlierAttempts) {
+    const std::string id = insert("twice");
+    const TimePoint now = Clock::now();
+    const std::optional<ClaimedTask> first = claim("r", now - seconds(31), seconds(30));
+    {
+        SQLite::Statement steps(
+            db().handle(),
+            "INSERT INTO steps (task_id, step_number, attempt, step_type, description, tool, "
+            "status, timestamp) VALUES (?1, 1, 1, 'analysis', 'Model call 1', NULL, 'completed', "
+            "'x'), (?1, 2, 1, 'tool_use', 'run_command: make install', 'run_command', "
+            "'running', 'x')");
+        steps.bind(1, id);
+        steps.exec();
+    }
+    ASSERT_EQ(recover_expired_leases(db(), now), 1);
+    const std::optional<ClaimedTask> second = claim("r", now);
+    TaskRecorder recorder(db(), second->claim("r"));
+    const std::vector<EarlierCall> calls = recorder.earlier_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].attempt, 1);
+    EXPECT_EQ(calls[0].tool, "run_command");
+    EXPECT_EQ(calls[0].description, "run_command: make install");
+    EXPECT_EQ(calls[0].status, "interrupted");
+    // The new attempt's steps are numbered after the old ones.
+    recorder.begin_step(StepType::Planning, "plan", "", nullptr).end(StepEnd::completed("p"));
+    EXPECT_EQ(step_column(id, 3, "attempt"), "2");
 }
 
 TEST_F(ClaimTest, RecoverLeavesLeasesThatHaveNotExpired) {
@@ -242,46 +381,19 @@ TEST_F(ClaimTest, RecoverLeavesLeasesThatHaveNotExpired) {
     EXPECT_EQ(column(id, "status"), "running");
 }
 
-TEST_F(ClaimTest, RecoverRequeuesAnExpiredTaskAndFailsItsRunningSteps) {
-    const std::string id = insert("crashed runner's task");
-    const std::optional<ClaimedTask> task = claim("dead", t0, seconds(30));
-    ASSERT_TRUE(task);
-    TaskRecorder recorder(db(), id, "dead", task->attempt);
-    const int done = recorder.begin_step(StepType::Planning, "plan", "", nullptr);
-    recorder.end_step(done, StepEnd{});
-    const int running = recorder.begin_step(StepType::ToolUse, "read a.txt", "read_file", nullptr);
-
-    EXPECT_EQ(recover_expired_leases(db(), t0 + seconds(31)), 1);
-    EXPECT_EQ(column(id, "status"), "queued");
-    EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
-    EXPECT_EQ(column(id, "attempts"), "1");
-    EXPECT_EQ(column(id, "error_code"), "NULL");
-    EXPECT_EQ(column(id, "finished_at"), "NULL");
-    EXPECT_EQ(step_column(id, running, "status"), "failed");
-    EXPECT_EQ(step_column(id, running, "error"),
-              "the runner executing this step stopped responding");
-    EXPECT_EQ(step_column(id, running, "finished_at"), format_utc(t0 + seconds(31)));
-    EXPECT_EQ(step_column(id, done, "status"), "completed");
-
-    // Another runner takes it up again, as its second attempt.
-    const std::optional<ClaimedTask> again = claim("alive", t0 + seconds(32));
-    ASSERT_TRUE(again);
-    EXPECT_EQ(again->id, id);
-    EXPECT_EQ(again->attempt, 2);
-}
-
 TEST_F(ClaimTest, RecoverLeavesOtherRunnersLiveTasksAndFinishedTasksAlone) {
+    const TimePoint now = Clock::now();
     const std::string expired = insert("expired", Priority::Normal, t0);
     const std::string live = insert("live", Priority::Normal, t0 + milliseconds(1));
     const std::string finished = insert("finished", Priority::Normal, t0 + milliseconds(2));
     const std::string queued = insert("queued", Priority::Low, t0 + milliseconds(3));
-    ASSERT_EQ(claim("dead", t0, seconds(10))->id, expired);
-    ASSERT_EQ(claim("alive", t0, seconds(60))->id, live);
-    const std::optional<ClaimedTask> done = claim("alive", t0, seconds(10));
+    ASSERT_EQ(claim("dead", now, seconds(10))->id, expired);
+    ASSERT_EQ(claim("alive", now, seconds(60))->id, live);
+    const std::optional<ClaimedTask> done = claim("alive", now, seconds(10));
     ASSERT_EQ(done->id, finished);
-    TaskRecorder(db(), finished, "alive", done->attempt).finish(TaskEnd{});
+    ASSERT_TRUE(TaskRecorder(db(), done->claim("alive")).finish(TaskEnd{}));
 
-    EXPECT_EQ(recover_expired_leases(db(), t0 + seconds(20)), 1);
+    EXPECT_EQ(recover_expired_leases(db(), now + seconds(20)), 1);
     EXPECT_EQ(column(expired, "status"), "queued");
     EXPECT_EQ(column(live, "status"), "running");
     EXPECT_EQ(column(finished, "status"), "completed");
@@ -310,8 +422,9 @@ TEST_F(ClaimTest, RecoverFailsATaskWithRunnerLostAfterMaxAttempts) {
 
 TEST_F(ClaimTest, ReleaseRequeuesWithoutCountingTheAttempt) {
     const std::string id = insert("interrupted by shutdown");
-    ASSERT_EQ(claim("r1")->attempt, 1);
-    EXPECT_TRUE(release_task(db(), id, "r1"));
+    const std::optional<ClaimedTask> task = claim("r1", Clock::now());
+    ASSERT_EQ(task->attempt, 1);
+    EXPECT_TRUE(release_task(db(), task->claim("r1")));
     EXPECT_EQ(column(id, "status"), "queued");
     EXPECT_EQ(column(id, "lease_expires_at"), "NULL");
     EXPECT_EQ(column(id, "attempts"), "0");
@@ -321,18 +434,20 @@ TEST_F(ClaimTest, ReleaseRequeuesWithoutCountingTheAttempt) {
     EXPECT_EQ(again->attempt, 1);
 }
 
-TEST_F(ClaimTest, ReleaseRefusesAnotherRunnersTask) {
+TEST_F(ClaimTest, ReleaseRefusesAnotherRunnersOrAttemptsTask) {
     const std::string id = insert("not yours");
-    ASSERT_TRUE(claim("owner"));
-    EXPECT_FALSE(release_task(db(), id, "someone-else"));
+    const std::optional<ClaimedTask> task = claim("owner", Clock::now());
+    ASSERT_TRUE(task);
+    EXPECT_FALSE(release_task(db(), task->claim("someone-else")));
+    EXPECT_FALSE(release_task(db(), {id, "owner", task->attempt + 1}));
     EXPECT_EQ(column(id, "status"), "running");
     EXPECT_EQ(column(id, "runner_id"), "owner");
 }
 
 TEST_F(ClaimTest, ReleaseRefusesATaskThatIsNotRunning) {
     const std::string id = insert("queued");
-    EXPECT_FALSE(release_task(db(), id, "r1"));
-    EXPECT_FALSE(release_task(db(), "no-such-task", "r1"));
+    EXPECT_FALSE(release_task(db(), {id, "r1", 0}));
+    EXPECT_FALSE(release_task(db(), {"no-such-task", "r1", 1}));
     EXPECT_EQ(column(id, "attempts"), "0");
 }
 

@@ -1,0 +1,236 @@
+// The task boundary: from a claimed task to its stored end.
+#include "runner/run_task.h"
+
+#include "core/error.h"
+#include "core/model.h"
+#include "core/task.h"
+#include "core/task_request.h"
+#include "runner/agent.h"
+#include "runner/providers/model_client.h"
+#include "runner/providers/provider.h"
+#include "runner/recorder.h"
+#include "runner/task_failure.h"
+
+#include <SQLiteCpp/Exception.h>
+
+#include <thread>
+
+namespace tr::runner {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+long long milliseconds_since(SteadyClock::time_point since) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
+        .count();
+}
+
+double seconds_since(SteadyClock::time_point since) {
+    return milliseconds_since(since) / 1000.0;
+}
+
+JsonPtr result_json(const FinalAnswer &answer, const std::vector<Artifact> &artifacts,
+                    double seconds) {
+    JsonPtr list(json_array());
+    for (const Artifact &artifact : artifacts)
+        json_array_append_new(list.get(),
+                              json_pack("{s:s,s:I}", "path", artifact.path.c_str(), "size",
+                                        static_cast<json_int_t>(artifact.size)));
+    JsonPtr result(json_object());
+    json_object_set_new(result.get(), "success", json_boolean(answer.success));
+    json_object_set_new(result.get(), "summary", json_text(answer.summary));
+    json_object_set_new(result.get(), "details", json_text(answer.details));
+    json_object_set_new(result.get(), "artifacts", list.release());
+    json_object_set_new(result.get(), "execution_time", json_real(seconds));
+    return result;
+}
+
+// Registers the attempt's control with the supervisor for exactly as long as the attempt runs:
+// its lease is renewed only while it is registered.
+class ControlScope {
+public:
+    ControlScope(const ControlRegistration &registration, AttemptClaim claim,
+                 std::shared_ptr<TaskControl> control)
+        : registration_(registration), claim_(std::move(claim)) {
+        registration_(claim_, std::move(control));
+    }
+    ControlScope(const ControlScope &) = delete;
+    ControlScope &operator=(const ControlScope &) = delete;
+    ~ControlScope() { registration_(claim_, nullptr); }
+
+private:
+    const ControlRegistration &registration_;
+    AttemptClaim claim_;
+};
+
+// The end's write, tried again while the database refuses it (a full disk, an I/O error):
+// 100 ms doubling, about 6 s in all. Then the attempt gives up and stops renewing its lease,
+// which lapses, so recovery takes the task: it is never left running for ever.
+constexpr int end_write_tries = 7;
+
+enum class Stored { Yes, LeaseLost, Abandoned };
+
+Stored store_end(TaskRecorder &recorder, const TaskEnd &end, const Log &log) {
+    std::chrono::milliseconds delay{100};
+    for (int attempt = 1;; ++attempt) {
+        try {
+            return recorder.finish(end) ? Stored::Yes : Stored::LeaseLost;
+        } catch (const SQLite::Exception &e) {
+            if (attempt == end_write_tries) {
+                log.error("task.unrecorded", {{"task_id", recorder.claim().task_id},
+                                              {"tries", attempt},
+                                              {"error", e.what()}});
+                return Stored::Abandoned;
+            }
+            if (attempt == 1)
+                log.warn("task.end_write_failed",
+                         {{"task_id", recorder.claim().task_id}, {"error", e.what()}});
+            std::this_thread::sleep_for(delay);
+            delay *= 2;
+        }
+    }
+}
+
+void log_lease_lost(const Log &log, const AttemptClaim &claim) {
+    log.warn("task.lease_lost", {{"task_id", claim.task_id}, {"attempt", claim.attempt}});
+}
+
+void finish_early(TaskRecorder &recorder, const Log &log, const char *code,
+                  const std::string &message) {
+    TaskEnd end;
+    end.status = TaskStatus::Failed;
+    end.error_code = code;
+    end.error_message = message;
+    const Stored stored = store_end(recorder, end, log);
+    if (stored == Stored::LeaseLost)
+        log_lease_lost(log, recorder.claim());
+    else if (stored == Stored::Yes)
+        log.warn("task.failed",
+                 {{"task_id", recorder.claim().task_id}, {"code", code}, {"error", message}});
+}
+
+// Runs the agent and says how the attempt ended; nullopt when it must write nothing more (its
+// lease is gone, or a shutdown gave the task back).
+struct AgentRun {
+    const ClaimedTask &task;
+    const TaskContext &context;
+    const ResolvedModel &model;
+    const ProviderResources &resources;
+    TaskControl &control;
+    TaskRecorder &recorder;
+    SteadyClock::time_point started;
+};
+
+std::optional<TaskEnd> run_agent(Db &db, const RunnerEnvironment &environment,
+                                 const AgentRun &run) {
+    const Log &log = environment.log;
+    const ClaimedTask &task = run.task;
+    TaskControl &control = run.control;
+    TaskRecorder &recorder = run.recorder;
+    const auto started = run.started;
+    std::optional<Agent> agent;
+    TaskEnd end;
+    try {
+        agent.emplace(environment, task, run.context, run.model, run.resources, control, recorder);
+        const FinalAnswer answer = agent->run();
+        end.status = answer.success ? TaskStatus::Completed : TaskStatus::Failed;
+        end.result = result_json(answer, agent->artifacts(), seconds_since(started));
+        if (!answer.success) {
+            end.error_code =
+                answer.error_code.empty() ? task_error::task_failed : answer.error_code;
+            end.error_message = answer.summary;
+        }
+    } catch (const LeaseLost &) {
+        log_lease_lost(log, recorder.claim());
+        return std::nullopt;
+    } catch (const TaskStopped &) {
+        const std::optional<StopReason> reason = control.stop_reason();
+        if (reason == StopReason::LeaseLost) {
+            log_lease_lost(log, recorder.claim());
+            return std::nullopt;
+        }
+        if (reason == StopReason::Shutdown) {
+            release_task(db, recorder.claim());
+            log.info("task.released", {{"task_id", task.id}, {"reason", "shutdown"}});
+            return std::nullopt;
+        }
+        if (reason == StopReason::Cancelled) {
+            end.status = TaskStatus::Cancelled;
+            end.error_code = task_error::cancelled;
+            end.error_message = "cancelled while running; its steps so far are kept";
+        } else {
+            end.status = TaskStatus::Timeout;
+            end.error_code = task_error::timeout;
+            end.error_message = "the task did not finish within its time limit of " +
+                                std::to_string(run.context.timeout_seconds) +
+                                " s; its steps so far are kept";
+        }
+    } catch (const TaskFailure &failure) {
+        end.status = TaskStatus::Failed;
+        end.error_code = failure.code();
+        end.error_message = failure.what();
+    } catch (const std::exception &e) {
+        if (recorder.lease_lost()) { // a write refused by the fence, seen as another error
+            log_lease_lost(log, recorder.claim());
+            return std::nullopt;
+        }
+        log.error("task.internal_error", {{"task_id", task.id}, {"error", e.what()}});
+        end.status = TaskStatus::Failed;
+        end.error_code = task_error::internal_error;
+        end.error_message =
+            "internal error in the runner (task " + task.id + "; see the runner's log)";
+    }
+    if (agent)
+        end.metrics = agent->metrics(seconds_since(started));
+    return end;
+}
+
+} // namespace
+
+void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &environment,
+                      const ClaimedTask &task, const ControlRegistration &register_control) {
+    const SteadyClock::time_point started = SteadyClock::now();
+    const Log &log = environment.log;
+    TaskRecorder recorder(db, task.claim(environment.runner_id));
+    log.info("task.started",
+             {{"task_id", task.id}, {"attempt", task.attempt}, {"priority", task.priority}});
+
+    TaskContext context;
+    try {
+        const JsonPtr parsed = task.context ? parse_json(*task.context) : nullptr;
+        context = resolve_task_context(parsed.get(), environment.config, task.owner);
+    } catch (const Error &e) {
+        finish_early(recorder, log, task_error::invalid_context,
+                     std::string("the task's context is not valid on this runner: ") + e.what());
+        return;
+    }
+    // The model settings of this moment: a PUT /api/v1/config/model applies from the next task on.
+    ResolvedModel model;
+    try {
+        model = resolve_model(effective_model(environment.config.model, load_model_overrides(db)));
+    } catch (const Error &e) {
+        finish_early(recorder, log, task_error::model_error,
+                     std::string("the model configuration cannot be used: ") + e.what());
+        return;
+    }
+
+    const auto control = std::make_shared<TaskControl>(
+        started + std::chrono::seconds(context.timeout_seconds), environment.shutdown);
+    const ControlScope scope(register_control, recorder.claim(), control);
+    const ProviderResources resources{client, db, log, environment.config.execution};
+    const std::optional<TaskEnd> end =
+        run_agent(db, environment, {task, context, model, resources, *control, recorder, started});
+    if (!end)
+        return;
+    const Stored stored = store_end(recorder, *end, log);
+    if (stored == Stored::LeaseLost)
+        log_lease_lost(log, recorder.claim());
+    if (stored != Stored::Yes)
+        return;
+    log.info("task.finished", {{"task_id", task.id},
+                               {"status", to_string(end->status)},
+                               {"code", end->error_code},
+                               {"duration_ms", milliseconds_since(started)}});
+}
+
+} // namespace tr::runner
