@@ -5,6 +5,7 @@ exit non-zero. A stop request still stops everything, and a component that canno
 `serve` at once instead of being restarted."""
 
 import os
+import random
 import signal
 import subprocess
 from pathlib import Path
@@ -22,18 +23,36 @@ NEVER_RESTARTED = {"restarts": 0, "last_exit": None, "last_restart_at": None}
 
 
 def parse_stat(pid):
-    """comm, state and ppid of a process, from /proc/PID/stat; OSError once it is reaped."""
+    """comm, state, ppid and start time of a process, from /proc/PID/stat; OSError once reaped."""
     text = Path(f"/proc/{pid}/stat").read_text()
     fields = text[text.rindex(")") + 2:].split()
-    return {"comm": text[text.index("(") + 1:text.rindex(")")], "state": fields[0], "ppid": int(fields[1])}
+    return {"comm": text[text.index("(") + 1:text.rindex(")")], "state": fields[0], "ppid": int(fields[1]),
+            "start": int(fields[19])}
 
 
-def gone(pid):
-    """True once `pid` has exited (a zombie has too: only its parent's wait is missing)."""
-    try:
-        return parse_stat(pid)["state"] == "Z"
-    except OSError:
-        return True
+def identities(pids):
+    """{pid: start time} of the processes alive now: a pid names the same process only while its
+    start time is the same (pids are reused, and this machine has only 32768 of them)."""
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = parse_stat(pid)["start"]
+        except OSError:
+            continue
+    return found
+
+
+def all_gone(processes):
+    """True once every process of `identities` has exited (a zombie has: only its parent's wait
+    is missing; so has one whose pid now names another process)."""
+    for pid, start in processes.items():
+        try:
+            stat = parse_stat(pid)
+        except OSError:
+            continue
+        if stat["start"] == start and stat["state"] != "Z":
+            return False
+    return True
 
 
 def component_pid(stack, comm):
@@ -76,8 +95,11 @@ def kill_and_wait_for_successor(stack, comm):
     old = component_pid(stack, comm)
     assert old, f"no {comm} running"
     os.kill(old, signal.SIGKILL)
-    new = wait_until(lambda: component_pid(stack, comm) not in (None, old) and component_pid(stack, comm),
-                     timeout=30, message=f"{comm} to be started again")
+
+    def successor():
+        pid = component_pid(stack, comm)
+        return pid if pid not in (None, old) else None
+    new = wait_until(successor, timeout=30, message=f"{comm} to be started again")
     assert stack.process.poll() is None, stack.log()
     return old, new
 
@@ -116,6 +138,7 @@ def components(stack):
 def test_a_killed_handler_process_is_restarted_and_the_api_answers_again(make_stack):
     stack = make_stack()
     before = stack.submit("run the command: sleep 1; echo before")
+    old_process = identities([component_pid(stack, FCGI)])
     old, new = kill_and_wait_for_successor(stack, FCGI)
     wait_until(lambda: api_answers(stack), timeout=30, message="the API to answer again")
     ready(stack, "fcgi", new)
@@ -130,33 +153,35 @@ def test_a_killed_handler_process_is_restarted_and_the_api_answers_again(make_st
     log = stack.log()
     assert f'event=launcher.component_died component=fcgi pid={old} exit="{KILLED}"' in log, log
     assert f"event=launcher.restarted component=fcgi pid={new}" in log, log
-    assert gone(old)
+    assert list(old_process) == [old] and all_gone(old_process)
 
 
 def test_a_runner_killed_while_a_task_runs_is_restarted_and_the_task_recovered(make_stack):
     stack = make_stack({"execution.lease_seconds": 5})
     # The first attempt leaves a mark and sleeps far longer than the test; the one that
-    # recovers the task finds the mark and ends at once.
+    # recovers the task finds the mark and ends at once. The length marks this stack's sleep.
+    length = f"{random.randint(40, 59)}.{random.randint(100, 999)}"
     task_id = stack.submit("run the command: test -e first.done && echo second || "
-                           "{ touch first.done; sleep 47.25; }")
+                           f"{{ touch first.done; sleep {length}; }}")
     # The sleep itself, not only a command line that holds it (bwrap's, the shell's): the mark
     # is made by then.
-    wait_until(lambda: exactly("sleep", "47.25"), timeout=30, message="the first attempt to sleep")
+    wait_until(lambda: set(exactly("sleep", length)) & set(stack.component_pids()), timeout=30,
+               message="the first attempt to sleep")
     assert (stack.work / "first.done").exists()
-    sleeping = sleeping_processes("sleep 47.25")
+    sleeping = sleeping_processes(f"sleep {length}")
     runner = component_pid(stack, RUNNER)
-    left_behind = set(descendants(stack, runner)) | set(sleeping)
+    left_behind = identities(set(descendants(stack, runner)) | set(sleeping))
     assert left_behind
     old, new = kill_and_wait_for_successor(stack, RUNNER)
     assert old == runner
     wait_until(lambda: new in [r["pid"] for r in stack.get("/api/v1/status").json()["runners"]["list"]],
                timeout=30, message="the new runner to send its heartbeat")
     # Nothing of the dead runner's outlives it: its command and its sandbox die with it.
-    wait_until(lambda: all(gone(pid) for pid in left_behind), timeout=10,
+    wait_until(lambda: all_gone(left_behind), timeout=10,
                message=f"every process of the killed runner to be gone: {sorted(left_behind)}")
     task = stack.wait_for(task_id, timeout=60)
     assert task["status"] == "completed" and task["attempts"] == 2, task
-    assert not sleeping_processes("sleep 47.25")
+    assert not sleeping_processes(f"sleep {length}")
     restarts = components(stack)
     assert restarts["runner"]["restarts"] == 1 and restarts["runner"]["last_exit"] == KILLED, restarts
     assert restarts["fcgi"] == NEVER_RESTARTED and restarts["nginx"] == NEVER_RESTARTED, restarts
@@ -166,11 +191,11 @@ def test_a_runner_killed_while_a_task_runs_is_restarted_and_the_task_recovered(m
 def test_a_killed_nginx_is_restarted_without_its_workers(make_stack):
     stack = make_stack()
     master = component_pid(stack, NGINX)
-    workers = descendants(stack, master)
+    workers = identities(descendants(stack, master))
     assert workers, "nginx has no workers"
     old, new = kill_and_wait_for_successor(stack, NGINX)
     assert old == master
-    wait_until(lambda: all(gone(pid) for pid in workers), timeout=10, message="the old workers to be gone")
+    wait_until(lambda: all_gone(workers), timeout=10, message="the old workers to be gone")
     wait_until(lambda: api_answers(stack), timeout=30, message="nginx to answer again")
     ready(stack, "nginx", new)
     assert stack.run("run the command: echo through the new edge")["status"] == "completed"
@@ -181,11 +206,11 @@ def test_a_killed_nginx_is_restarted_without_its_workers(make_stack):
 
 def test_the_launcher_gives_up_after_five_deaths_in_a_minute_and_leaves_nothing_running(make_stack):
     stack = make_stack()
-    seen = set(stack.component_pids())
+    seen = identities(stack.component_pids())
     for death in range(1, 5):
         _, new = kill_and_wait_for_successor(stack, FCGI)
         ready(stack, "fcgi", new)
-        seen |= set(stack.component_pids())
+        seen.update(identities(stack.component_pids()))
     assert components(stack)["fcgi"]["restarts"] == 4
     last = component_pid(stack, FCGI)
     os.kill(last, signal.SIGKILL)  # the fifth death within the window
@@ -195,7 +220,7 @@ def test_the_launcher_gives_up_after_five_deaths_in_a_minute_and_leaves_nothing_
             "restarting it and stopped the stack") in log, log
     assert log.count("event=launcher.restarted component=fcgi") == 4, log
     assert "event=launcher.stopped" in log, log  # the rest were stopped, not abandoned
-    wait_until(lambda: all(gone(pid) for pid in seen), timeout=10,
+    wait_until(lambda: all_gone(seen), timeout=10,
                message="every process of the stack to be gone")
     assert stack.query("SELECT restarts FROM component_restarts WHERE component = 'fcgi'") == [(4,)]
 
@@ -203,7 +228,7 @@ def test_the_launcher_gives_up_after_five_deaths_in_a_minute_and_leaves_nothing_
 def test_a_stop_request_wins_over_a_death_it_meets(make_stack):
     stack = make_stack()
     supervising(stack)
-    pids = stack.component_pids()
+    processes = identities(stack.component_pids())
     # Held still, the launcher finds the death and the stop request waiting together.
     os.kill(stack.process.pid, signal.SIGSTOP)
     try:
@@ -214,7 +239,7 @@ def test_a_stop_request_wins_over_a_death_it_meets(make_stack):
     assert stack.process.wait(timeout=60) == 0
     log = stack.log()
     assert "event=launcher.stopping" in log and "event=launcher.restarted" not in log, log
-    wait_until(lambda: all(gone(pid) for pid in pids), timeout=10, message="every process of the stack to be gone")
+    wait_until(lambda: all_gone(processes), timeout=10, message="every process of the stack to be gone")
 
 
 def test_a_runner_that_cannot_start_fails_serve_at_once(tmp_path):
