@@ -44,8 +44,8 @@ JsonPtr ApiClient::get_task(const std::string &id) {
     return call("GET", path, "");
 }
 
-HttpReply ApiClient::health() {
-    return http_.send("GET", server_url_ + "/health", "", headers({}), request_timeout);
+HttpReply ApiClient::health(std::chrono::milliseconds timeout) {
+    return http_.send("GET", server_url_ + "/health", "", headers({}), timeout);
 }
 
 std::vector<std::string> ApiClient::headers(std::vector<std::string> more) const {

@@ -5,6 +5,7 @@
 #include "core/curl.h"
 #include "core/json.h"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,8 @@ public:
     JsonPtr submit_task(const json_t *request);
     // GET /api/v1/tasks/{id}.
     JsonPtr get_task(const std::string &id);
-    // GET /health: the status code and body, whatever they are.
-    HttpReply health();
+    // GET /health: the status code and body, whatever they are, within `timeout`.
+    HttpReply health(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
     const std::string &server_url() const noexcept { return server_url_; }
 

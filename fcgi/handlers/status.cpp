@@ -1,8 +1,9 @@
 // GET /api/v1/status: what the service is doing: version, uptime, the queue and task counts,
-// the runners with their heartbeats, and the model tasks run with now, including whether its
-// provider is rate limited.
+// the runners with their heartbeats, the model tasks run with now, including whether its
+// provider is rate limited, and how often the launcher restarted each component.
 #include "fcgi/handlers/routes.h"
 
+#include "core/component_restarts.h"
 #include "core/metric_store.h"
 #include "core/model.h"
 #include "core/provider_backoff.h"
@@ -72,6 +73,19 @@ json_t *runner_list(HandlerContext &context, TimePoint now) {
     return runners.release();
 }
 
+// {"runner": {"restarts", "last_exit", "last_restart_at"}, "fcgi": ..., "nginx": ...}
+json_t *component_restarts(HandlerContext &context) {
+    JsonPtr components(json_object());
+    for (const ComponentRestarts &row : read_component_restarts(context.db))
+        json_object_set_new(
+            components.get(), row.component.c_str(),
+            json_pack("{s:I,s:o,s:o}", "restarts", static_cast<json_int_t>(row.restarts),
+                      "last_exit", row.last_exit ? json_text(*row.last_exit) : json_null(),
+                      "last_restart_at",
+                      row.last_restart_at ? json_text(*row.last_restart_at) : json_null()));
+    return components.release();
+}
+
 HttpResponse get_status(HandlerContext &context, const Call &) {
     const TimePoint now = Clock::now();
     const ReadSnapshot snapshot(context.db);
@@ -88,14 +102,15 @@ HttpResponse get_status(HandlerContext &context, const Call &) {
         std::chrono::steady_clock::now() - context.process.started);
     const RunnerSummary runners = summarize_runners(context.db, now);
     JsonPtr body(json_pack(
-        "{s:s,s:I,s:I,s:o,s:{s:i,s:o,s:o},s:o,s:O,s:o}", "version", TR_VERSION, "uptime_seconds",
-        static_cast<json_int_t>(uptime.count()), "queue_depth",
+        "{s:s,s:I,s:I,s:o,s:{s:i,s:o,s:o},s:o,s:O,s:o,s:o}", "version", TR_VERSION,
+        "uptime_seconds", static_cast<json_int_t>(uptime.count()), "queue_depth",
         static_cast<json_int_t>(gauges.queued), "tasks", task_counts(context, gauges), "runners",
         "alive", runners.alive, "last_heartbeat",
         runners.last_heartbeat ? json_string(runners.last_heartbeat->c_str()) : json_null(), "list",
         runner_list(context, now), "model", model_status(context, now), "rate_limited_providers",
         backoffs.get(), "sandbox",
-        runners.sandbox.empty() ? json_null() : json_text(runners.sandbox)));
+        runners.sandbox.empty() ? json_null() : json_text(runners.sandbox), "components",
+        component_restarts(context)));
     return json_response(200, body.get());
 }
 
