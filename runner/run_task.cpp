@@ -63,45 +63,51 @@ private:
     AttemptClaim claim_;
 };
 
-// The end's write, tried again while the database refuses it (a full disk, an I/O error):
-// 100 ms doubling, about 6 s in all. Then the attempt gives up and stops renewing its lease,
-// which lapses, so recovery takes the task: it is never left running for ever.
-constexpr int end_write_tries = 7;
-
+// The end's write, tried again while the database refuses it (a full disk, an I/O error), with
+// backoff, for half a lease: as long as the supervisor goes on renewing the lease of a worker
+// that pulsed last before the write. Then the attempt gives up; its lease is no longer renewed
+// and lapses, so recovery takes the task: it is never left running for ever.
 enum class Stored { Yes, LeaseLost, Abandoned };
 
-Stored store_end(TaskRecorder &recorder, const TaskEnd &end, const Log &log) {
+Stored store_end(TaskRecorder &recorder, const TaskEnd &end, const Log &log,
+                 std::chrono::seconds lease) {
+    const auto give_up_at = SteadyClock::now() + lease / 2;
     std::chrono::milliseconds delay{100};
-    for (int attempt = 1;; ++attempt) {
+    for (int tries = 1;; ++tries) {
         try {
             return recorder.finish(end) ? Stored::Yes : Stored::LeaseLost;
         } catch (const SQLite::Exception &e) {
-            if (attempt == end_write_tries) {
-                log.error("task.unrecorded", {{"task_id", recorder.claim().task_id},
-                                              {"tries", attempt},
-                                              {"error", e.what()}});
+            if (SteadyClock::now() + delay >= give_up_at) {
+                log.error(
+                    "task.unrecorded",
+                    {{"task_id", recorder.claim().task_id}, {"tries", tries}, {"error", e.what()}});
                 return Stored::Abandoned;
             }
-            if (attempt == 1)
+            if (tries == 1)
                 log.warn("task.end_write_failed",
                          {{"task_id", recorder.claim().task_id}, {"error", e.what()}});
             std::this_thread::sleep_for(delay);
-            delay *= 2;
+            delay = std::min(delay * 2, std::chrono::milliseconds(2000));
         }
     }
+}
+
+std::chrono::seconds lease_of(const RunnerEnvironment &environment) {
+    return std::chrono::seconds(environment.config.execution.lease_seconds);
 }
 
 void log_lease_lost(const Log &log, const AttemptClaim &claim) {
     log.warn("task.lease_lost", {{"task_id", claim.task_id}, {"attempt", claim.attempt}});
 }
 
-void finish_early(TaskRecorder &recorder, const Log &log, const char *code,
+void finish_early(TaskRecorder &recorder, const RunnerEnvironment &environment, const char *code,
                   const std::string &message) {
+    const Log &log = environment.log;
     TaskEnd end;
     end.status = TaskStatus::Failed;
     end.error_code = code;
     end.error_message = message;
-    const Stored stored = store_end(recorder, end, log);
+    const Stored stored = store_end(recorder, end, log, lease_of(environment));
     if (stored == Stored::LeaseLost)
         log_lease_lost(log, recorder.claim());
     else if (stored == Stored::Yes)
@@ -200,7 +206,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
         const JsonPtr parsed = task.context ? parse_json(*task.context) : nullptr;
         context = resolve_task_context(parsed.get(), environment.config, task.owner);
     } catch (const Error &e) {
-        finish_early(recorder, log, task_error::invalid_context,
+        finish_early(recorder, environment, task_error::invalid_context,
                      std::string("the task's context is not valid on this runner: ") + e.what());
         return;
     }
@@ -209,7 +215,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
     try {
         model = resolve_model(effective_model(environment.config.model, load_model_overrides(db)));
     } catch (const Error &e) {
-        finish_early(recorder, log, task_error::model_error,
+        finish_early(recorder, environment, task_error::model_error,
                      std::string("the model configuration cannot be used: ") + e.what());
         return;
     }
@@ -222,7 +228,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
         run_agent(db, environment, {task, context, model, resources, *control, recorder, started});
     if (!end)
         return;
-    const Stored stored = store_end(recorder, *end, log);
+    const Stored stored = store_end(recorder, *end, log, lease_of(environment));
     if (stored == Stored::LeaseLost)
         log_lease_lost(log, recorder.claim());
     if (stored != Stored::Yes)

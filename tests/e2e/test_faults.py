@@ -10,14 +10,18 @@ import os
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from conftest import BIN, wait_until
 from scripted_llm import ScriptedLLM, calls, complete, hang, plan
 from test_recovery import start_runner, submit_by_cgi
+from test_supervision import component_pid
 
 TERMINAL = ("completed", "failed", "cancelled", "timeout")
 LEASE = 5  # seconds: the shortest lease the configuration accepts
@@ -293,3 +297,53 @@ def test_a_runner_killed_mid_model_call_is_followed_by_an_attempt_told_what_ran(
         assert_consistent(stack, [task_id])
     finally:
         llm.stop()
+
+
+def test_clients_retrying_through_handler_kills_get_each_task_once(make_stack):
+    """kill -9 of the handler in the middle of requests: the launcher restarts it, clients retry
+    the same request under the same task_id (502, 503, refused), and each task exists once."""
+    stack = make_stack()
+    accepted, answers, lock = set(), [], threading.Lock()
+
+    def client(count):
+        session = requests.Session()
+        for n in range(count):
+            task_id = str(uuid.uuid4())
+            body = {"task": "list the files in ." if n % 2 else "read the file in.txt", "task_id": task_id}
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    response = session.post(stack.url + "/api/v1/tasks", json=body, timeout=30)
+                    status = response.status_code
+                except requests.RequestException:
+                    status = "refused"
+                with lock:
+                    answers.append(status)
+                if status in (200, 202):
+                    with lock:
+                        accepted.add(task_id)
+                    break
+                assert status in (502, 503, 504, "refused"), status
+                time.sleep(0.05)  # as a client backs off before it tries again
+
+    (stack.work / "in.txt").write_text("kept\n")
+    clients = [threading.Thread(target=client, args=(60,)) for _ in range(4)]
+    for thread in clients:
+        thread.start()
+    for _ in range(3):
+        wait_until(lambda: len(accepted) > 0 and stack.get("/health").status_code == 200, timeout=30,
+                   message="the handler to answer")
+        before = len(answers)
+        wait_until(lambda: len(answers) > before + 10, timeout=30, message="requests in flight")
+        handler = wait_until(lambda: component_pid(stack, "task-runner-fcg"), message="the handler")
+        os.kill(handler, signal.SIGKILL)
+        wait_until(lambda: component_pid(stack, "task-runner-fcg") not in (None, handler), timeout=30,
+                   message="the launcher to restart the handler")
+    for thread in clients:
+        thread.join(timeout=120)
+    assert len(accepted) == 240
+    assert 500 not in answers
+    for task_id in accepted:
+        wait_until(lambda: task_row(stack, task_id)[0] in TERMINAL, timeout=60, message=f"{task_id} to end")
+    assert stack.query("SELECT count(*) FROM tasks")[0][0] == 240
+    assert_consistent(stack, accepted)
