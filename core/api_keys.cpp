@@ -141,7 +141,15 @@ std::optional<Principal> authenticate_key(Db &db, std::string_view presented, Ti
         Query touch = db.query("UPDATE api_keys SET last_used_at = ? WHERE id = ?");
         touch->bind(1, format_utc(now));
         touch->bind(2, id);
-        touch->exec();
+        try {
+            touch->exec();
+        } catch (const SQLite::Exception &e) {
+            // Bookkeeping only: a database that cannot be written just now (full, read-only,
+            // busy) must not refuse a read; the request's own writes report it. The next use
+            // tries again.
+            if (database_error(e).code() != ErrorCode::ServiceUnavailable)
+                throw;
+        }
     }
     return principal;
 }

@@ -88,7 +88,7 @@ SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string
             submitted.tasks.push_back(insert_task(
                 db, batch.tasks[i], {owner, submitted.id, static_cast<int>(i) + 1}, now));
         } catch (const Error &e) {
-            throw Error(e.code(), "tasks[" + std::to_string(i) + "]: " + e.what());
+            throw Error(e.code(), "tasks[" + std::to_string(i) + "]: " + e.what(), e.retry_after());
         }
     }
     transaction.commit();

@@ -53,9 +53,18 @@ void make_directories(const std::string &directory) {
 void prepare_database_file(const std::string &path) {
     make_directories(parent_directory(path));
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        throw Error(ErrorCode::InternalError, system_error_text("open " + path, errno));
-    ::close(fd);
+    if (fd >= 0) {
+        ::close(fd);
+        return;
+    }
+    const int open_errno = errno;
+    // An existing database that cannot be written (a read-only filesystem, a file the service's
+    // user may only read) is left as it is: SQLite opens it read-only, reads work and every write
+    // answers 503 saying so, which tells more than a component that does not start.
+    const bool unwritable = open_errno == EROFS || open_errno == EACCES || open_errno == EPERM;
+    if (unwritable && path_exists(path))
+        return;
+    throw Error(ErrorCode::InternalError, system_error_text("open " + path, open_errno));
 }
 
 namespace {
@@ -124,11 +133,62 @@ ReadSnapshot::~ReadSnapshot() {
     }
 }
 
+namespace {
+
+// The primary result code (the low byte). SQLiteCpp gives what the failed call returned, which
+// is an extended code when extended result codes are on, and -1 when there was no SQLite call.
+int primary_code(const SQLite::Exception &e) noexcept {
+    const int code = e.getErrorCode() >= 0 ? e.getErrorCode() : e.getExtendedErrorCode();
+    return code < 0 ? code : code & 0xff;
+}
+
+} // namespace
+
+Error write_failure_error(WriteFailure failure) {
+    switch (failure) {
+    case WriteFailure::DiskFull:
+        return Error(ErrorCode::ServiceUnavailable, "the database's disk is full",
+                     write_failure_retry);
+    case WriteFailure::ReadOnly:
+        return Error(ErrorCode::ServiceUnavailable, "the database cannot be written: read-only",
+                     write_failure_retry);
+    case WriteFailure::IoError:
+        return Error(ErrorCode::ServiceUnavailable,
+                     "the database cannot be read or written: I/O error", write_failure_retry);
+    case WriteFailure::CannotOpen:
+        return Error(ErrorCode::ServiceUnavailable, "the database's files cannot be opened",
+                     write_failure_retry);
+    }
+    return Error(ErrorCode::ServiceUnavailable, "the database cannot be written",
+                 write_failure_retry);
+}
+
+std::optional<WriteFailure> write_failure_of(const SQLite::Exception &e) noexcept {
+    switch (primary_code(e)) {
+    case SQLITE_FULL: return WriteFailure::DiskFull;
+    case SQLITE_READONLY: return WriteFailure::ReadOnly;
+    case SQLITE_IOERR: return WriteFailure::IoError;
+    case SQLITE_CANTOPEN: return WriteFailure::CannotOpen;
+    default: return std::nullopt;
+    }
+}
+
+bool is_write_failure(const SQLite::Exception &e) noexcept {
+    return write_failure_of(e).has_value();
+}
+
 Error database_error(const SQLite::Exception &e) {
-    switch (e.getErrorCode()) {
+    if (const std::optional<WriteFailure> failure = write_failure_of(e))
+        return write_failure_error(*failure);
+    switch (primary_code(e)) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return Error(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly");
+    case SQLITE_NOMEM:
+        return Error(ErrorCode::ServiceUnavailable, "the database is out of memory; retry shortly");
+    case SQLITE_PROTOCOL: // another connection kept changing the WAL while this one tried to lock
+        return Error(ErrorCode::ServiceUnavailable,
+                     "the database's locks kept changing; retry shortly");
     case SQLITE_CONSTRAINT:
         if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY ||
             e.getExtendedErrorCode() == SQLITE_CONSTRAINT_UNIQUE)
@@ -137,16 +197,6 @@ Error database_error(const SQLite::Exception &e) {
     default: break;
     }
     return Error(ErrorCode::InternalError, std::string("database: ") + e.what());
-}
-
-bool is_write_failure(const SQLite::Exception &e) {
-    switch (e.getErrorCode()) {
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN: return true;
-    default: return false;
-    }
 }
 
 std::optional<std::string> optional_text(const SQLite::Column &column) {

@@ -43,7 +43,9 @@ private:
 };
 
 // Creates the database file (mode 0600) and its directory (0700) when missing, so SQLite never
-// creates it with the umask's wider mode (SQLite gives -wal and -shm the database's mode).
+// creates it with the umask's wider mode (SQLite gives -wal and -shm the database's mode). An
+// existing file that cannot be opened for writing (EROFS, EACCES) is accepted: its connections
+// are read-only, and their writes fail with SQLITE_READONLY (a 503, see database_error).
 //
 // Call it once per process, before that process opens any connection: closing a descriptor of
 // the database file releases every POSIX lock this process holds on it, including the locks
@@ -89,13 +91,33 @@ private:
     Db &db_;
 };
 
-// Maps a SQLite failure to the service's error: busy (after the timeout) is
-// ServiceUnavailable, a uniqueness violation Conflict, anything else InternalError.
-Error database_error(const SQLite::Exception &e);
+// Why the database cannot be written just now, though it may be later with nothing stored lost.
+enum class WriteFailure {
+    DiskFull,   // SQLITE_FULL, ENOSPC, EDQUOT
+    ReadOnly,   // SQLITE_READONLY (any), EROFS
+    IoError,    // SQLITE_IOERR (any), EIO
+    CannotOpen, // SQLITE_CANTOPEN: the database or its -wal or -shm cannot be opened
+};
 
-// Whether the database cannot be written for now: its disk is full, an I/O error, read-only,
-// or the file cannot be opened. It passes when the disk is fixed; until then writers back off.
-bool is_write_failure(const SQLite::Exception &e);
+// How long a client should wait after a write failure (its Retry-After): a full disk or a
+// read-only filesystem needs someone to act, so retrying every second only adds load; ten
+// seconds still notices the fix soon.
+constexpr std::chrono::seconds write_failure_retry{10};
+
+// The 503 for it: "the database's disk is full", "the database cannot be written: read-only"...
+// with write_failure_retry as its Retry-After.
+Error write_failure_error(WriteFailure failure);
+
+// The WriteFailure a SQLite error is, if it is one: SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY
+// or SQLITE_CANTOPEN, whatever the extended code. A writer that gets one should stop writing
+// and back off (the runner stops claiming); busy, locked and constraint errors are not.
+std::optional<WriteFailure> write_failure_of(const SQLite::Exception &e) noexcept;
+bool is_write_failure(const SQLite::Exception &e) noexcept;
+
+// Maps a SQLite failure to the service's error. ServiceUnavailable (the client may retry):
+// busy or locked after the timeout, a write failure (above), out of memory, SQLITE_PROTOCOL (a
+// WAL lock race). Conflict: a uniqueness violation. Anything else InternalError.
+Error database_error(const SQLite::Exception &e);
 
 // Column helpers: NULL as nullopt.
 std::optional<std::string> optional_text(const SQLite::Column &column);

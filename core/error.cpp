@@ -38,8 +38,8 @@ const ErrorInfo &info_of(ErrorCode code) noexcept {
 
 } // namespace
 
-Error::Error(ErrorCode code, const std::string &message)
-    : std::runtime_error(message), code_(code) {}
+Error::Error(ErrorCode code, const std::string &message, std::chrono::seconds retry_after)
+    : std::runtime_error(message), code_(code), retry_after_(retry_after) {}
 
 int Error::http_status() const noexcept {
     return http_status_of(code_);

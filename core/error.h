@@ -2,6 +2,7 @@
 // that names the field, the value and what is allowed.
 #pragma once
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -24,14 +25,19 @@ enum class ErrorCode {
 
 class Error : public std::runtime_error {
 public:
-    Error(ErrorCode code, const std::string &message);
+    // `retry_after`: how long a client should wait before trying again (the Retry-After of a
+    // 503); zero leaves it to the HTTP layer's default.
+    Error(ErrorCode code, const std::string &message,
+          std::chrono::seconds retry_after = std::chrono::seconds(0));
 
     ErrorCode code() const noexcept { return code_; }
     int http_status() const noexcept;
     const char *code_name() const noexcept;
+    std::chrono::seconds retry_after() const noexcept { return retry_after_; }
 
 private:
     ErrorCode code_;
+    std::chrono::seconds retry_after_;
 };
 
 int http_status_of(ErrorCode code) noexcept;

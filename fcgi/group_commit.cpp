@@ -4,11 +4,24 @@
 #include "core/db.h"
 #include "core/error.h"
 
+#include <sqlite3.h>
+
 namespace tr::fcgi {
 namespace {
 
 // Large enough to amortize a commit, small enough that one transaction stays short.
 constexpr std::size_t max_group = 128;
+
+// The message of the error a submission failed with, for the log.
+std::string describe(const std::exception_ptr &error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception &e) {
+        return e.what();
+    } catch (...) {
+        return "unknown error";
+    }
+}
 
 } // namespace
 
@@ -94,6 +107,15 @@ void GroupCommit::commit(Db &db, std::deque<Pending *> &group) {
             pending->error = std::make_exception_ptr(database_error(e));
         } catch (...) {
             pending->error = std::current_exception();
+        }
+        if (pending->error && sqlite3_get_autocommit(db.handle().getHandle())) {
+            // SQLite ended the whole transaction (it does on an I/O error, and on a full disk
+            // when a statement cannot be undone alone): the inserts before this one are gone, and
+            // the next would each commit on their own while reported as failed. None is stored.
+            log_.warn("group_commit.aborted", {{"tasks", static_cast<long>(group.size())},
+                                               {"error", describe(pending->error)}});
+            fail_all(pending->error);
+            return;
         }
         if (pending->error) {
             try { // undo just this one; the others in the group stay

@@ -3,6 +3,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tr::fcgi {
@@ -61,8 +62,10 @@ HttpResponse error_response(const Error &error) {
     HttpResponse response = json_response(error.http_status(), body.get());
     if (error.code() == ErrorCode::AuthenticationError) // RFC 6750 §3
         response.set_header("WWW-Authenticate", "Bearer realm=\"task-runner\"");
-    if (error.code() == ErrorCode::ServiceUnavailable) // busy, or too many waiting: soon
-        response.set_header("Retry-After", "1");
+    // Busy, or too many waiting: soon, unless the error knows better (a full disk takes longer).
+    if (error.code() == ErrorCode::ServiceUnavailable)
+        response.set_header("Retry-After",
+                            std::to_string(std::max<long long>(error.retry_after().count(), 1)));
     return response;
 }
 

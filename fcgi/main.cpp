@@ -231,7 +231,13 @@ int serve_cgi(const Config &config, const Log &log) {
         [](char *buffer, std::size_t size) { return std::fread(buffer, 1, size, stdin); }, stream);
     if (!response.streamed)
         std::cout << serialize_cgi(response) << std::flush;
-    process.metrics.flush(db);
+    try {
+        process.metrics.flush(db);
+    } catch (const std::exception &e) {
+        // Answered already; a database that cannot be written (the 503 just sent said so) or
+        // is busy loses this one request's counts, not the answer.
+        log.warn("metrics.flush_failed", {{"error", e.what()}});
+    }
     return 0;
 }
 

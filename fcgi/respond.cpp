@@ -56,21 +56,23 @@ HttpRequest make_request(std::map<std::string, std::string> params) {
 }
 
 // Server-side failures are logged under the request id; a 500 tells the client only that id,
-// never SQL, paths or library text.
-HttpResponse answer_error(const Error &error, const HttpRequest &request, const Log &log) {
-    // A 500 is ours to fix (error); a 503 is load or a busy database, which passes (warn).
+// never SQL, paths or library text. `cause`: what the library said, for the log only.
+HttpResponse answer_error(const Error &error, const HttpRequest &request, const Log &log,
+                          const std::string &cause = "") {
+    const std::string logged = cause.empty() ? error.what() : error.what() + (": " + cause);
+    // A 500 is ours to fix (error); a 503 is load, a busy database or a full disk (warn).
     if (error.http_status() == 500)
         log.error("request.failed", {{"request_id", request.request_id},
                                      {"method", request.method},
                                      {"path", request.path},
                                      {"status", error.http_status()},
-                                     {"error", error.what()}});
+                                     {"error", logged}});
     else if (error.http_status() >= 500)
         log.warn("request.refused", {{"request_id", request.request_id},
                                      {"method", request.method},
                                      {"path", request.path},
                                      {"status", error.http_status()},
-                                     {"error", error.what()}});
+                                     {"error", logged}});
     if (error.http_status() == 500)
         return error_response(
             Error(ErrorCode::InternalError, "internal error (request " + request.request_id + ")"));
@@ -94,7 +96,9 @@ HttpResponse respond(const Router &router, HandlerContext &context,
     } catch (const Error &e) {
         response = answer_error(e, request, context.log);
     } catch (const SQLite::Exception &e) {
-        response = answer_error(database_error(e), request, context.log);
+        response = answer_error(database_error(e), request, context.log,
+                                std::string(e.what()) + " (SQLite code " +
+                                    std::to_string(e.getExtendedErrorCode()) + ")");
     } catch (const std::exception &e) {
         response = answer_error(Error(ErrorCode::InternalError, e.what()), request, context.log);
     }

@@ -6,6 +6,7 @@ stops the launcher with SIGTERM, kills anything left in its process groups, and 
 stack's log when a test failed.
 """
 
+import errno
 import json
 import os
 import signal
@@ -344,6 +345,88 @@ def stack(request, tmp_path_factory):
     started = Stack(tmp_path_factory.mktemp("stack")).start()
     yield started
     started.shut_down()
+
+
+class SmallTmpfs:
+    """A tmpfs of `size_mb` mounted on `path`: a disk that really fills (ENOSPC) and really turns
+    read-only (EROFS), for putting a stack's database (or anything else) on."""
+
+    def __init__(self, path, size_mb):
+        self.path = Path(path)
+        self.size_mb = size_mb
+        self.filler = self.path / "filler"
+        self.mounted = False
+
+    def mount(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0700", "tmpfs",
+                               str(self.path)], capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            pytest.skip(f"mount -t tmpfs failed: {done.stderr.strip()}")
+        self.mounted = True
+        return self
+
+    def free_bytes(self):
+        stat = os.statvfs(self.path)
+        return stat.f_bavail * stat.f_frsize
+
+    def fill(self):
+        """Writes the filler file until no byte is left (ENOSPC at every size down to one);
+        returns how many bytes it added. Call it again to take what was freed meanwhile."""
+        written = 0
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            chunk = 1 << 20
+            while chunk:
+                try:
+                    written += os.write(fd, b"\0" * chunk)
+                except OSError as error:
+                    if error.errno != errno.ENOSPC:
+                        raise
+                    chunk //= 2
+        finally:
+            os.close(fd)
+        return written
+
+    def free(self):
+        """Removes the filler: the disk has room again."""
+        self.filler.unlink(missing_ok=True)
+
+    def remount(self, read_only):
+        """Remounts read-only (or back). The kernel refuses (EBUSY) while any file on it is open
+        for writing, so a running stack's disk cannot be made read-only: stop the stack first."""
+        done = subprocess.run(["mount", "-o", "remount," + ("ro" if read_only else "rw"), str(self.path)],
+                              capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise OSError(f"mount -o remount of {self.path}: {done.stderr.strip()}")
+
+    def unmount(self):
+        if not self.mounted:
+            return
+        if subprocess.run(["umount", str(self.path)], capture_output=True, timeout=30).returncode != 0:
+            # Still held (a process outlived its stack): detached now, freed when it lets go.
+            subprocess.run(["umount", "--lazy", str(self.path)], check=True, capture_output=True, timeout=30)
+        self.mounted = False
+
+
+@pytest.fixture
+def small_tmpfs():
+    """small_tmpfs(path, size_mb=32) -> a SmallTmpfs mounted on `path` (made if missing), with
+    fill(), free(), free_bytes() and remount(read_only). Every one is unmounted at teardown, even
+    when the test failed. Skips the test unless it runs as root (or the mount fails). Request it
+    before make_stack, so that stacks on it are stopped before it is unmounted."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = []
+
+    def mount(path, size_mb=32):
+        disk = SmallTmpfs(path, size_mb)
+        mounted.append(disk)
+        return disk.mount()
+
+    yield mount
+    for disk in reversed(mounted):
+        disk.unmount()
 
 
 # Module-scoped stacks: "stack" here, "secured" (test_auth.py), "credentialed" (test_edge.py).

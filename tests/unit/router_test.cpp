@@ -69,6 +69,11 @@ HttpResponse throws_sqlite(HandlerContext &context, const Call &) {
     context.db.handle().exec("SELECT * FROM no_such_table");
     return {};
 }
+HttpResponse throws_read_only(HandlerContext &context, const Call &) {
+    context.db.handle().exec("PRAGMA query_only = ON"); // writes now fail with SQLITE_READONLY
+    context.db.handle().exec("CREATE TABLE written (x)");
+    return {};
+}
 HttpResponse echo_body(HandlerContext &, const Call &call) {
     HttpResponse response;
     response.content_type = "text/plain";
@@ -88,6 +93,7 @@ const Router &router() {
         {Method::Get, "/internal", Scope::None, throws_internal},
         {Method::Get, "/std", Scope::None, throws_std},
         {Method::Get, "/sqlite", Scope::None, throws_sqlite},
+        {Method::Post, "/read-only", Scope::None, throws_read_only},
         {Method::Post, "/echo", Scope::None, echo_body},
     });
     return instance;
@@ -375,6 +381,22 @@ TEST(ErrorResponse, UsesEachCodesStatus) {
     EXPECT_EQ(error_response(Error(ErrorCode::ServiceUnavailable, "x")).status, 503);
 }
 
+TEST(ErrorResponse, AServiceUnavailableSaysWhenToRetry) {
+    const auto retry_after = [](const HttpResponse &response) {
+        for (const auto &[name, value] : response.headers)
+            if (name == "Retry-After")
+                return value;
+        return std::string("(absent)");
+    };
+    // Busy or too many waiting: a second, unless the error says how long (a full disk: longer).
+    EXPECT_EQ(retry_after(error_response(Error(ErrorCode::ServiceUnavailable, "busy"))), "1");
+    EXPECT_EQ(retry_after(error_response(
+                  Error(ErrorCode::ServiceUnavailable, "full", std::chrono::seconds(10)))),
+              "10");
+    EXPECT_EQ(retry_after(error_response(write_failure_error(WriteFailure::DiskFull))), "10");
+    EXPECT_EQ(retry_after(error_response(Error(ErrorCode::Conflict, "taken"))), "(absent)");
+}
+
 TEST(ErrorResponse, RepairsAMessageWithInvalidUtf8) {
     const HttpResponse response = error_response(Error(ErrorCode::InvalidRequest, "bad \xFF byte"));
     const JsonPtr body = parse_json(response.body); // still valid JSON
@@ -515,6 +537,24 @@ TEST_F(RespondTest, AnyOtherExceptionIsAnInternalErrorWithoutDetails) {
         EXPECT_FALSE(contains(response.body, "no_such_table")) << path;
         EXPECT_FALSE(contains(response.body, "bad_thing")) << path;
     }
+}
+
+// Regression: a full disk or a read-only database answered 500 INTERNAL_ERROR, without
+// Retry-After, though the client may simply retry later.
+TEST_F(RespondTest, AWriteTheDatabaseRefusesIs503WithRetryAfterAndItsCauseInTheLog) {
+    log_.set_min_level(LogLevel::Warn);
+    const HttpResponse response = respond_to({{"REQUEST_METHOD", "POST"},
+                                              {"DOCUMENT_URI", "/read-only"},
+                                              {"CONTENT_TYPE", "application/json"},
+                                              {"REQUEST_ID", "req-ro"}});
+    EXPECT_EQ(response.status, 503);
+    EXPECT_EQ(error_code(response), "SERVICE_UNAVAILABLE");
+    EXPECT_EQ(error_message(response), "the database cannot be written: read-only");
+    EXPECT_EQ(header(response, "Retry-After"), "10");
+    const std::string log = logged();
+    EXPECT_TRUE(contains(log, "level=warn")) << log;
+    EXPECT_TRUE(contains(log, "event=request.refused request_id=req-ro")) << log;
+    EXPECT_TRUE(contains(log, "attempt to write a readonly database (SQLite code 8)")) << log;
 }
 
 TEST_F(RespondTest, UnknownPathsAndMethodsKeepTheirStatus) {

@@ -8,11 +8,13 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -72,6 +74,61 @@ public:
 
 private:
     std::string path_;
+};
+
+// A tmpfs of a few megabytes on a fresh directory, for the tests of a full or read-only disk:
+// the real ENOSPC and EROFS, not a simulation. Mounting needs root (CAP_SYS_ADMIN); without it
+// mounted() is false and why() says so, and the test skips. Unmounted when the owner goes away,
+// detached (MNT_DETACH) if something still holds it.
+class SmallTmpfs {
+public:
+    explicit SmallTmpfs(std::size_t size_bytes) : size_(std::to_string(size_bytes)) {
+        const std::string options = "size=" + size_ + ",mode=0700";
+        if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, options.c_str()) == 0)
+            mounted_ = true;
+        else
+            why_ = std::string("mount -t tmpfs: ") + std::strerror(errno) + " (needs root)";
+    }
+    SmallTmpfs(const SmallTmpfs &) = delete;
+    SmallTmpfs &operator=(const SmallTmpfs &) = delete;
+    ~SmallTmpfs() {
+        if (mounted_)
+            ::umount2(dir_.path().c_str(), MNT_DETACH); // a destructor must not throw
+    }
+
+    bool mounted() const noexcept { return mounted_; }
+    const std::string &why() const noexcept { return why_; }
+    const std::string &path() const noexcept { return dir_.path(); }
+    std::string operator/(std::string_view relative) const { return dir_ / relative; }
+
+    // Writes a filler file until the disk has no byte left (ENOSPC at every size down to one).
+    void fill() const {
+        const UniqueFd filler(
+            ::open((dir_ / "filler").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+        if (!filler.valid())
+            throw std::runtime_error(std::string("open filler: ") + std::strerror(errno));
+        const std::string chunk(1 << 20, '\0');
+        for (std::size_t size = chunk.size(); size > 0;)
+            if (::write(filler.get(), chunk.data(), size) < 0)
+                size /= 2;
+    }
+
+    void remove_filler() const { ::unlink((dir_ / "filler").c_str()); }
+
+    // Remounts read-only or read-write; the kernel refuses (EBUSY) while a file on it is open
+    // for writing, so every connection must be closed first.
+    void remount(bool read_only) const {
+        const std::string options = "size=" + size_;
+        if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_REMOUNT | (read_only ? MS_RDONLY : 0),
+                    options.c_str()) != 0)
+            throw std::runtime_error(std::string("remount: ") + std::strerror(errno));
+    }
+
+private:
+    TempDir dir_;
+    std::string size_;
+    bool mounted_ = false;
+    std::string why_;
 };
 
 // Everything left in a captured pipe, until its writers are gone.
