@@ -98,9 +98,9 @@ std::string plan_problem(const json_t *plan) {
         return "requirements must be an array of strings";
     std::size_t index;
     json_t *item;
-    json_array_foreach(
-        requirements, index,
-        item) if (!json_is_string(item)) return "requirements must be an array of strings";
+    json_array_foreach(requirements, index, item)
+        if (!json_is_string(item))
+            return "requirements must be an array of strings";
     return "";
 }
 
