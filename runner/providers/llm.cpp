@@ -42,6 +42,7 @@ std::string list_text(const std::vector<std::string> &items) {
 // output may contain text written to look like instructions, and must not steer the agent.
 std::string system_prompt(const std::vector<const ToolInfo *> &tools, const TaskLimits &limits) {
     std::vector<std::string> names;
+    names.reserve(tools.size());
     for (const ToolInfo *tool : tools)
         names.emplace_back(tool->name);
     const TaskContext &context = limits.context;
@@ -71,6 +72,7 @@ std::string system_prompt(const std::vector<const ToolInfo *> &tools, const Task
 
 std::vector<ToolSpec> tool_specs(const std::vector<const ToolInfo *> &tools) {
     std::vector<ToolSpec> specs;
+    specs.reserve(tools.size() + 1);
     for (const ToolInfo *tool : tools)
         specs.push_back({tool->name, tool->description, tool_parameters(*tool)});
     specs.push_back(
@@ -115,6 +117,57 @@ JsonPtr plan_from_text(const std::string &text) {
     return JsonPtr(json_loadb(text.data() + open, close - open + 1, 0, &error));
 }
 
+// The plan in a reply: the arguments of its submit_plan call, or a JSON object in its text when
+// it called nothing; null when neither.
+JsonPtr submitted_plan(const ChatReply &reply) {
+    if (reply.tool_calls.empty())
+        return plan_from_text(reply.text);
+    const ToolCall &call = reply.tool_calls.front();
+    if (call.name == submit_plan && call.arguments)
+        return json_share(call.arguments.get());
+    return nullptr;
+}
+
+// The refused plan and what was wrong with it, as the next messages of the conversation: the
+// answer to its tool call when it made one, else a request from the user.
+void refuse_plan(std::vector<Message> &messages, const ChatReply &reply,
+                 const std::string &problem) {
+    Message answer{Role::Assistant, reply.text, {}, "", "", false, nullptr};
+    if (reply.tool_calls.empty()) {
+        messages.push_back(std::move(answer));
+        messages.push_back(Message{Role::User,
+                                   "That was not a valid plan: " + problem + ". Call submit_plan.",
+                                   {},
+                                   "",
+                                   "",
+                                   false,
+                                   nullptr});
+        return;
+    }
+    const ToolCall &call = reply.tool_calls.front();
+    answer.tool_calls.push_back(
+        {call.id, call.name, call.arguments ? json_share(call.arguments.get()) : nullptr, ""});
+    messages.push_back(std::move(answer));
+    messages.push_back(Message{Role::Tool,
+                               "The plan was refused: " + problem + ". Call submit_plan again.",
+                               {},
+                               call.id,
+                               call.name,
+                               true,
+                               nullptr});
+}
+
+// A request for the conversation so far; call() adds the model's settings.
+ChatRequest chat(const std::vector<Message> &messages, const std::vector<ToolSpec> &specs,
+                 std::string system, std::string forced_tool = "") {
+    ChatRequest request;
+    request.system = std::move(system);
+    request.messages = &messages;
+    request.tools = &specs;
+    request.forced_tool = std::move(forced_tool);
+    return request;
+}
+
 class LlmProvider final : public Provider {
 public:
     LlmProvider(const ResolvedModel &model, std::unique_ptr<Wire> wire,
@@ -145,15 +198,11 @@ public:
         // One correction: a model that sent a malformed plan is told what was wrong, once.
         for (int round = 0; round < 2; ++round) {
             const ChatReply reply =
-                call(messages, specs, submit_plan, tools, limits, control, on_retry);
+                call(chat(messages, specs, system_prompt(tools, limits), submit_plan), limits,
+                     control, on_retry);
             result.usage.input += reply.usage.input;
             result.usage.output += reply.usage.output;
-            JsonPtr plan;
-            const ToolCall *call = reply.tool_calls.empty() ? nullptr : &reply.tool_calls.front();
-            if (call && call->name == submit_plan && call->arguments)
-                plan = json_share(call->arguments.get());
-            else if (!call)
-                plan = plan_from_text(reply.text);
+            JsonPtr plan = submitted_plan(reply);
             const std::string problem = plan ? plan_problem(plan.get()) : "no plan was submitted";
             if (problem.empty()) {
                 result.plan = std::move(plan);
@@ -162,31 +211,7 @@ public:
             if (round == 1)
                 throw TaskFailure(task_error::planning_failed,
                                   model_.provider + " did not produce a valid plan: " + problem);
-            Message answer{Role::Assistant, reply.text, {}, "", "", false, nullptr};
-            if (call) {
-                answer.tool_calls.push_back(
-                    {call->id, call->name,
-                     call->arguments ? json_share(call->arguments.get()) : nullptr, ""});
-                messages.push_back(std::move(answer));
-                messages.push_back(
-                    Message{Role::Tool,
-                            "The plan was refused: " + problem + ". Call submit_plan again.",
-                            {},
-                            call->id,
-                            call->name,
-                            true,
-                            nullptr});
-            } else {
-                messages.push_back(std::move(answer));
-                messages.push_back(
-                    Message{Role::User,
-                            "That was not a valid plan: " + problem + ". Call submit_plan.",
-                            {},
-                            "",
-                            "",
-                            false,
-                            nullptr});
-            }
+            refuse_plan(messages, reply, problem);
         }
         return result; // not reached
     }
@@ -195,7 +220,8 @@ public:
                    const std::vector<const ToolInfo *> &tools, const TaskLimits &limits,
                    const TaskControl &control, const RetryObserver &on_retry) override {
         const std::vector<ToolSpec> specs = tool_specs(tools);
-        const ChatReply reply = call(conversation, specs, "", tools, limits, control, on_retry);
+        const ChatReply reply = call(chat(conversation, specs, system_prompt(tools, limits)),
+                                     limits, control, on_retry);
         Turn turn;
         turn.text = reply.text;
         turn.usage = reply.usage;
@@ -226,27 +252,21 @@ public:
     }
 
 private:
-    ChatReply call(const std::vector<Message> &messages, const std::vector<ToolSpec> &specs,
-                   const std::string &forced, const std::vector<const ToolInfo *> &tools,
-                   const TaskLimits &limits, const TaskControl &control,
+    // One model call for the task, within its token budget.
+    ChatReply call(ChatRequest request, const TaskLimits &limits, const TaskControl &control,
                    const RetryObserver &on_retry) {
         if (limits.tokens_left <= 0)
             throw TaskFailure(task_error::token_budget_exceeded,
                               "the task's token budget is spent");
-        ChatRequest request;
         request.model = model_.model;
-        request.system = system_prompt(tools, limits);
-        request.messages = &messages;
-        request.tools = &specs;
-        request.forced_tool = forced;
         // Never ask for more output than the budget has left.
         request.max_tokens =
             static_cast<int>(std::min<long long>(model_.max_tokens, limits.tokens_left));
         request.temperature = model_.temperature;
         const CallPolicy policy{resources_.execution.max_retries,
                                 resources_.execution.retry_delay_seconds, limits.task_id};
-        return resources_.client.call(model_, *wire_, request, policy, control, resources_.db,
-                                      resources_.log, on_retry);
+        return resources_.client.call(model_, *wire_, request, policy, control,
+                                      {resources_.db, resources_.log, on_retry});
     }
 
     ResolvedModel model_;
