@@ -49,7 +49,8 @@ void print_text(const json_t *task, OutputMode mode, std::ostream &out) {
         out << "Steps:\n";
         size_t index;
         json_t *step;
-        json_array_foreach(json_object_get(task, "steps"), index, step) print_step(step, out);
+        json_array_foreach(json_object_get(task, "steps"), index, step)
+            print_step(step, out);
     }
     if (json_is_object(result)) {
         if (const std::string summary = text_of(result, "summary");

@@ -6,11 +6,18 @@
 
 #include <SQLiteCpp/Transaction.h>
 
+#include <cmath>
+
 namespace tr {
 namespace {
 
 [[noreturn]] void invalid(const std::string &message) {
     throw Error(ErrorCode::InvalidRequest, message);
+}
+
+// Seconds to whole milliseconds, as the statistics show them.
+double rounded_to_milliseconds(double seconds) {
+    return std::round(seconds * 1000) / 1000;
 }
 
 } // namespace
@@ -138,19 +145,16 @@ std::optional<JsonPtr> load_batch(Db &db, const std::string &id,
                          : completed == total        ? "completed"
                          : cancelled == total        ? "cancelled"
                                                      : "failed";
-    total_seconds = static_cast<double>(static_cast<long long>(total_seconds * 1000 + 0.5)) / 1000;
+    total_seconds = rounded_to_milliseconds(total_seconds);
     json_object_set_new(batch.get(), "status", json_string(status));
     json_object_set_new(batch.get(), "tasks", tasks.release());
-    json_object_set_new(
-        batch.get(), "statistics",
-        json_pack(
-            "{s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f}", "total_tasks", total, "completed_tasks", completed,
-            "failed_tasks", failed, "cancelled_tasks", cancelled, "running_tasks", running,
-            "queued_tasks", queued, "total_execution_time", total_seconds, "average_execution_time",
-            timed
-                ? static_cast<double>(static_cast<long long>(total_seconds / timed * 1000 + 0.5)) /
-                      1000
-                : 0.0));
+    json_object_set_new(batch.get(), "statistics",
+                        json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f}", "total_tasks", total,
+                                  "completed_tasks", completed, "failed_tasks", failed,
+                                  "cancelled_tasks", cancelled, "running_tasks", running,
+                                  "queued_tasks", queued, "total_execution_time", total_seconds,
+                                  "average_execution_time",
+                                  timed ? rounded_to_milliseconds(total_seconds / timed) : 0.0));
     return batch;
 }
 

@@ -94,8 +94,9 @@ template <typename T> Setting path_setting(const char *path, Accessor<T> field) 
 }
 
 // clang-format off
-const std::vector<Setting> &settings() {
-    static const std::vector<Setting> table = {
+// One table per section of the file, in the file's order.
+std::vector<Setting> model_settings() {
+    return {
         text("model.provider", [](Config &c) -> std::string & { return c.model.provider; }, "TASK_RUNNER_MODEL_PROVIDER",
              {"auto", "builtin", "openai", "anthropic", "zhipu", "local"}),
         text("model.model_name", [](Config &c) -> std::string & { return c.model.model_name; }, "TASK_RUNNER_MODEL_NAME"),
@@ -105,7 +106,11 @@ const std::vector<Setting> &settings() {
         real("model.temperature", [](Config &c) -> double & { return c.model.temperature; }, 0, 2),
         strings("model.allowed_endpoint_hosts", [](Config &c) -> StringList & { return c.model.allowed_endpoint_hosts; }),
         integer("model.timeout_seconds", [](Config &c) -> int & { return c.model.timeout_seconds; }, 1, 3600),
+    };
+}
 
+std::vector<Setting> execution_settings() {
+    return {
         integer("execution.max_steps", [](Config &c) -> int & { return c.execution.max_steps; }, 1, 1000),
         integer("execution.max_retries", [](Config &c) -> int & { return c.execution.max_retries; }, 0, 20),
         real("execution.retry_delay_seconds", [](Config &c) -> double & { return c.execution.retry_delay_seconds; }, 0, 300),
@@ -114,7 +119,11 @@ const std::vector<Setting> &settings() {
         integer("execution.poll_interval_ms", [](Config &c) -> int & { return c.execution.poll_interval_ms; }, 10, 10000),
         integer("execution.lease_seconds", [](Config &c) -> int & { return c.execution.lease_seconds; }, 5, 3600),
         integer("execution.shutdown_grace_seconds", [](Config &c) -> int & { return c.execution.shutdown_grace_seconds; }, 0, 3600),
+    };
+}
 
+std::vector<Setting> tools_settings() {
+    return {
         boolean("tools.enable_file_operations", [](Config &c) -> bool & { return c.tools.enable_file_operations; }),
         boolean("tools.enable_command_execution", [](Config &c) -> bool & { return c.tools.enable_command_execution; }),
         path_setting<std::string>("tools.working_directory", [](Config &c) -> std::string & { return c.tools.working_directory; }),
@@ -133,7 +142,11 @@ const std::vector<Setting> &settings() {
         integer("tools.sandbox_uid", [](Config &c) -> int & { return c.tools.sandbox_uid; }, 1, INT_MAX),
         path_setting<std::string>("tools.workspace_root", [](Config &c) -> std::string & { return c.tools.workspace_root; }),
         strings("tools.shared_directories", [](Config &c) -> StringList & { return c.tools.shared_directories; }),
+    };
+}
 
+std::vector<Setting> service_settings() {
+    return {
         text("service.bind_address", [](Config &c) -> std::string & { return c.service.bind_address; }, "BIND_ADDRESS"),
         integer("service.max_concurrent_tasks", [](Config &c) -> int & { return c.service.max_concurrent_tasks; }, 1, 256, "TASK_RUNNER_MAX_CONCURRENT_TASKS"),
         integer("service.default_task_timeout", [](Config &c) -> int & { return c.service.default_task_timeout; }, 1, 86400, "TASK_RUNNER_DEFAULT_TASK_TIMEOUT"),
@@ -153,14 +166,30 @@ const std::vector<Setting> &settings() {
         integer("service.cors.max_age_seconds", [](Config &c) -> int & { return c.service.cors.max_age_seconds; }, 0, 86400),
         integer("service.rate_limiting.requests_per_minute", [](Config &c) -> int & { return c.service.rate_limiting.requests_per_minute; }, 1, 1000000),
         integer("service.rate_limiting.burst_size", [](Config &c) -> int & { return c.service.rate_limiting.burst_size; }, 0, 1000000),
+    };
+}
 
+std::vector<Setting> storage_settings() {
+    return {
         path_setting<std::string>("storage.database", [](Config &c) -> std::string & { return c.storage.database; }),
         text("storage.synchronous", [](Config &c) -> std::string & { return c.storage.synchronous; }, nullptr, {"normal", "full"}),
         path_setting<std::string>("storage.run_dir", [](Config &c) -> std::string & { return c.storage.run_dir; }),
     };
+}
+
+// clang-format on
+
+const std::vector<Setting> &settings() {
+    static const std::vector<Setting> table = [] {
+        std::vector<Setting> all;
+        for (const std::vector<Setting> &section :
+             {model_settings(), execution_settings(), tools_settings(), service_settings(),
+              storage_settings()})
+            all.insert(all.end(), section.begin(), section.end());
+        return all;
+    }();
     return table;
 }
-// clang-format on
 
 const char *const known_groups[] = {
     "model", "execution", "tools", "service", "service.cors", "service.rate_limiting", "storage"};
@@ -326,36 +355,56 @@ public:
 
     void check_relations() {
         const ServiceConfig &service = config_.service;
-        const ToolsConfig &tools = config_.tools;
         if (service.default_task_timeout > config_.execution.timeout_seconds)
             problem("service.default_task_timeout",
                     "must not exceed execution.timeout_seconds (" +
                         std::to_string(service.default_task_timeout) + " > " +
                         std::to_string(config_.execution.timeout_seconds) + ")");
-        if (!parse_bind_address(service.bind_address))
+        check_addresses();
+        check_waiting_requests();
+        check_tool_paths();
+        check_shared_directories();
+        check_allowed_hosts();
+        check_cors();
+    }
+
+    const std::vector<std::string> &problems() const { return problems_; }
+
+private:
+    void check_addresses() {
+        const std::string &bind_address = config_.service.bind_address;
+        if (!parse_bind_address(bind_address))
             problem("service.bind_address", "must be HOST:PORT or PORT with a port 1..65535 (got " +
-                                                in_quotes(service.bind_address) + ")");
+                                                in_quotes(bind_address) + ")");
         // A server-side URL: only http(s), never with credentials in it (they would be logged).
         const std::string &endpoint = config_.model.endpoint;
         if (!endpoint.empty() && !url_host(endpoint))
             problem("model.endpoint",
                     "must be an http:// or https:// URL without credentials (got " +
                         in_quotes(endpoint) + ")");
+    }
+
+    void check_waiting_requests() {
+        ServiceConfig &service = config_.service;
         // Unless set, waiting requests may take half the threads, however many there are.
         if (config_.sources.count("service.max_waiting_requests") == 0)
-            config_.service.max_waiting_requests = service.handler_threads / 2;
+            service.max_waiting_requests = service.handler_threads / 2;
         else if (service.max_waiting_requests >= service.handler_threads)
             problem("service.max_waiting_requests",
                     "must be less than service.handler_threads (" +
                         std::to_string(service.max_waiting_requests) +
                         " >= " + std::to_string(service.handler_threads) +
                         "): waiting requests would leave no thread for the others");
+    }
+
+    void check_tool_paths() {
+        ToolsConfig &tools = config_.tools;
         if (tools.allowed_paths.empty())
             problem("tools.allowed_paths", "must list at least one directory");
         // Unset, the working directory is the one writable place; [] makes none writable.
         const bool writable_set = config_.sources.count("tools.writable_paths") != 0;
         if (!writable_set)
-            config_.tools.writable_paths = {tools.working_directory};
+            tools.writable_paths = {tools.working_directory};
         std::vector<std::string> roots = existing_directories("tools.allowed_paths");
         const std::vector<std::string> writable = writable_set
                                                       ? existing_directories("tools.writable_paths")
@@ -371,8 +420,10 @@ public:
         if (!tools.workspace_root.empty() && !real_directory(tools.workspace_root))
             problem("tools.workspace_root",
                     in_quotes(tools.workspace_root) + " is not an existing directory");
-        check_shared_directories();
-        check_allowed_hosts();
+    }
+
+    void check_cors() {
+        const ServiceConfig &service = config_.service;
         const bool any_origin =
             std::find(service.cors.allowed_origins.begin(), service.cors.allowed_origins.end(),
                       "*") != service.cors.allowed_origins.end();
@@ -381,18 +432,12 @@ public:
                     "cannot contain \"*\" while service.require_api_key is false: every web page "
                     "could then read every task and its output; name the origins, or require "
                     "API keys");
-        if (config_.service.cors.allow_credentials) {
-            for (const std::string &origin : service.cors.allowed_origins)
-                if (origin == "*")
-                    problem("service.cors.allow_credentials",
-                            "cannot be true while service.cors.allowed_origins contains \"*\" "
-                            "(browsers reject credentials with a wildcard origin)");
-        }
+        if (any_origin && service.cors.allow_credentials)
+            problem("service.cors.allow_credentials",
+                    "cannot be true while service.cors.allowed_origins contains \"*\" "
+                    "(browsers reject credentials with a wildcard origin)");
     }
 
-    const std::vector<std::string> &problems() const { return problems_; }
-
-private:
     // The resolved forms of a path list's entries, each missing one a problem.
     std::vector<std::string> existing_directories(const char *path) {
         const Setting *setting = find_setting(path);
@@ -406,25 +451,27 @@ private:
         return found;
     }
 
-    // "owner:path": the path, relative to the file's directory, made absolute in place.
     void check_shared_directories() {
-        for (std::string &entry : config_.tools.shared_directories) {
-            const std::size_t colon = entry.find(':');
-            const std::string owner = entry.substr(0, colon);
-            if (colon == std::string::npos || !is_owner_name(owner) || colon + 1 == entry.size()) {
-                problem(
-                    "tools.shared_directories",
+        for (std::string &entry : config_.tools.shared_directories)
+            check_shared_directory(entry);
+    }
+
+    // "owner:path": the path, relative to the file's directory, made absolute in place.
+    void check_shared_directory(std::string &entry) {
+        const std::size_t colon = entry.find(':');
+        const std::string owner = entry.substr(0, colon);
+        if (colon == std::string::npos || !is_owner_name(owner) || colon + 1 == entry.size()) {
+            problem("tools.shared_directories",
                     "entries must be OWNER:DIRECTORY, such as \"alice:/srv/shared/team\" (got " +
                         in_quotes(entry) + ")");
-                continue;
-            }
-            const std::string path = absolute_path(entry.substr(colon + 1), config_.directory);
-            if (!real_directory(path))
-                problem("tools.shared_directories", "entry " + in_quotes(entry) + ": " +
-                                                        in_quotes(path) +
-                                                        " is not an existing directory");
-            entry = owner + ":" + path;
+            return;
         }
+        const std::string path = absolute_path(entry.substr(colon + 1), config_.directory);
+        if (!real_directory(path))
+            problem("tools.shared_directories", "entry " + in_quotes(entry) + ": " +
+                                                    in_quotes(path) +
+                                                    " is not an existing directory");
+        entry = owner + ":" + path;
     }
 
     void check_allowed_hosts() {
@@ -456,54 +503,78 @@ private:
     // Checks `value` against the setting's type and stores it; a problem (at `where`) otherwise.
     template <typename Value>
     bool read_value(const Setting &setting, const Value &value, const std::string &where) {
-        const auto wrong_type = [&](const char *expected) {
-            problem_at(where, std::string(setting.path) + " must be " + expected + " (got " +
-                                  value.type() + ")");
-            return false;
-        };
         return std::visit(
-            [&](auto accessor) -> bool {
-                using T = std::decay_t<decltype(accessor(config_))>;
-                T &target = accessor(config_);
-                if constexpr (std::is_same_v<T, bool>) {
-                    if (!value.is_boolean())
-                        return wrong_type("a boolean");
-                    target = value.boolean();
-                } else if constexpr (std::is_same_v<T, int>) {
-                    if (!value.is_integer())
-                        return wrong_type("an integer");
-                    const long long number = value.integer();
-                    if (number < INT_MIN ||
-                        number > INT_MAX) // said here: the int would misquote it
-                        return out_of_range(where, setting, std::to_string(number));
-                    target = static_cast<int>(number);
-                } else if constexpr (std::is_same_v<T, double>) {
-                    if (!value.is_number())
-                        return wrong_type("a number");
-                    target = value.number();
-                } else if constexpr (std::is_same_v<T, std::string>) {
-                    if (!value.is_string())
-                        return wrong_type("a string");
-                    target = value.string();
-                } else {
-                    if (!value.is_list())
-                        return wrong_type("a list of strings, such as [\"a\", \"b\"]");
-                    StringList items;
-                    for (int i = 0; i < value.size(); ++i) {
-                        if (!value.item(i).is_string()) {
-                            problem_at(where, std::string(setting.path) +
-                                                  " must be a list of strings (item " +
-                                                  std::to_string(i + 1) + " is " +
-                                                  value.item(i).type() + ")");
-                            return false;
-                        }
-                        items.push_back(value.item(i).string());
-                    }
-                    target = std::move(items);
-                }
-                return true;
-            },
+            [&](auto accessor) { return store(accessor(config_), setting, value, where); },
             setting.field);
+    }
+
+    // store(target, ...): one per type of setting, for read_value.
+    template <typename Value>
+    bool store(bool &target, const Setting &setting, const Value &value, const std::string &where) {
+        if (!value.is_boolean())
+            return wrong_type(setting, value, where, "a boolean");
+        target = value.boolean();
+        return true;
+    }
+
+    template <typename Value>
+    bool store(int &target, const Setting &setting, const Value &value, const std::string &where) {
+        if (!value.is_integer())
+            return wrong_type(setting, value, where, "an integer");
+        const long long number = value.integer();
+        if (number < INT_MIN || number > INT_MAX) // said here: the int would misquote it
+            return out_of_range(where, setting, std::to_string(number));
+        target = static_cast<int>(number);
+        return true;
+    }
+
+    template <typename Value>
+    bool store(double &target, const Setting &setting, const Value &value,
+               const std::string &where) {
+        if (!value.is_number())
+            return wrong_type(setting, value, where, "a number");
+        target = value.number();
+        return true;
+    }
+
+    template <typename Value>
+    bool store(std::string &target, const Setting &setting, const Value &value,
+               const std::string &where) {
+        if (!value.is_string())
+            return wrong_type(setting, value, where, "a string");
+        target = value.string();
+        return true;
+    }
+
+    template <typename Value>
+    bool store(StringList &target, const Setting &setting, const Value &value,
+               const std::string &where) {
+        if (!value.is_list())
+            return wrong_type(setting, value, where, "a list of strings, such as [\"a\", \"b\"]");
+        StringList items;
+        for (int i = 0; i < value.size(); ++i) {
+            if (!value.item(i).is_string())
+                return wrong_item_type(setting, value, i, where);
+            items.push_back(value.item(i).string());
+        }
+        target = std::move(items);
+        return true;
+    }
+
+    template <typename Value>
+    bool wrong_type(const Setting &setting, const Value &value, const std::string &where,
+                    const char *expected) {
+        problem_at(where, std::string(setting.path) + " must be " + expected + " (got " +
+                              value.type() + ")");
+        return false;
+    }
+
+    template <typename Value>
+    bool wrong_item_type(const Setting &setting, const Value &list, int index,
+                         const std::string &where) {
+        problem_at(where, std::string(setting.path) + " must be a list of strings (item " +
+                              std::to_string(index + 1) + " is " + list.item(index).type() + ")");
+        return false;
     }
 
     bool parse_env_value(const Setting &setting, const std::string &text) {
@@ -594,22 +665,23 @@ private:
     }
 
     void report_unknown(const libconfig::Setting &group) {
-        for (int i = 0; i < group.getLength(); ++i) {
-            const libconfig::Setting &child = group[i];
-            const std::string path = child.getPath();
-            const std::string where = display_path_ + ":" + std::to_string(child.getSourceLine());
-            if (is_known_group(path)) {
-                if (child.isGroup())
-                    report_unknown(child);
-                else // "execution = 5;" is a known name in the wrong shape, not an unknown one
-                    problem_at(where, path + " must be a group, such as " + path +
-                                          " = { ... }; (got " + type_name(child.getType()) + ")");
-                continue;
-            }
-            if (is_known_setting(path))
-                continue;
-            problem_at(where, "unknown setting " + path + known_in(path));
+        for (int i = 0; i < group.getLength(); ++i)
+            report_if_unknown(group[i]);
+    }
+
+    void report_if_unknown(const libconfig::Setting &setting) {
+        const std::string path = setting.getPath();
+        const std::string where = display_path_ + ":" + std::to_string(setting.getSourceLine());
+        if (is_known_group(path)) {
+            if (setting.isGroup())
+                report_unknown(setting);
+            else // "execution = 5;" is a known name in the wrong shape, not an unknown one
+                problem_at(where, path + " must be a group, such as " + path + " = { ... }; (got " +
+                                      type_name(setting.getType()) + ")");
+            return;
         }
+        if (!is_known_setting(path))
+            problem_at(where, "unknown setting " + path + known_in(path));
     }
 
     static bool is_known_group(const std::string &path) {

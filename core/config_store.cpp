@@ -49,10 +49,11 @@ bool is_setting(const std::string &path) {
     return std::find(paths.begin(), paths.end(), path) != paths.end();
 }
 
+using Leaves = std::vector<std::pair<std::string, json_t *>>; // a setting's path, its value
+
 // {"service": {"cors": {"allowed_origins": [...]}}} -> {"service.cors.allowed_origins": [...]};
 // objects under names that are not settings are walked into, anything else is a leaf.
-void flatten(const json_t *object, const std::string &prefix,
-             std::vector<std::pair<std::string, json_t *>> &leaves) {
+void flatten(const json_t *object, const std::string &prefix, Leaves &leaves) {
     const char *key;
     json_t *value;
     json_object_foreach(const_cast<json_t *>(object), key, value) {
@@ -98,6 +99,105 @@ JsonPtr stored_as_tree(Db &db) {
     throw Error(ErrorCode::InvalidRequest, message);
 }
 
+// A requested change sorted by where it goes: model settings apply live (model_settings), the
+// others are stored for the next start, and those the API may not change are problems.
+struct SortedChange {
+    JsonPtr model_body{json_object()}; // {"provider": ...}: the model settings without "model."
+    JsonPtr others{json_object()};     // shaped like the file
+    ConfigUpdate update;
+    std::vector<std::string> problems;
+};
+
+SortedChange sort_change(const json_t *partial) {
+    Leaves leaves;
+    flatten(partial, "", leaves);
+    SortedChange sorted;
+    for (const auto &[path, value] : leaves) {
+        if (path.rfind("storage.", 0) == 0) {
+            sorted.problems.push_back(
+                path +
+                " cannot be changed through the API (it says where the API's own data lives)");
+        } else if (is_file_only(path)) {
+            sorted.problems.push_back(path + " can be changed only in the configuration file (it "
+                                             "decides what tasks and clients can reach)");
+        } else if (path.rfind("model.", 0) == 0 && path != "model.timeout_seconds") {
+            json_object_set(sorted.model_body.get(), path.substr(6).c_str(), value);
+            sorted.update.applied_live.push_back(path);
+        } else {
+            set_path(sorted.others.get(), path, value);
+            sorted.update.needs_restart.push_back(path);
+        }
+    }
+    return sorted;
+}
+
+bool has_model_change(const SortedChange &sorted) {
+    return json_object_size(sorted.model_body.get()) > 0;
+}
+
+// The whole result must be valid: the running configuration, the stored overrides and this
+// change (`changed`, the leaves of sorted.others). Returns the model settings to store; throws
+// Error(InvalidRequest) listing every problem, the sort's included.
+ModelOverrides check_change(Db &db, const Config &running, const SortedChange &sorted,
+                            const Leaves &changed) {
+    std::vector<std::string> problems = sorted.problems;
+    Config candidate = running;
+    JsonPtr stored = stored_as_tree(db);
+    for (const auto &[path, value] : changed)
+        if (!json_is_null(value))
+            set_path(stored.get(), path, value);
+    for (const std::string &problem : apply_config_json(candidate, stored.get(), "request"))
+        problems.push_back(problem);
+    ModelOverrides model;
+    if (has_model_change(sorted)) {
+        try {
+            model =
+                merge_model_update(candidate, load_model_overrides(db), sorted.model_body.get());
+        } catch (const Error &e) { // one more problem, listed with the others
+            problems.emplace_back(e.what());
+        }
+    }
+    if (!problems.empty())
+        invalid(join(problems, "; "));
+    return model;
+}
+
+// The change as config_changes records it: a model key only as "(set)" or "(cleared)".
+JsonPtr redacted(const json_t *partial) {
+    JsonPtr change(json_deep_copy(partial));
+    if (json_t *model_change = json_object_get(change.get(), "model"))
+        if (json_t *key = json_object_get(model_change, "api_key"))
+            json_object_set_new(model_change, "api_key",
+                                json_string(json_is_null(key) ? "(cleared)" : "(set)"));
+    return change;
+}
+
+// Stores (or, for null, removes) each changed override and records the change, in one
+// transaction.
+void store_overrides(Db &db, const Leaves &changed, const json_t *partial,
+                     const std::string &key_id, const std::string &time) {
+    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    for (const auto &[path, value] : changed) {
+        if (json_is_null(value)) {
+            Query remove = db.query("DELETE FROM config_overrides WHERE path = ?");
+            remove->bind(1, path);
+            remove->exec();
+            continue;
+        }
+        Query upsert =
+            db.query("INSERT INTO config_overrides (path, value, updated_at) VALUES (?, ?, ?) "
+                     "ON CONFLICT (path) DO UPDATE SET value = excluded.value, updated_at = "
+                     "excluded.updated_at");
+        upsert->bind(1, path);
+        upsert->bind(2, dump_json(value));
+        upsert->bind(3, time);
+        upsert->exec();
+    }
+    if (!changed.empty())
+        record_config_change(db, "config", redacted(partial).get(), key_id, time);
+    transaction.commit();
+}
+
 } // namespace
 
 Config load_service_config(const std::string &path, const EnvLookup &env) {
@@ -136,82 +236,15 @@ ConfigUpdate update_config(Db &db, const Config &running, const json_t *partial,
     if (!json_is_object(partial) || json_object_size(partial) == 0)
         invalid("send the settings to change, shaped like the config file: {\"execution\": "
                 "{\"max_steps\": 20}}");
-    std::vector<std::pair<std::string, json_t *>> leaves;
-    flatten(partial, "", leaves);
-
-    ConfigUpdate update;
-    JsonPtr model_body(json_object());
-    JsonPtr others(json_object());
-    std::vector<std::string> problems;
-    for (const auto &[path, value] : leaves) {
-        if (path.rfind("storage.", 0) == 0) {
-            problems.push_back(
-                path +
-                " cannot be changed through the API (it says where the API's own data lives)");
-        } else if (is_file_only(path)) {
-            problems.push_back(path + " can be changed only in the configuration file (it "
-                                      "decides what tasks and clients can reach)");
-        } else if (path.rfind("model.", 0) == 0 && path != "model.timeout_seconds") {
-            json_object_set(model_body.get(), path.substr(6).c_str(), value);
-            update.applied_live.push_back(path);
-        } else {
-            set_path(others.get(), path, value);
-            update.needs_restart.push_back(path);
-        }
-    }
-
-    // The whole result must be valid: running configuration, stored overrides, this change.
-    Config candidate = running;
-    JsonPtr stored = stored_as_tree(db);
-    std::vector<std::pair<std::string, json_t *>> changed;
-    flatten(others.get(), "", changed);
-    for (const auto &[path, value] : changed)
-        if (!json_is_null(value))
-            set_path(stored.get(), path, value);
-    for (const std::string &problem : apply_config_json(candidate, stored.get(), "request"))
-        problems.push_back(problem);
-    ModelOverrides model;
-    if (json_object_size(model_body.get()) > 0) {
-        try {
-            model = merge_model_update(candidate, load_model_overrides(db), model_body.get());
-        } catch (const Error &e) {
-            problems.emplace_back(e.what());
-        }
-    }
-    if (!problems.empty())
-        invalid(join(problems, "; "));
-
-    JsonPtr change(json_deep_copy(partial));
-    if (json_t *model_change = json_object_get(change.get(), "model"))
-        if (json_t *key = json_object_get(model_change, "api_key"))
-            json_object_set_new(model_change, "api_key",
-                                json_string(json_is_null(key) ? "(cleared)" : "(set)"));
-    const std::string time = format_utc(now);
-    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
-    for (const auto &[path, value] : changed) {
-        if (json_is_null(value)) {
-            Query remove = db.query("DELETE FROM config_overrides WHERE path = ?");
-            remove->bind(1, path);
-            remove->exec();
-            continue;
-        }
-        Query upsert =
-            db.query("INSERT INTO config_overrides (path, value, updated_at) VALUES (?, ?, ?) "
-                     "ON CONFLICT (path) DO UPDATE SET value = excluded.value, updated_at = "
-                     "excluded.updated_at");
-        upsert->bind(1, path);
-        upsert->bind(2, dump_json(value));
-        upsert->bind(3, time);
-        upsert->exec();
-    }
-    if (!changed.empty()) {
-        record_config_change(db, "config", change.get(), key_id, time);
-    }
-    transaction.commit();
+    SortedChange sorted = sort_change(partial);
+    Leaves changed;
+    flatten(sorted.others.get(), "", changed);
+    const ModelOverrides model = check_change(db, running, sorted, changed);
+    store_overrides(db, changed, partial, key_id, format_utc(now));
     // Model settings, with their own audit row, in a transaction of their own right after.
-    if (json_object_size(model_body.get()) > 0)
-        store_model_overrides(db, model, model_body.get(), key_id, now);
-    return update;
+    if (has_model_change(sorted))
+        store_model_overrides(db, model, sorted.model_body.get(), key_id, now);
+    return std::move(sorted.update);
 }
 
 } // namespace tr

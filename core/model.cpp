@@ -185,17 +185,37 @@ ModelConfig effective_model(const ModelConfig &configured, const ModelOverrides 
     return model;
 }
 
-ModelOverrides merge_model_update(const Config &config, const ModelOverrides &current,
-                                  const json_t *body) {
+namespace {
+
+std::string overridable_names() {
+    return join(std::vector<std::string>(std::begin(overridable), std::end(overridable)), ", ");
+}
+
+// A null in the body: the setting goes back to its configured value.
+void reset_override(ModelOverrides &overrides, const std::string &name) {
+    if (name == "provider")
+        overrides.provider.reset();
+    if (name == "model_name")
+        overrides.model_name.reset();
+    if (name == "api_key")
+        overrides.api_key.reset();
+    if (name == "endpoint")
+        overrides.endpoint.reset();
+    if (name == "max_tokens")
+        overrides.max_tokens.reset();
+    if (name == "temperature")
+        overrides.temperature.reset();
+}
+
+// The body's settings without its nulls, for validation; each null resets its override in
+// `merged`. Throws Error(InvalidRequest) unless the body is an object of model settings.
+JsonPtr given_settings(const json_t *body, ModelOverrides &merged) {
     if (!json_is_object(body))
         invalid(std::string("the request body must be a JSON object of model settings (got ") +
                 json_type_name(body) + ")");
     if (json_object_size(body) == 0)
-        invalid(
-            "the request body names no model setting; it takes " +
-            join(std::vector<std::string>(std::begin(overridable), std::end(overridable)), ", "));
-    ModelOverrides merged = current;
-    JsonPtr given(json_object()); // the body without nulls, for validation
+        invalid("the request body names no model setting; it takes " + overridable_names());
+    JsonPtr given(json_object());
     const char *key;
     json_t *value;
     json_object_foreach(const_cast<json_t *>(body), key, value) {
@@ -203,47 +223,31 @@ ModelOverrides merge_model_update(const Config &config, const ModelOverrides &cu
         if (std::find(std::begin(overridable), std::end(overridable), name) ==
             std::end(overridable))
             invalid("unknown field \"" + name.substr(0, 80) + "\" (the model settings are " +
-                    join(std::vector<std::string>(std::begin(overridable), std::end(overridable)),
-                         ", ") +
-                    ")");
-        if (json_is_null(value)) { // null: back to the configured value
-            if (name == "provider")
-                merged.provider.reset();
-            if (name == "model_name")
-                merged.model_name.reset();
-            if (name == "api_key")
-                merged.api_key.reset();
-            if (name == "endpoint")
-                merged.endpoint.reset();
-            if (name == "max_tokens")
-                merged.max_tokens.reset();
-            if (name == "temperature")
-                merged.temperature.reset();
-            continue;
-        }
-        json_object_set(given.get(), key, value);
+                    overridable_names() + ")");
+        if (json_is_null(value))
+            reset_override(merged, name);
+        else
+            json_object_set(given.get(), key, value);
     }
-    Config candidate = config;
-    candidate.model = effective_model(config.model, merged);
-    JsonPtr partial(json_pack("{s:O}", "model", given.get()));
-    const std::vector<std::string> problems =
-        apply_config_json(candidate, partial.get(), "request");
-    if (!problems.empty())
-        invalid(join(problems, "; "));
-    resolve_model(candidate.model); // a provider needing a key without one is refused now
-    // The endpoint is a URL the server itself will call: an allow-list keeps the API from
-    // pointing it at arbitrary (internal) addresses.
-    if (const std::optional<std::string> endpoint = json_string_member(given.get(), "endpoint");
-        endpoint && !endpoint->empty() && !config.model.allowed_endpoint_hosts.empty()) {
-        const std::string host = url_host(*endpoint).value_or("");
-        const auto &allowed = config.model.allowed_endpoint_hosts;
-        if (std::find(allowed.begin(), allowed.end(), host) == allowed.end())
-            invalid("model.endpoint host \"" + host +
-                    "\" is not in model.allowed_endpoint_hosts (" + join(allowed, ", ") + ")");
-    }
-    const auto text = [&](const char *name) -> std::optional<std::string> {
-        return json_string_member(given.get(), name);
-    };
+    return given;
+}
+
+// The endpoint is a URL the server itself will call: an allow-list keeps the API from pointing
+// it at arbitrary (internal) addresses.
+void check_endpoint_allowed(const ModelConfig &configured, const json_t *given) {
+    const std::optional<std::string> endpoint = json_string_member(given, "endpoint");
+    const auto &allowed = configured.allowed_endpoint_hosts;
+    if (!endpoint || endpoint->empty() || allowed.empty())
+        return;
+    const std::string host = url_host(*endpoint).value_or("");
+    if (std::find(allowed.begin(), allowed.end(), host) == allowed.end())
+        invalid("model.endpoint host \"" + host + "\" is not in model.allowed_endpoint_hosts (" +
+                join(allowed, ", ") + ")");
+}
+
+// The given (and validated) settings into `merged`, the numbers as `validated` holds them.
+void take_given(ModelOverrides &merged, const json_t *given, const ModelConfig &validated) {
+    const auto text = [&](const char *name) { return json_string_member(given, name); };
     if (auto v = text("provider"))
         merged.provider = v;
     if (auto v = text("model_name"))
@@ -252,10 +256,28 @@ ModelOverrides merge_model_update(const Config &config, const ModelOverrides &cu
         merged.api_key = v;
     if (auto v = text("endpoint"))
         merged.endpoint = v;
-    if (json_is_integer(json_object_get(given.get(), "max_tokens")))
-        merged.max_tokens = candidate.model.max_tokens;
-    if (json_is_number(json_object_get(given.get(), "temperature")))
-        merged.temperature = candidate.model.temperature;
+    if (json_is_integer(json_object_get(given, "max_tokens")))
+        merged.max_tokens = validated.max_tokens;
+    if (json_is_number(json_object_get(given, "temperature")))
+        merged.temperature = validated.temperature;
+}
+
+} // namespace
+
+ModelOverrides merge_model_update(const Config &config, const ModelOverrides &current,
+                                  const json_t *body) {
+    ModelOverrides merged = current;
+    const JsonPtr given = given_settings(body, merged);
+    Config candidate = config;
+    candidate.model = effective_model(config.model, merged);
+    JsonPtr partial(json_pack("{s:O}", "model", given.get()));
+    const std::vector<std::string> problems =
+        apply_config_json(candidate, partial.get(), "request");
+    if (!problems.empty())
+        invalid(join(problems, "; "));
+    resolve_model(candidate.model); // a provider needing a key without one is refused now
+    check_endpoint_allowed(config.model, given.get());
+    take_given(merged, given.get(), candidate.model);
     return merged;
 }
 

@@ -86,6 +86,16 @@ std::string parent_directory(std::string_view path) {
     return slash == 0 ? "/" : absolute.substr(0, slash);
 }
 
+std::string join_path(std::string_view directory, std::string_view name) {
+    std::string path;
+    path.reserve(directory.size() + 1 + name.size());
+    path.append(directory);
+    if (path.empty() || path.back() != '/')
+        path += '/';
+    path.append(name);
+    return path;
+}
+
 bool path_exists(const std::string &path) {
     struct stat info {};
     return ::lstat(path.c_str(), &info) == 0;
@@ -114,6 +124,54 @@ bool is_within_any(std::string_view path, const std::vector<std::string> &roots)
     return false;
 }
 
+namespace {
+
+// Where resolve_path's walk stands: the components so far, from "/". Once one is missing, the
+// rest cannot be symlinks until ".." climbs back above it (missing_from, an index in parts).
+struct Walk {
+    std::vector<std::string> parts;
+    bool missing = false;
+    std::size_t missing_from = 0;
+};
+
+std::vector<std::string> components_of(std::string_view path) {
+    std::vector<std::string> parts;
+    for (std::string_view part : split_components(path))
+        parts.emplace_back(part);
+    return parts;
+}
+
+void climb(Walk &walk) {
+    if (!walk.parts.empty())
+        walk.parts.pop_back();
+    if (walk.missing && walk.parts.size() <= walk.missing_from)
+        walk.missing = false; // back on existing ground: what follows may be a symlink again
+}
+
+// One component further, as path lookup takes it: a symbolic link is replaced by where it
+// points. `requested` is for the message.
+void descend(Walk &walk, std::string_view part, std::string_view requested) {
+    walk.parts.emplace_back(part);
+    if (walk.missing)
+        return;
+    const std::string so_far = join_components(walk.parts);
+    struct stat info {};
+    if (::lstat(so_far.c_str(), &info) != 0) {
+        walk.missing = true;
+        walk.missing_from = walk.parts.size() - 1;
+        return;
+    }
+    if (!S_ISLNK(info.st_mode))
+        return;
+    const std::optional<std::string> target = real_path(so_far);
+    if (!target) // dangling link: where it points is unknowable, so it is refused
+        throw Error(ErrorCode::InvalidRequest,
+                    "path " + in_quotes(requested) + " goes through a broken symbolic link");
+    walk.parts = components_of(*target);
+}
+
+} // namespace
+
 std::string resolve_path(std::string_view requested, const std::string &base,
                          const std::vector<std::string> &roots, MustExist must_exist) {
     if (requested.empty())
@@ -122,53 +180,25 @@ std::string resolve_path(std::string_view requested, const std::string &base,
         throw Error(ErrorCode::InvalidRequest, "path must not contain NUL bytes");
 
     // Walk from "/" (or the resolved base) one component at a time, as path lookup does.
-    std::vector<std::string> parts;
-    bool missing = false;         // once a component is missing, the rest cannot be symlinks...
-    std::size_t missing_from = 0; // ...until ".." climbs back above it (index in parts)
+    Walk walk;
     if (requested.front() != '/') {
         const std::optional<std::string> real_base = real_path(base);
         if (!real_base)
             throw Error(ErrorCode::InvalidRequest,
                         "base directory of " + in_quotes(requested) + " does not exist");
-        for (std::string_view part : split_components(*real_base))
-            parts.emplace_back(part);
+        walk.parts = components_of(*real_base);
     }
     for (std::string_view part : split_components(requested)) {
-        if (part == ".")
-            continue;
-        if (part == "..") {
-            if (!parts.empty())
-                parts.pop_back();
-            if (missing && parts.size() <= missing_from)
-                missing = false; // back on existing ground: what follows may be a symlink again
-            continue;
-        }
-        parts.emplace_back(part);
-        if (missing)
-            continue;
-        const std::string so_far = join_components(parts);
-        struct stat info {};
-        if (::lstat(so_far.c_str(), &info) != 0) {
-            missing = true;
-            missing_from = parts.size() - 1;
-            continue;
-        }
-        if (S_ISLNK(info.st_mode)) {
-            const std::optional<std::string> target = real_path(so_far);
-            if (!target) { // dangling link: where it points is unknowable, so it is refused
-                throw Error(ErrorCode::InvalidRequest, "path " + in_quotes(requested) +
-                                                           " goes through a broken symbolic link");
-            }
-            parts.clear();
-            for (std::string_view target_part : split_components(*target))
-                parts.emplace_back(target_part);
-        }
+        if (part == "..")
+            climb(walk);
+        else if (part != ".")
+            descend(walk, part, requested);
     }
-    const std::string resolved = join_components(parts);
+    std::string resolved = join_components(walk.parts);
     if (!is_within_any(resolved, roots))
         throw Error(ErrorCode::InvalidRequest,
                     "path " + in_quotes(requested) + " is outside the allowed paths");
-    if (missing && must_exist == MustExist::Yes)
+    if (walk.missing && must_exist == MustExist::Yes)
         throw Error(ErrorCode::InvalidRequest, "path " + in_quotes(requested) + " does not exist");
     return resolved;
 }

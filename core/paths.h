@@ -17,6 +17,10 @@ std::string absolute_path(std::string_view path, std::string_view base);
 
 std::string parent_directory(std::string_view path);
 
+// The entry `name` of `directory`: "/a" and "b" give "/a/b", "/" and "b" give "/b" (not "//b",
+// the same file to the kernel, but a string no resolved path compares equal to).
+std::string join_path(std::string_view directory, std::string_view name);
+
 // Whether there is an entry at `path` (a symbolic link counts as one, wherever it points).
 bool path_exists(const std::string &path);
 

@@ -106,26 +106,44 @@ void become_reaper(int report) {
     }
 }
 
-// Runs in the child: never returns. Reports a failed step through `report`.
-[[noreturn]] void exec_child(const SpawnSpec &spec, char *const *argv, char *const *envp,
-                             int report, int out, int err, pid_t parent) {
-    // First of all, into the cgroups: whatever this child becomes is accounted and limited.
-    for (const int procs : spec.join_cgroups)
-        if (::write(procs, "0", 1) != 1)
-            fail(report, errno, "join the cgroup");
-    // Our pipe ends and the descriptors to hand on move above 3 + inherited, clear of their
-    // targets, whatever numbers the parent had free.
-    const std::size_t inherited = std::min(spec.inherited_fds.size(), max_inherited_fds);
-    const int low = 3 + static_cast<int>(inherited);
-    report = ::fcntl(report, F_DUPFD_CLOEXEC, low);
-    if (spec.capture_output) {
-        out = ::fcntl(out, F_DUPFD_CLOEXEC, low);
-        err = ::fcntl(err, F_DUPFD_CLOEXEC, low);
-    }
+// What the child works with between fork and exec, all of it made before the fork.
+struct ChildSide {
+    char *const *argv;
+    char *const *envp;
+    int report; // the close-on-exec pipe a failed step is reported through
+    int out;    // with capture_output: the write ends of the stdout and stderr pipes
+    int err;
+    pid_t parent;
+};
+
+// The child's descriptors, moved above 3 + the inherited count, clear of their targets,
+// whatever numbers the parent had free: handing on (dup2 to 3, 4, ...) overwrites none of them.
+struct ChildFds {
+    int report;
+    int out;
+    int err;
     int handed[max_inherited_fds];
-    for (std::size_t i = 0; i < inherited; ++i)
-        handed[i] = ::fcntl(spec.inherited_fds[i], F_DUPFD_CLOEXEC, low);
-    ::setpgid(0, 0);
+    std::size_t inherited;
+    int low; // the lowest number they may have
+};
+
+ChildFds move_clear_of_targets(const SpawnSpec &spec, const ChildSide &side) {
+    ChildFds fds{};
+    fds.inherited = std::min(spec.inherited_fds.size(), max_inherited_fds);
+    fds.low = 3 + static_cast<int>(fds.inherited);
+    fds.report = ::fcntl(side.report, F_DUPFD_CLOEXEC, fds.low);
+    fds.out = side.out;
+    fds.err = side.err;
+    if (spec.capture_output) {
+        fds.out = ::fcntl(side.out, F_DUPFD_CLOEXEC, fds.low);
+        fds.err = ::fcntl(side.err, F_DUPFD_CLOEXEC, fds.low);
+    }
+    for (std::size_t i = 0; i < fds.inherited; ++i)
+        fds.handed[i] = ::fcntl(spec.inherited_fds[i], F_DUPFD_CLOEXEC, fds.low);
+    return fds;
+}
+
+void reset_signals() {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -133,21 +151,45 @@ void become_reaper(int report) {
     for (int sig = 1; sig < NSIG; ++sig)
         if (sig != SIGKILL && sig != SIGSTOP)
             ::signal(sig, SIG_DFL);
-    if (spec.die_with_parent) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        // The parent died before prctl took effect. (In a new PID namespace the parent is
-        // outside it and getppid() says 0; there the check cannot be made.)
-        const pid_t now_parent = ::getppid();
-        if (now_parent != parent && now_parent != 0)
-            ::_exit(127);
-    }
-    if (spec.capture_output) {
-        const int null_fd = ::open("/dev/null", O_RDONLY);
-        if (null_fd >= 0)
-            ::dup2(null_fd, 0);
-        ::dup2(out, 1);
-        ::dup2(err, 2);
-    }
+}
+
+void die_with(pid_t parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The parent died before prctl took effect. (In a new PID namespace the parent is outside
+    // it and getppid() says 0; there the check cannot be made.)
+    const pid_t now_parent = ::getppid();
+    if (now_parent != parent && now_parent != 0)
+        ::_exit(127);
+}
+
+void redirect_output(const ChildFds &fds) {
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd >= 0)
+        ::dup2(null_fd, 0);
+    ::dup2(fds.out, 1);
+    ::dup2(fds.err, 2);
+}
+
+// The handed descriptors become 3, 4, ...; only they reach the command (with 0 to 2), the report
+// pipe staying until exec closes it.
+void hand_on(const ChildFds &fds) {
+    for (std::size_t i = 0; i < fds.inherited; ++i)
+        if (::dup2(fds.handed[i], 3 + static_cast<int>(i)) < 0) // dup2: open across exec
+            fail(fds.report, errno, "hand on a descriptor");
+    if (fds.report > fds.low)
+        ::close_range(static_cast<unsigned>(fds.low), static_cast<unsigned>(fds.report) - 1, 0);
+    ::close_range(static_cast<unsigned>(fds.report) + 1, ~0U, 0);
+}
+
+void set_limits(const ResourceLimits &limits) {
+    set_limit(RLIMIT_CPU, limits.cpu_seconds);
+    set_limit(RLIMIT_AS, limits.address_space_bytes);
+    set_limit(RLIMIT_FSIZE, limits.file_size_bytes);
+    set_limit(RLIMIT_NPROC, limits.processes);
+}
+
+// The spec's own step, then the network namespace.
+void prepare(const SpawnSpec &spec, int report) {
     if (spec.prepare) {
         const char *step = "prepare";
         if (const int error = spec.prepare(spec.prepare_context, &step))
@@ -155,17 +197,11 @@ void become_reaper(int report) {
     }
     if (spec.own_network_namespace && ::unshare(CLONE_NEWNET) != 0)
         fail(report, errno, "unshare the network namespace");
-    for (std::size_t i = 0; i < inherited; ++i)
-        if (::dup2(handed[i], 3 + static_cast<int>(i)) < 0) // dup2 leaves them open across exec
-            fail(report, errno, "hand on a descriptor");
-    // Only what we chose reaches the command; the report pipe stays until exec closes it.
-    if (report > low)
-        ::close_range(static_cast<unsigned>(low), static_cast<unsigned>(report) - 1, 0);
-    ::close_range(static_cast<unsigned>(report) + 1, ~0U, 0);
-    set_limit(RLIMIT_CPU, spec.limits.cpu_seconds);
-    set_limit(RLIMIT_AS, spec.limits.address_space_bytes);
-    set_limit(RLIMIT_FSIZE, spec.limits.file_size_bytes);
-    set_limit(RLIMIT_NPROC, spec.limits.processes);
+}
+
+// In SpawnSpec's order: the working directory, the identity, and last no_new_privs and the
+// seccomp filter.
+void confine(const SpawnSpec &spec, int report) {
     if (!spec.working_directory.empty() && ::chdir(spec.working_directory.c_str()) != 0)
         fail(report, errno, "chdir");
     if (spec.run_as) {
@@ -179,10 +215,30 @@ void become_reaper(int report) {
         if (::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, spec.seccomp) != 0)
             fail(report, errno, "install the seccomp filter");
     }
+}
+
+// Runs in the child: never returns. Reports a failed step through the report pipe. Each step
+// is one of SpawnSpec's, in the order the header lists them.
+[[noreturn]] void exec_child(const SpawnSpec &spec, const ChildSide &side) {
+    // First of all, into the cgroups: whatever this child becomes is accounted and limited.
+    for (const int procs : spec.join_cgroups)
+        if (::write(procs, "0", 1) != 1)
+            fail(side.report, errno, "join the cgroup");
+    const ChildFds fds = move_clear_of_targets(spec, side);
+    ::setpgid(0, 0);
+    reset_signals();
+    if (spec.die_with_parent)
+        die_with(side.parent);
+    if (spec.capture_output)
+        redirect_output(fds);
+    prepare(spec, fds.report);
+    hand_on(fds);
+    set_limits(spec.limits);
+    confine(spec, fds.report);
     if (spec.own_pid_namespace && spec.reaper_as_init && ::getpid() == 1)
-        become_reaper(report);
-    ::execve(argv[0], argv, envp);
-    fail(report, errno, nullptr);
+        become_reaper(fds.report);
+    ::execve(side.argv[0], side.argv, side.envp);
+    fail(fds.report, errno, nullptr);
 }
 
 // fork(), or a fork into a new PID namespace (clone(2) with fork semantics) when asked and
@@ -242,8 +298,8 @@ ChildProcess ChildProcess::spawn(const SpawnSpec &spec) {
         throw Error(ErrorCode::InternalError,
                     system_error_text("spawn " + program + ": fork", errno));
     if (pid == 0)
-        exec_child(spec, argv.data(), environment, report_write.get(), out_write.get(),
-                   err_write.get(), parent);
+        exec_child(spec, ChildSide{argv.data(), environment, report_write.get(), out_write.get(),
+                                   err_write.get(), parent});
 
     // Also from the parent: the group exists before anyone signals it, whichever runs first.
     ::setpgid(pid, pid);
@@ -270,7 +326,7 @@ ChildProcess ChildProcess::spawn(const SpawnSpec &spec) {
 }
 
 ChildProcess::ChildProcess(ChildProcess &&other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), status_(std::move(other.status_)),
+    : pid_(std::exchange(other.pid_, -1)), status_(other.status_),
       stdout_(std::move(other.stdout_)), stderr_(std::move(other.stderr_)) {}
 
 ChildProcess &ChildProcess::operator=(ChildProcess &&other) noexcept {
@@ -278,7 +334,7 @@ ChildProcess &ChildProcess::operator=(ChildProcess &&other) noexcept {
         if (running())
             kill_group();
         pid_ = std::exchange(other.pid_, -1);
-        status_ = std::move(other.status_);
+        status_ = other.status_;
         stdout_ = std::move(other.stdout_);
         stderr_ = std::move(other.stderr_);
     }

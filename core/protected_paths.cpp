@@ -13,7 +13,7 @@ namespace {
 
 // Where a file is or would be: its directory resolved, its name kept.
 std::string resolved_file(const std::string &path) {
-    const std::string absolute = absolute_path(path, "/");
+    std::string absolute = absolute_path(path, "/");
     const std::optional<std::string> directory = real_directory(parent_directory(absolute));
     const std::string name = absolute.substr(absolute.rfind('/') + 1);
     if (!directory)

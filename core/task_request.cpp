@@ -141,6 +141,22 @@ std::vector<std::pair<std::string, std::string>> parse_environment(const json_t 
     return environment;
 }
 
+// One of context.constraints.allowed_paths (`name`): an existing directory within the roots.
+std::string parse_allowed_path(const json_t *item, const std::string &name, const std::string &base,
+                               const std::vector<std::string> &server_roots) {
+    const std::string path = string_field(item, name);
+    std::string resolved;
+    try {
+        resolved = resolve_path(path, base, server_roots, MustExist::Yes);
+    } catch (const Error &e) {
+        reject(name + ": " + e.what());
+    }
+    // Outside the try: its catch would prefix the field name a second time.
+    if (!real_directory(resolved))
+        reject(name + " must be a directory (got \"" + path + "\")");
+    return resolved;
+}
+
 std::vector<std::string> parse_allowed_paths(const json_t *value, const std::string &base,
                                              const std::vector<std::string> &server_roots) {
     if (!json_is_array(value) || json_array_size(value) == 0)
@@ -150,18 +166,9 @@ std::vector<std::string> parse_allowed_paths(const json_t *value, const std::str
     std::size_t index;
     json_t *item;
     json_array_foreach(value, index, item) {
-        const std::string name = "context.constraints.allowed_paths[" + std::to_string(index) + "]";
-        const std::string path = string_field(item, name);
-        std::string resolved;
-        try {
-            resolved = resolve_path(path, base, server_roots, MustExist::Yes);
-        } catch (const Error &e) {
-            reject(name + ": " + e.what());
-        }
-        // Outside the try: its catch would prefix the field name a second time.
-        if (!real_directory(resolved))
-            reject(name + " must be a directory (got \"" + path + "\")");
-        roots.push_back(resolved);
+        roots.push_back(parse_allowed_path(
+            item, "context.constraints.allowed_paths[" + std::to_string(index) + "]", base,
+            server_roots));
     }
     return roots;
 }
@@ -177,7 +184,7 @@ std::string owner_workspace(const Config &config, std::string_view owner) {
 namespace {
 
 // Roots without those already inside another (each path is checked against every root anyway).
-std::vector<std::string> without_nested(std::vector<std::string> roots) {
+std::vector<std::string> without_nested(const std::vector<std::string> &roots) {
     std::vector<std::string> kept;
     for (const std::string &root : roots)
         if (!is_within_any(root, kept)) {
@@ -249,21 +256,73 @@ Grants owner_grants(const Config &config, std::string_view owner) {
 
 } // namespace
 
-TaskContext resolve_task_context(const json_t *context, const Config &config,
-                                 std::string_view owner) {
+namespace {
+
+// What a task may do unless its context narrows it: the grants, the enabled tools, the limits.
+TaskContext default_context(const Config &config, const Grants &grants) {
     TaskContext resolved;
     resolved.timeout_seconds = config.service.default_task_timeout;
     resolved.max_steps = config.execution.max_steps;
     resolved.max_tokens = config.execution.max_tokens_per_task;
-    const Grants grants = config.service.require_api_key && !owner.empty()
-                              ? owner_grants(config, owner)
-                              : server_grants(config);
     resolved.allowed_paths = grants.readable;
     resolved.writable_paths = grants.writable;
     for (const ToolInfo &tool : tool_catalog())
         if (tool_enabled(tool, config.tools))
             resolved.tools.emplace_back(tool.name);
+    return resolved;
+}
 
+// context.constraints: each limit within the server's, the paths within the grants.
+void apply_constraints(TaskContext &resolved, const json_t *constraints, const Config &config,
+                       const Grants &grants) {
+    if (!json_is_object(constraints))
+        reject("context.constraints must be an object " + got(constraints));
+    reject_unknown_fields(constraints, "context.constraints",
+                          {"max_execution_time", "max_steps", "max_tokens", "allowed_paths"});
+    const ExecutionConfig &execution = config.execution;
+    if (const json_t *time = json_object_get(constraints, "max_execution_time"))
+        resolved.timeout_seconds = integer_field(
+            time, "context.constraints.max_execution_time", 1, execution.timeout_seconds,
+            " seconds (this server's execution.timeout_seconds)");
+    if (const json_t *steps = json_object_get(constraints, "max_steps"))
+        resolved.max_steps =
+            integer_field(steps, "context.constraints.max_steps", 1, execution.max_steps,
+                          " (this server's execution.max_steps)");
+    if (const json_t *tokens = json_object_get(constraints, "max_tokens"))
+        resolved.max_tokens = integer_field(tokens, "context.constraints.max_tokens", 1,
+                                            execution.max_tokens_per_task,
+                                            " (this server's execution.max_tokens_per_task)");
+    if (const json_t *paths = json_object_get(constraints, "allowed_paths")) {
+        resolved.allowed_paths = parse_allowed_paths(paths, grants.base, grants.readable);
+        resolved.writable_paths = intersection(resolved.writable_paths, resolved.allowed_paths);
+    }
+}
+
+// context.working_directory (default: the grants' base), within the readable paths.
+std::string working_directory(const json_t *context, const Grants &grants,
+                              const std::vector<std::string> &readable) {
+    const json_t *directory = context ? json_object_get(context, "working_directory") : nullptr;
+    const std::string requested =
+        directory ? string_field(directory, "context.working_directory") : ".";
+    std::string resolved;
+    try {
+        resolved = resolve_path(requested, grants.base, readable, MustExist::Yes);
+    } catch (const Error &e) {
+        reject(std::string("context.working_directory: ") + e.what());
+    }
+    if (!real_directory(resolved))
+        reject("context.working_directory must be a directory (got \"" + requested + "\")");
+    return resolved;
+}
+
+} // namespace
+
+TaskContext resolve_task_context(const json_t *context, const Config &config,
+                                 std::string_view owner) {
+    const Grants grants = config.service.require_api_key && !owner.empty()
+                              ? owner_grants(config, owner)
+                              : server_grants(config);
+    TaskContext resolved = default_context(config, grants);
     if (context && !json_is_null(context)) {
         if (!json_is_object(context))
             reject("context must be an object " + got(context));
@@ -273,45 +332,10 @@ TaskContext resolve_task_context(const json_t *context, const Config &config,
             resolved.tools = parse_tools(tools, config.tools);
         if (const json_t *environment = json_object_get(context, "environment"))
             resolved.environment = parse_environment(environment);
-        if (const json_t *constraints = json_object_get(context, "constraints")) {
-            if (!json_is_object(constraints))
-                reject("context.constraints must be an object " + got(constraints));
-            reject_unknown_fields(
-                constraints, "context.constraints",
-                {"max_execution_time", "max_steps", "max_tokens", "allowed_paths"});
-            if (const json_t *time = json_object_get(constraints, "max_execution_time"))
-                resolved.timeout_seconds =
-                    integer_field(time, "context.constraints.max_execution_time", 1,
-                                  config.execution.timeout_seconds,
-                                  " seconds (this server's execution.timeout_seconds)");
-            if (const json_t *steps = json_object_get(constraints, "max_steps"))
-                resolved.max_steps = integer_field(steps, "context.constraints.max_steps", 1,
-                                                   config.execution.max_steps,
-                                                   " (this server's execution.max_steps)");
-            if (const json_t *tokens = json_object_get(constraints, "max_tokens"))
-                resolved.max_tokens =
-                    integer_field(tokens, "context.constraints.max_tokens", 1,
-                                  config.execution.max_tokens_per_task,
-                                  " (this server's execution.max_tokens_per_task)");
-            if (const json_t *paths = json_object_get(constraints, "allowed_paths")) {
-                resolved.allowed_paths = parse_allowed_paths(paths, grants.base, grants.readable);
-                resolved.writable_paths =
-                    intersection(resolved.writable_paths, resolved.allowed_paths);
-            }
-        }
+        if (const json_t *constraints = json_object_get(context, "constraints"))
+            apply_constraints(resolved, constraints, config, grants);
     }
-
-    const json_t *directory = context ? json_object_get(context, "working_directory") : nullptr;
-    const std::string requested =
-        directory ? string_field(directory, "context.working_directory") : ".";
-    try {
-        resolved.working_directory =
-            resolve_path(requested, grants.base, resolved.allowed_paths, MustExist::Yes);
-    } catch (const Error &e) {
-        reject(std::string("context.working_directory: ") + e.what());
-    }
-    if (!real_directory(resolved.working_directory))
-        reject("context.working_directory must be a directory (got \"" + requested + "\")");
+    resolved.working_directory = working_directory(context, grants, resolved.allowed_paths);
     return resolved;
 }
 

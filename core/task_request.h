@@ -14,9 +14,9 @@
 
 namespace tr {
 
-inline constexpr std::size_t max_task_text_bytes = 32 * 1024;
+inline constexpr std::size_t max_task_text_bytes = std::size_t{32} * 1024;
 inline constexpr std::size_t max_task_id_length = 128;
-inline constexpr std::size_t max_metadata_bytes = 64 * 1024;
+inline constexpr std::size_t max_metadata_bytes = std::size_t{64} * 1024;
 inline constexpr std::size_t max_environment_entries = 64;
 inline constexpr std::size_t max_environment_value_bytes = 4096;
 

@@ -196,6 +196,7 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); // inherited by every worker
 
     std::vector<std::thread> workers;
+    workers.reserve(static_cast<std::size_t>(threads));
     for (int i = 0; i < threads; ++i)
         workers.emplace_back(serve_requests, std::ref(server), listen_fd);
     std::thread metrics(flush_metrics, std::ref(server), std::cref(stopping));

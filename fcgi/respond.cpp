@@ -126,7 +126,7 @@ std::string serialize_cgi(const HttpResponse &response) {
     out += "Content-Type: " + response.content_type + "\r\n";
     bool cache_control = false;
     for (const auto &[name, value] : response.headers) {
-        out += name + ": " + value + "\r\n";
+        out.append(name).append(": ").append(value).append("\r\n");
         cache_control = cache_control || name == "Cache-Control";
     }
     // API answers are about a moment: no cache may keep them, unless a handler said otherwise.

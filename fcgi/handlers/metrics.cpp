@@ -128,7 +128,8 @@ std::string render_prometheus(const Snapshot &snapshot) {
     std::string out;
     for (const Family &family : families) {
         const std::string name = family.name;
-        out += "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + family.type + "\n";
+        out.append("# HELP ").append(name).append(" ").append(family.help).append("\n");
+        out.append("# TYPE ").append(name).append(" ").append(family.type).append("\n");
         if (std::string(family.type) == "histogram") {
             render_histogram(out, name, rows);
         } else if (name == "ai_agent_tasks_completed_total") {

@@ -69,7 +69,7 @@ HttpResponse get_task(HandlerContext &context, const Call &call) {
 
 std::string required_choice(const HttpRequest &request, const char *name,
                             std::initializer_list<const char *> choices) {
-    const std::string value = request.query_param(name).value_or("");
+    std::string value = request.query_param(name).value_or("");
     std::string names;
     for (const char *choice : choices) {
         if (value == choice)

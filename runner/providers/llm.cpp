@@ -42,6 +42,7 @@ std::string list_text(const std::vector<std::string> &items) {
 // output may contain text written to look like instructions, and must not steer the agent.
 std::string system_prompt(const std::vector<const ToolInfo *> &tools, const TaskLimits &limits) {
     std::vector<std::string> names;
+    names.reserve(tools.size());
     for (const ToolInfo *tool : tools)
         names.emplace_back(tool->name);
     const TaskContext &context = limits.context;
@@ -71,6 +72,7 @@ std::string system_prompt(const std::vector<const ToolInfo *> &tools, const Task
 
 std::vector<ToolSpec> tool_specs(const std::vector<const ToolInfo *> &tools) {
     std::vector<ToolSpec> specs;
+    specs.reserve(tools.size() + 1);
     for (const ToolInfo *tool : tools)
         specs.push_back({tool->name, tool->description, tool_parameters(*tool)});
     specs.push_back(
@@ -98,9 +100,9 @@ std::string plan_problem(const json_t *plan) {
         return "requirements must be an array of strings";
     std::size_t index;
     json_t *item;
-    json_array_foreach(
-        requirements, index,
-        item) if (!json_is_string(item)) return "requirements must be an array of strings";
+    json_array_foreach(requirements, index, item)
+        if (!json_is_string(item))
+            return "requirements must be an array of strings";
     return "";
 }
 
@@ -113,6 +115,48 @@ JsonPtr plan_from_text(const std::string &text) {
         return nullptr;
     json_error_t error;
     return JsonPtr(json_loadb(text.data() + open, close - open + 1, 0, &error));
+}
+
+// The plan in a reply: the arguments of its submit_plan call, or a JSON object in its text when
+// it called nothing; null when neither.
+JsonPtr submitted_plan(const ChatReply &reply) {
+    if (reply.tool_calls.empty())
+        return plan_from_text(reply.text);
+    const ToolCall &call = reply.tool_calls.front();
+    if (call.name == submit_plan && call.arguments)
+        return json_share(call.arguments.get());
+    return nullptr;
+}
+
+// The refused plan and what was wrong with it, as the next messages of the conversation: the
+// answer to its tool call when it made one, else a request from the user.
+void refuse_plan(std::vector<Message> &messages, const ChatReply &reply,
+                 const std::string &problem) {
+    if (reply.tool_calls.empty()) {
+        messages.push_back(Message::assistant(reply.text));
+        messages.push_back(
+            Message::user("That was not a valid plan: " + problem + ". Call submit_plan."));
+        return;
+    }
+    const ToolCall &call = reply.tool_calls.front();
+    ToolCall planned = call.share();
+    planned.argument_error.clear();
+    std::vector<ToolCall> calls;
+    calls.push_back(std::move(planned));
+    messages.push_back(Message::assistant(reply.text, std::move(calls)));
+    messages.push_back(Message::tool_result(
+        call, "The plan was refused: " + problem + ". Call submit_plan again.", true));
+}
+
+// A request for the conversation so far; call() adds the model's settings.
+ChatRequest chat(const std::vector<Message> &messages, const std::vector<ToolSpec> &specs,
+                 std::string system, std::string forced_tool = "") {
+    ChatRequest request;
+    request.system = std::move(system);
+    request.messages = &messages;
+    request.tools = &specs;
+    request.forced_tool = std::move(forced_tool);
+    return request;
 }
 
 class LlmProvider final : public Provider {
@@ -140,15 +184,11 @@ public:
         // One correction: a model that sent a malformed plan is told what was wrong, once.
         for (int round = 0; round < 2; ++round) {
             const ChatReply reply =
-                call(messages, specs, submit_plan, tools, limits, control, on_retry);
+                call(chat(messages, specs, system_prompt(tools, limits), submit_plan), limits,
+                     control, on_retry);
             result.usage.input += reply.usage.input;
             result.usage.output += reply.usage.output;
-            JsonPtr plan;
-            const ToolCall *call = reply.tool_calls.empty() ? nullptr : &reply.tool_calls.front();
-            if (call && call->name == submit_plan && call->arguments)
-                plan = json_share(call->arguments.get());
-            else if (!call)
-                plan = plan_from_text(reply.text);
+            JsonPtr plan = submitted_plan(reply);
             const std::string problem = plan ? plan_problem(plan.get()) : "no plan was submitted";
             if (problem.empty()) {
                 result.plan = std::move(plan);
@@ -157,19 +197,7 @@ public:
             if (round == 1)
                 throw TaskFailure(task_error::planning_failed,
                                   model_.provider + " did not produce a valid plan: " + problem);
-            if (call) {
-                ToolCall planned = call->share();
-                planned.argument_error.clear();
-                std::vector<ToolCall> calls;
-                calls.push_back(std::move(planned));
-                messages.push_back(Message::assistant(reply.text, std::move(calls)));
-                messages.push_back(Message::tool_result(
-                    *call, "The plan was refused: " + problem + ". Call submit_plan again.", true));
-            } else {
-                messages.push_back(Message::assistant(reply.text));
-                messages.push_back(
-                    Message::user("That was not a valid plan: " + problem + ". Call submit_plan."));
-            }
+            refuse_plan(messages, reply, problem);
         }
         return result; // not reached
     }
@@ -178,7 +206,8 @@ public:
                    const std::vector<const ToolInfo *> &tools, const TaskLimits &limits,
                    const TaskControl &control, const RetryObserver &on_retry) override {
         const std::vector<ToolSpec> specs = tool_specs(tools);
-        const ChatReply reply = call(conversation, specs, "", tools, limits, control, on_retry);
+        const ChatReply reply = call(chat(conversation, specs, system_prompt(tools, limits)),
+                                     limits, control, on_retry);
         Turn turn;
         turn.text = reply.text;
         turn.usage = reply.usage;
@@ -209,27 +238,21 @@ public:
     }
 
 private:
-    ChatReply call(const std::vector<Message> &messages, const std::vector<ToolSpec> &specs,
-                   const std::string &forced, const std::vector<const ToolInfo *> &tools,
-                   const TaskLimits &limits, const TaskControl &control,
+    // One model call for the task, within its token budget.
+    ChatReply call(ChatRequest request, const TaskLimits &limits, const TaskControl &control,
                    const RetryObserver &on_retry) {
         if (limits.tokens_left <= 0)
             throw TaskFailure(task_error::token_budget_exceeded,
                               "the task's token budget is spent");
-        ChatRequest request;
         request.model = model_.model;
-        request.system = system_prompt(tools, limits);
-        request.messages = &messages;
-        request.tools = &specs;
-        request.forced_tool = forced;
         // Never ask for more output than the budget has left.
         request.max_tokens =
             static_cast<int>(std::min<long long>(model_.max_tokens, limits.tokens_left));
         request.temperature = model_.temperature;
         const CallPolicy policy{resources_.execution.max_retries,
                                 resources_.execution.retry_delay_seconds, limits.task_id};
-        return resources_.client.call(model_, *wire_, request, policy, control, resources_.db,
-                                      resources_.log, on_retry);
+        return resources_.client.call(model_, *wire_, request, policy, control,
+                                      {resources_.db, resources_.log, on_retry});
     }
 
     ResolvedModel model_;

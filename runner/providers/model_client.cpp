@@ -104,7 +104,7 @@ bool wait_unless_stopped(milliseconds delay, const TaskControl &control) {
 
 std::string seconds_text(milliseconds delay) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.1f s", delay.count() / 1000.0);
+    std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(delay.count()) / 1000.0);
     return text;
 }
 
@@ -161,66 +161,91 @@ ModelClient::Attempt ModelClient::perform(const HttpCall &http, const ResolvedMo
     return attempt;
 }
 
+namespace {
+
+// Someone got a 429 from this endpoint: wait its Retry-After out, as everyone does.
+void wait_out_backoff(const ResolvedModel &model, const CallPolicy &policy,
+                      const TaskControl &control, const CallReporting &reporting) {
+    const std::optional<TimePoint> until =
+        provider_backoff_until(reporting.db, model.endpoint, Clock::now());
+    if (!until)
+        return;
+    const std::string &provider = model.provider;
+    const auto wait = std::chrono::duration_cast<milliseconds>(*until - Clock::now());
+    if (wait >= control.remaining())
+        throw TaskFailure(task_error::model_error, provider + " is rate limited until " +
+                                                       format_utc(*until) +
+                                                       ", after this task's deadline");
+    reporting.log.info("llm.rate_limit_wait", {{"task_id", policy.task_id},
+                                               {"provider", provider},
+                                               {"wait_ms", static_cast<long long>(wait.count())}});
+    if (!wait_unless_stopped(wait, control))
+        throw TaskStopped("stopped while " + provider + " was rate limited");
+}
+
+} // namespace
+
+std::string ModelClient::failure_of(const Attempt &result, const ResolvedModel &model,
+                                    const Wire &wire) {
+    const std::string &provider = model.provider;
+    if (result.oversize)
+        return provider + "'s answer was over " +
+               std::to_string(max_model_response_bytes / (std::size_t{1024} * 1024)) + " MiB";
+    if (result.code != CURLE_OK)
+        return "no answer from " + provider + " at " + model.endpoint + " (" + result.curl_error +
+               ")";
+    std::string failure = provider + " answered HTTP " + std::to_string(result.status) + ": " +
+                          provider_message(wire, result.body, model.api_key);
+    if (!is_transient_status(result.status))
+        throw TaskFailure(task_error::model_error, failure);
+    return failure;
+}
+
+std::chrono::milliseconds ModelClient::retry_delay(const ResolvedModel &model,
+                                                   const CallPolicy &policy, int attempt,
+                                                   const Attempt &result,
+                                                   const std::string &failure, Db &db) {
+    std::optional<milliseconds> retry_after;
+    if (result.code == CURLE_OK && !result.oversize && !result.answered())
+        if (const std::optional<std::string> header = header_value(result.headers, "retry-after"))
+            retry_after = parse_retry_after(*header, Clock::now());
+    const milliseconds delay =
+        retry_after.value_or(backoff_delay(policy.retry_delay_seconds, attempt,
+                                           std::uniform_real_distribution<double>(0, 1)(jitter_)));
+    if (result.status == 429) // everyone backs off, not only this task
+        record_provider_backoff(
+            db, {model.endpoint, model.provider, format_utc(Clock::now() + delay), 429, failure},
+            Clock::now());
+    return delay;
+}
+
 ChatReply ModelClient::call(const ResolvedModel &model, const Wire &wire,
                             const ChatRequest &request, const CallPolicy &policy,
-                            const TaskControl &control, Db &db, const Log &log,
-                            const RetryObserver &on_retry) {
+                            const TaskControl &control, const CallReporting &reporting) {
     const HttpCall http = wire.build(request, model.endpoint, model.api_key);
     const std::string &provider = model.provider;
     for (int attempt = 0;; ++attempt) {
         if (control.stop_reason())
             throw TaskStopped("stopped before a call to " + provider);
-        // Someone got a 429 from this endpoint: wait its Retry-After out, as everyone does.
-        if (const std::optional<TimePoint> until =
-                provider_backoff_until(db, model.endpoint, Clock::now())) {
-            const auto wait = std::chrono::duration_cast<milliseconds>(*until - Clock::now());
-            if (wait >= control.remaining())
-                throw TaskFailure(task_error::model_error, provider + " is rate limited until " +
-                                                               format_utc(*until) +
-                                                               ", after this task's deadline");
-            log.info("llm.rate_limit_wait", {{"task_id", policy.task_id},
-                                             {"provider", provider},
-                                             {"wait_ms", static_cast<long long>(wait.count())}});
-            if (!wait_unless_stopped(wait, control))
-                throw TaskStopped("stopped while " + provider + " was rate limited");
-        }
-
+        wait_out_backoff(model, policy, control, reporting);
         const Attempt result = perform(http, model, control);
         if (result.code == CURLE_ABORTED_BY_CALLBACK ||
             (result.code != CURLE_OK && control.stop_reason()))
             throw TaskStopped("stopped during a call to " + provider);
 
         std::string failure;
-        std::optional<milliseconds> retry_after;
-        if (result.oversize) {
-            failure = provider + "'s answer was over " +
-                      std::to_string(max_model_response_bytes / (1024 * 1024)) + " MiB";
-        } else if (result.code != CURLE_OK) {
-            failure = "no answer from " + provider + " at " + model.endpoint + " (" +
-                      result.curl_error + ")";
-        } else if (result.status >= 200 && result.status < 300) {
+        if (result.answered()) {
             try {
                 return wire.parse(result.body);
-            } catch (const WireError &e) {
+            } catch (const WireError &e) { // a failure like any other: retried
                 failure = provider + "'s answer could not be read: " + e.what();
             }
         } else {
-            failure = provider + " answered HTTP " + std::to_string(result.status) + ": " +
-                      provider_message(wire, result.body, model.api_key);
-            if (!is_transient_status(result.status))
-                throw TaskFailure(task_error::model_error, failure);
-            if (const std::optional<std::string> header =
-                    header_value(result.headers, "retry-after"))
-                retry_after = parse_retry_after(*header, Clock::now());
+            failure = failure_of(result, model, wire);
         }
 
-        const milliseconds delay = retry_after.value_or(
-            backoff_delay(policy.retry_delay_seconds, attempt,
-                          std::uniform_real_distribution<double>(0, 1)(jitter_)));
-        if (result.status == 429) // everyone backs off, not only this task
-            record_provider_backoff(
-                db, {model.endpoint, provider, format_utc(Clock::now() + delay), 429, failure},
-                Clock::now());
+        const milliseconds delay =
+            retry_delay(model, policy, attempt, result, failure, reporting.db);
         if (attempt >= policy.max_retries)
             throw TaskFailure(task_error::model_error, failure + " (gave up after " +
                                                            std::to_string(attempt + 1) +
@@ -229,13 +254,13 @@ ChatReply ModelClient::call(const ResolvedModel &model, const Wire &wire,
             throw TaskFailure(task_error::model_error,
                               failure + "; the next attempt, in " + seconds_text(delay) +
                                   ", would fall after the task's deadline");
-        log.warn("llm.retry", {{"task_id", policy.task_id},
-                               {"provider", provider},
-                               {"status", static_cast<long>(result.status)},
-                               {"attempt", attempt + 1},
-                               {"delay_ms", static_cast<long long>(delay.count())},
-                               {"error", failure}});
-        on_retry(failure + "; retrying in " + seconds_text(delay), delay);
+        reporting.log.warn("llm.retry", {{"task_id", policy.task_id},
+                                         {"provider", provider},
+                                         {"status", static_cast<long>(result.status)},
+                                         {"attempt", attempt + 1},
+                                         {"delay_ms", static_cast<long long>(delay.count())},
+                                         {"error", failure}});
+        reporting.on_retry(failure + "; retrying in " + seconds_text(delay), delay);
         if (!wait_unless_stopped(delay, control))
             throw TaskStopped("stopped while waiting to retry " + provider);
     }

@@ -16,12 +16,21 @@
 
 namespace tr::runner {
 
-inline constexpr std::size_t max_model_response_bytes = 8 * 1024 * 1024;
+inline constexpr std::size_t max_model_response_bytes = std::size_t{8} * 1024 * 1024;
 
 struct CallPolicy {
     int max_retries = 3;
     double retry_delay_seconds = 1;
     std::string task_id; // for the log
+};
+
+// Where a call reads and reports what it goes through: the rate-limit backoff every runner
+// shares is in `db` (core/provider_backoff); waits and retries go to `log`, and each retry to
+// `on_retry`, which tells the task.
+struct CallReporting {
+    Db &db;
+    const Log &log;
+    const RetryObserver &on_retry;
 };
 
 class ModelClient {
@@ -33,8 +42,8 @@ public:
     // naming the provider, the HTTP status and the provider's own message — never the key —
     // for a failure that retrying cannot fix or that outlasted the retries.
     ChatReply call(const ResolvedModel &model, const Wire &wire, const ChatRequest &request,
-                   const CallPolicy &policy, const TaskControl &control, Db &db, const Log &log,
-                   const RetryObserver &on_retry);
+                   const CallPolicy &policy, const TaskControl &control,
+                   const CallReporting &reporting);
 
 private:
     struct Attempt {
@@ -44,9 +53,22 @@ private:
         std::string body;
         std::vector<std::string> headers;
         bool oversize = false;
+        // Whether the provider answered with a reply to read (HTTP 2xx, whole).
+        bool answered() const {
+            return code == CURLE_OK && !oversize && status >= 200 && status < 300;
+        }
     };
 
     Attempt perform(const HttpCall &http, const ResolvedModel &model, const TaskControl &control);
+    // Why an attempt that was not answered() failed. Throws TaskFailure when retrying cannot
+    // help (an HTTP status that is not transient).
+    static std::string failure_of(const Attempt &result, const ResolvedModel &model,
+                                  const Wire &wire);
+    // How long to wait before retry number `attempt` + 1 (the provider's Retry-After if it
+    // sent one); a 429 makes every runner wait that long.
+    std::chrono::milliseconds retry_delay(const ResolvedModel &model, const CallPolicy &policy,
+                                          int attempt, const Attempt &result,
+                                          const std::string &failure, Db &db);
 
     CurlPtr handle_;
     std::mt19937 jitter_;

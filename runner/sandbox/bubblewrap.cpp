@@ -59,20 +59,9 @@ void add(std::vector<std::string> &argv, std::initializer_list<std::string> item
     argv.insert(argv.end(), items.begin(), items.end());
 }
 
-} // namespace
-
-std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
-                                            const std::string &command) {
-    // Namespaces one by one, not --unshare-all: for root that would add a user namespace in
-    // which the command is root again (bwrap maps the sandbox uid to the caller's, uid 0).
-    std::vector<std::string> argv = {bwrap_path,      "--unshare-ipc",        "--unshare-pid",
-                                     "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
-                                     "--new-session"};
-    if (!layout.network)
-        argv.emplace_back("--unshare-net");
-    add(argv, {"--ro-bind", "/usr", "/usr"});
-    // On merged-/usr systems (Debian 12) /bin, /lib... are symlinks into /usr; elsewhere they
-    // are directories and are bound as such.
+// On merged-/usr systems (Debian 12) /bin, /lib... are symlinks into /usr; elsewhere they are
+// directories and are bound as such.
+void add_top_level(std::vector<std::string> &argv) {
     for (const char *top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
         if (is_symlink(top)) {
             char target[256];
@@ -83,7 +72,12 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
             add(argv, {"--ro-bind-try", top, top});
         }
     }
-    std::vector<std::string> destinations = {"/etc/passwd", "/etc/group", "/tmp"};
+}
+
+// The entries of /etc the command sees (the runner's passwd and group among them); returns
+// where they are mounted.
+std::vector<std::string> add_etc(std::vector<std::string> &argv, const SandboxLayout &layout) {
+    std::vector<std::string> destinations = {"/etc/passwd", "/etc/group"};
     const auto system_entry = [&](const char *entry) {
         if (!resolves(entry))
             return;
@@ -99,9 +93,11 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
         add(argv, {"--ro-bind-data", std::to_string(layout.passwd_fd), "/etc/passwd"});
     if (layout.group_fd >= 0)
         add(argv, {"--ro-bind-data", std::to_string(layout.group_fd), "/etc/group"});
-    // A fresh procfs, whose sys, sysrq-trigger, irq and bus bwrap binds read-only; /sys read-only.
-    add(argv, {"--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys"});
-    add(argv, {"--size", std::to_string(layout.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"});
+    return destinations;
+}
+
+// The task's paths over the system: readable, then writable, then masks and read-only binds.
+void add_grants(std::vector<std::string> &argv, const SandboxLayout &layout) {
     for (const std::string &path : layout.readable)
         add(argv, {"--ro-bind", path, path});
     for (const std::string &path : layout.writable)
@@ -112,12 +108,62 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
         add(argv, {"--ro-bind", "/dev/null", path});
     for (const std::string &path : layout.read_only)
         add(argv, {"--ro-bind", path, path});
+}
+
+// Opens the directories bwrap made for the mount points (see directories_made_for).
+void open_mount_points(std::vector<std::string> &argv, const SandboxLayout &layout,
+                       std::vector<std::string> destinations) {
     std::vector<std::string> bound = layout.readable;
     bound.insert(bound.end(), layout.writable.begin(), layout.writable.end());
     destinations.insert(destinations.end(), bound.begin(), bound.end());
     destinations.insert(destinations.end(), layout.hidden_files.begin(), layout.hidden_files.end());
     for (const std::string &directory : directories_made_for(destinations, bound))
         add(argv, {"--chmod", "0755", directory});
+}
+
+void add_descriptors(std::vector<std::string> &argv, const SandboxLayout &layout) {
+    if (layout.seccomp_fd >= 0)
+        add(argv, {"--seccomp", std::to_string(layout.seccomp_fd)});
+    if (layout.block_fd >= 0)
+        add(argv, {"--block-fd", std::to_string(layout.block_fd)});
+    if (layout.info_fd >= 0)
+        add(argv, {"--info-fd", std::to_string(layout.info_fd)});
+}
+
+void add_command(std::vector<std::string> &argv, const SandboxLayout &layout,
+                 const std::string &command) {
+    if (!layout.drop_to) {
+        // Unprivileged: bwrap's own user namespace, where it keeps no capability.
+        add(argv, {"--cap-drop", "ALL", "--", "/bin/sh", "-c", command});
+        return;
+    }
+    const std::string uid = std::to_string(layout.drop_to->uid);
+    const std::string gid = std::to_string(layout.drop_to->gid);
+    add(argv, {"--", setpriv_path, "--reuid=" + uid, "--regid=" + gid, "--clear-groups",
+               "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs",
+               "--", "/bin/sh", "-c", command});
+}
+
+} // namespace
+
+std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
+                                            const std::string &command) {
+    // Namespaces one by one, not --unshare-all: for root that would add a user namespace in
+    // which the command is root again (bwrap maps the sandbox uid to the caller's, uid 0).
+    std::vector<std::string> argv = {bwrap_path,      "--unshare-ipc",        "--unshare-pid",
+                                     "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+                                     "--new-session"};
+    if (!layout.network)
+        argv.emplace_back("--unshare-net");
+    add(argv, {"--ro-bind", "/usr", "/usr"});
+    add_top_level(argv);
+    std::vector<std::string> destinations = add_etc(argv, layout);
+    // A fresh procfs, whose sys, sysrq-trigger, irq and bus bwrap binds read-only; /sys read-only.
+    add(argv, {"--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys"});
+    add(argv, {"--size", std::to_string(layout.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"});
+    destinations.emplace_back("/tmp");
+    add_grants(argv, layout);
+    open_mount_points(argv, layout, std::move(destinations));
     // bwrap builds the sandbox on a fresh tmpfs root, writable unless remounted: without this,
     // commands could write to /, /etc and any directory created for a bind mount. Last, so
     // every mount point above exists first; /tmp, /dev and the writable paths are mounts of
@@ -125,22 +171,8 @@ std::vector<std::string> bubblewrap_command(const SandboxLayout &layout,
     add(argv, {"--remount-ro", "/", "--chdir", layout.working_directory, "--clearenv"});
     for (const auto &[name, value] : layout.environment)
         add(argv, {"--setenv", name, value});
-    if (layout.seccomp_fd >= 0)
-        add(argv, {"--seccomp", std::to_string(layout.seccomp_fd)});
-    if (layout.block_fd >= 0)
-        add(argv, {"--block-fd", std::to_string(layout.block_fd)});
-    if (layout.info_fd >= 0)
-        add(argv, {"--info-fd", std::to_string(layout.info_fd)});
-    if (!layout.drop_to) {
-        // Unprivileged: bwrap's own user namespace, where it keeps no capability.
-        add(argv, {"--cap-drop", "ALL", "--", "/bin/sh", "-c", command});
-        return argv;
-    }
-    const std::string uid = std::to_string(layout.drop_to->uid);
-    const std::string gid = std::to_string(layout.drop_to->gid);
-    add(argv, {"--", setpriv_path, "--reuid=" + uid, "--regid=" + gid, "--clear-groups",
-               "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs",
-               "--", "/bin/sh", "-c", command});
+    add_descriptors(argv, layout);
+    add_command(argv, layout, command);
     return argv;
 }
 

@@ -3,6 +3,7 @@
 #include "runner/sandbox/cgroup.h"
 
 #include "core/error.h"
+#include "core/paths.h"
 #include "core/random.h"
 #include "core/strings.h"
 
@@ -153,7 +154,7 @@ void remove_tree(const std::string &directory) {
     if (dir)
         while (const dirent *entry = ::readdir(dir.get()))
             if (entry->d_type == DT_DIR && entry->d_name[0] != '.')
-                remove_tree(directory + "/" + entry->d_name);
+                remove_tree(join_path(directory, entry->d_name));
     for (int attempt = 0; attempt < 100; ++attempt) {
         if (::rmdir(directory.c_str()) == 0 || errno == ENOENT)
             return;
@@ -176,7 +177,7 @@ void remove_stale_groups(const std::string &parent) {
         const pid_t pid =
             static_cast<pid_t>(std::atol(name.c_str() + std::string(group_prefix).size()));
         if (pid > 0 && !process_alive(pid))
-            stale.push_back(parent + "/" + name);
+            stale.push_back(join_path(parent, name));
     }
     for (const std::string &path : stale)
         remove_tree(path);
@@ -269,81 +270,61 @@ bool Cgroups::has(const std::string &controller) const {
                        [&](const Hierarchy &h) { return contains(h.controllers, controller); });
 }
 
-Cgroups Cgroups::set_up(const Log &log) {
-    Cgroups cgroups;
-    const std::string tag = group_prefix + std::to_string(::getpid()) + "." + random_hex(3);
-    const std::vector<Mount> mounts = cgroup_mounts();
-    std::vector<std::string> problems;
-    // v2 first: it serves a controller when its root offers it, and cgroup.kill regardless.
-    for (const Mount &mount : mounts) {
-        if (!mount.v2)
-            continue;
-        // The root's children, where the controllers can be enabled (the root may hold
-        // processes; no other group with processes may enable controllers for its children).
-        const std::string parent = ::geteuid() == 0 ? mount.point : mount.point + own_path(mount);
-        remove_stale_groups(parent);
-        Hierarchy hierarchy{parent + "/" + tag, true, {}};
-        if (::mkdir(hierarchy.base.c_str(), 0755) != 0) {
-            problems.push_back(system_error_text("mkdir " + hierarchy.base, errno));
-            continue;
-        }
-        for (const char *controller : wanted_controllers) {
-            if (!contains(mount.controllers, controller))
-                continue;
-            if (write_file(parent + "/cgroup.subtree_control", std::string("+") + controller) &&
-                write_file(hierarchy.base + "/cgroup.subtree_control",
-                           std::string("+") + controller))
-                hierarchy.controllers.emplace_back(controller);
-            else
-                problems.push_back(system_error_text(
-                    std::string("enable ") + controller + " below " + parent, errno));
-        }
-        cgroups.hierarchies_.push_back(std::move(hierarchy));
-        break;
+bool Cgroups::add_v2(const std::string &parent, const std::vector<std::string> &offered,
+                     const std::string &tag, std::vector<std::string> &problems) {
+    remove_stale_groups(parent);
+    Hierarchy hierarchy{join_path(parent, tag), true, {}};
+    if (::mkdir(hierarchy.base.c_str(), 0755) != 0) {
+        problems.push_back(system_error_text("mkdir " + hierarchy.base, errno));
+        return false;
     }
     for (const char *controller : wanted_controllers) {
-        if (cgroups.has(controller))
+        if (!contains(offered, controller))
             continue;
-        const auto mount = std::find_if(mounts.begin(), mounts.end(), [&](const Mount &m) {
-            return !m.v2 && contains(m.controllers, controller);
-        });
-        if (mount == mounts.end()) {
-            problems.push_back(std::string("no cgroup hierarchy offers ") + controller);
-            continue;
-        }
-        const std::string parent = mount->point + own_path(*mount);
-        const auto existing =
-            std::find_if(cgroups.hierarchies_.begin(), cgroups.hierarchies_.end(),
-                         [&](const Hierarchy &h) { return h.base == parent + "/" + tag; });
-        if (existing != cgroups.hierarchies_.end()) { // cpu and cpuacct share one, say
-            existing->controllers.emplace_back(controller);
-            continue;
-        }
-        remove_stale_groups(parent);
-        Hierarchy hierarchy{parent + "/" + tag, false, {controller}};
-        if (::mkdir(hierarchy.base.c_str(), 0755) != 0) {
-            problems.push_back(system_error_text("mkdir " + hierarchy.base, errno));
-            continue;
-        }
-        cgroups.hierarchies_.push_back(std::move(hierarchy));
+        const std::string enable = std::string("+") + controller;
+        if (write_file(parent + "/cgroup.subtree_control", enable) &&
+            write_file(hierarchy.base + "/cgroup.subtree_control", enable))
+            hierarchy.controllers.emplace_back(controller);
+        else
+            problems.push_back(
+                system_error_text(std::string("enable ") + controller + " below " + parent, errno));
     }
+    hierarchies_.push_back(std::move(hierarchy));
+    return true;
+}
 
+void Cgroups::add_v1(const char *controller, const std::string &parent, const std::string &tag,
+                     std::vector<std::string> &problems) {
+    const std::string base = join_path(parent, tag);
+    const auto existing = std::find_if(hierarchies_.begin(), hierarchies_.end(),
+                                       [&](const Hierarchy &h) { return h.base == base; });
+    if (existing != hierarchies_.end()) { // cpu and cpuacct share one, say
+        existing->controllers.emplace_back(controller);
+        return;
+    }
+    remove_stale_groups(parent);
+    if (::mkdir(base.c_str(), 0755) != 0) {
+        problems.push_back(system_error_text("mkdir " + base, errno));
+        return;
+    }
+    hierarchies_.push_back({base, false, {controller}});
+}
+
+std::string Cgroups::describe(const std::vector<std::string> &problems) const {
     std::vector<std::string> v1, v2;
-    for (const Hierarchy &hierarchy : cgroups.hierarchies_)
+    for (const Hierarchy &hierarchy : hierarchies_)
         for (const std::string &controller : hierarchy.controllers)
             (hierarchy.v2 ? v2 : v1).push_back(controller);
     std::vector<std::string> parts;
     if (!v1.empty())
         parts.push_back("cgroup v1 " + join(v1, ", "));
-    if (std::any_of(cgroups.hierarchies_.begin(), cgroups.hierarchies_.end(),
+    if (std::any_of(hierarchies_.begin(), hierarchies_.end(),
                     [](const Hierarchy &h) { return h.v2; }))
         parts.push_back("cgroup v2 " + (v2.empty() ? std::string("(kill only)") : join(v2, ", ")));
-    const bool complete =
-        cgroups.limits_processes() && cgroups.limits_memory() && cgroups.limits_cpu();
-    if (!complete) {
+    if (!complete()) {
         std::vector<std::string> missing;
         for (const char *controller : wanted_controllers)
-            if (!cgroups.has(controller))
+            if (!has(controller))
                 missing.emplace_back(controller);
         // The first reason is the telling one; the rest are usually the same, elsewhere.
         parts.push_back("no " + join(missing, ", ") + " limit (" +
@@ -353,8 +334,36 @@ Cgroups Cgroups::set_up(const Log &log) {
                              : std::string()) +
                         ")");
     }
-    cgroups.description_ = join(parts, "; ");
-    if (complete)
+    return join(parts, "; ");
+}
+
+Cgroups Cgroups::set_up(const Log &log) {
+    Cgroups cgroups;
+    const std::string tag = group_prefix + std::to_string(::getpid()) + "." + random_hex(3);
+    const std::vector<Mount> mounts = cgroup_mounts();
+    std::vector<std::string> problems;
+    // v2 first: it serves a controller when its root offers it, and cgroup.kill regardless.
+    for (const Mount &mount : mounts) {
+        // The root's children, where the controllers can be enabled (the root may hold
+        // processes; no other group with processes may enable controllers for its children).
+        if (mount.v2 &&
+            cgroups.add_v2(::geteuid() == 0 ? mount.point : mount.point + own_path(mount),
+                           mount.controllers, tag, problems))
+            break;
+    }
+    for (const char *controller : wanted_controllers) {
+        if (cgroups.has(controller))
+            continue;
+        const auto mount = std::find_if(mounts.begin(), mounts.end(), [&](const Mount &m) {
+            return !m.v2 && contains(m.controllers, controller);
+        });
+        if (mount == mounts.end())
+            problems.push_back(std::string("no cgroup hierarchy offers ") + controller);
+        else
+            cgroups.add_v1(controller, mount->point + own_path(*mount), tag, problems);
+    }
+    cgroups.description_ = cgroups.describe(problems);
+    if (cgroups.complete())
         log.info("cgroups.ready", {{"cgroups", cgroups.description_}});
     else
         log.warn("cgroups.incomplete",
@@ -368,37 +377,53 @@ Cgroups::~Cgroups() {
         remove_tree(hierarchy.base);
 }
 
+namespace {
+
+void write_memory_limit(const std::string &path, bool v2, long long memory_bytes) {
+    const std::string bytes = std::to_string(memory_bytes);
+    write_or_throw(path + (v2 ? "/memory.max" : "/memory.limit_in_bytes"), bytes);
+    // Swap counts against the same limit where the kernel accounts it.
+    if (v2)
+        write_file(path + "/memory.swap.max", "0");
+    else
+        write_file(path + "/memory.memsw.limit_in_bytes", bytes);
+}
+
+void write_cpu_limit(const std::string &path, bool v2, int cpu_percent) {
+    const long long period = 100000;
+    const std::string quota = std::to_string(period * cpu_percent / 100);
+    if (v2) {
+        write_or_throw(path + "/cpu.max", quota + " " + std::to_string(period));
+    } else {
+        write_or_throw(path + "/cpu.cfs_period_us", std::to_string(period));
+        write_or_throw(path + "/cpu.cfs_quota_us", quota);
+    }
+}
+
+// The limits of `controllers` into the group at `path`.
+void write_limits(const std::string &path, bool v2, const std::vector<std::string> &controllers,
+                  const CgroupLimits &limits) {
+    for (const std::string &controller : controllers) {
+        if (controller == "pids")
+            write_or_throw(path + "/pids.max", std::to_string(limits.processes));
+        else if (controller == "memory")
+            write_memory_limit(path, v2, limits.memory_bytes);
+        else if (controller == "cpu")
+            write_cpu_limit(path, v2, limits.cpu_percent);
+    }
+}
+
+} // namespace
+
 TaskCgroup Cgroups::create(const CgroupLimits &limits) const {
     TaskCgroup group;
     const std::string name = "command-" + random_hex(6);
     for (const Hierarchy &hierarchy : hierarchies_) {
-        const std::string path = hierarchy.base + "/" + name;
+        const std::string path = join_path(hierarchy.base, name);
         if (::mkdir(path.c_str(), 0755) != 0)
             throw Error(ErrorCode::InternalError, system_error_text("mkdir " + path, errno));
         group.directories_.push_back({path, hierarchy.v2});
-        for (const std::string &controller : hierarchy.controllers) {
-            if (controller == "pids") {
-                write_or_throw(path + "/pids.max", std::to_string(limits.processes));
-            } else if (controller == "memory") {
-                const std::string bytes = std::to_string(limits.memory_bytes);
-                write_or_throw(path + (hierarchy.v2 ? "/memory.max" : "/memory.limit_in_bytes"),
-                               bytes);
-                // Swap counts against the same limit where the kernel accounts it.
-                if (hierarchy.v2)
-                    write_file(path + "/memory.swap.max", "0");
-                else
-                    write_file(path + "/memory.memsw.limit_in_bytes", bytes);
-            } else if (controller == "cpu") {
-                const long long period = 100000;
-                const std::string quota = std::to_string(period * limits.cpu_percent / 100);
-                if (hierarchy.v2) {
-                    write_or_throw(path + "/cpu.max", quota + " " + std::to_string(period));
-                } else {
-                    write_or_throw(path + "/cpu.cfs_period_us", std::to_string(period));
-                    write_or_throw(path + "/cpu.cfs_quota_us", quota);
-                }
-            }
-        }
+        write_limits(path, hierarchy.v2, hierarchy.controllers, limits);
         UniqueFd procs(::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
         if (!procs.valid())
             throw Error(ErrorCode::InternalError,

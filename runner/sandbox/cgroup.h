@@ -96,6 +96,13 @@ private:
     };
     Cgroups() = default;
     bool has(const std::string &controller) const;
+    bool complete() const { return limits_processes() && limits_memory() && limits_cpu(); }
+    // set_up's steps. A failure goes to `problems`, and add_v2 then returns false.
+    bool add_v2(const std::string &parent, const std::vector<std::string> &offered,
+                const std::string &tag, std::vector<std::string> &problems);
+    void add_v1(const char *controller, const std::string &parent, const std::string &tag,
+                std::vector<std::string> &problems);
+    std::string describe(const std::vector<std::string> &problems) const;
 
     std::vector<Hierarchy> hierarchies_;
     std::string description_;

@@ -76,8 +76,9 @@ void read_available(ChildProcess &child, CommandResult &result, std::size_t cap,
 std::vector<std::string>
 as_assignments(const std::vector<std::pair<std::string, std::string>> &environment) {
     std::vector<std::string> assignments;
+    assignments.reserve(environment.size());
     for (const auto &[name, value] : environment)
-        assignments.push_back(name + "=" + value);
+        assignments.emplace_back(name).append("=").append(value);
     return assignments;
 }
 
@@ -108,9 +109,9 @@ std::vector<std::string> git_entries(const std::vector<std::string> &roots) {
                 if (name == "." || name == "..")
                     continue;
                 if (name == ".git")
-                    found.push_back(directory + "/" + name);
+                    found.push_back(join_path(directory, name));
                 else if (entry->d_type == DT_DIR)
-                    next.push_back(directory + "/" + name);
+                    next.push_back(join_path(directory, name));
             }
         }
         level = std::move(next);

@@ -23,7 +23,7 @@ struct CommandSpec {
     std::vector<std::string> writable_paths;                      // resolved roots
     std::vector<std::pair<std::string, std::string>> environment; // added to the base environment
     std::chrono::milliseconds timeout{60000};
-    std::size_t max_output_bytes = 64 * 1024; // per stream
+    std::size_t max_output_bytes = std::size_t{64} * 1024; // per stream
 };
 
 struct CapturedStream {

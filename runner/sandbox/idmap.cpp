@@ -63,13 +63,17 @@ UniqueFd make_idmap_namespace(const Identity &sandbox_user) {
     return fd;
 }
 
-int prepare_child_mounts(const void *context, const char **step) noexcept {
-    const ChildMounts &mounts = *static_cast<const ChildMounts *>(context);
-    // Detached idmapped clones first, from the pinned descriptors, while they still belong to
-    // the mount namespace they were opened in.
-    constexpr std::size_t max_trees = 64;
-    int trees[max_trees];
-    const std::size_t count = std::min(mounts.idmapped_fds.size(), max_trees);
+namespace {
+
+// The steps of prepare_child_mounts, in the child between fork and exec: system calls only.
+// Each returns 0, or errno with *step naming what failed.
+
+constexpr std::size_t max_trees = 64;
+
+// Detached idmapped clones, from the pinned descriptors, while they still belong to the mount
+// namespace they were opened in.
+int clone_idmapped(const ChildMounts &mounts, int (&trees)[max_trees], std::size_t count,
+                   const char **step) {
     for (std::size_t i = 0; i < count; ++i) {
         *step = "open_tree a granted path";
         trees[i] = ::open_tree(mounts.idmapped_fds[i], "",
@@ -83,12 +87,21 @@ int prepare_child_mounts(const void *context, const char **step) noexcept {
         if (::mount_setattr(trees[i], "", AT_EMPTY_PATH, &attributes, sizeof attributes) != 0)
             return errno;
     }
+    return 0;
+}
+
+int enter_private_namespace(const char **step) {
     *step = "unshare the mount namespace";
     if (::unshare(CLONE_NEWNS) != 0)
         return errno;
     *step = "make the mounts private";
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
         return errno;
+    return 0;
+}
+
+int move_idmapped(const ChildMounts &mounts, const int (&trees)[max_trees], std::size_t count,
+                  const char **step) {
     for (std::size_t i = 0; i < count; ++i) {
         // Over the path as it is now: were it swapped for a link, the pinned directory would
         // land elsewhere in this namespace, never another directory here (bubblewrap's result
@@ -99,11 +112,23 @@ int prepare_child_mounts(const void *context, const char **step) noexcept {
             return errno;
         ::close(trees[i]);
     }
+    return 0;
+}
+
+// A read-only bind of `source` over `path`: two calls, as a bind cannot be made read-only at
+// once.
+int bind_read_only(const char *source, const char *path, unsigned long flags) {
+    if (::mount(source, path, nullptr, MS_BIND | flags, nullptr) != 0 ||
+        ::mount(nullptr, path, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
+        return errno;
+    return 0;
+}
+
+int protect(const ChildMounts &mounts, const char **step) {
     for (const std::string &path : mounts.hidden_files) {
         *step = "hide a protected file";
-        if (::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
-            ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
-            return errno;
+        if (const int error = bind_read_only("/dev/null", path.c_str(), 0))
+            return error;
     }
     for (const std::string &path : mounts.hidden_directories) {
         *step = "hide a protected directory";
@@ -113,10 +138,26 @@ int prepare_child_mounts(const void *context, const char **step) noexcept {
     }
     for (const std::string &path : mounts.read_only) {
         *step = "make a protected path read-only";
-        if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-            ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
-            return errno;
+        if (const int error = bind_read_only(path.c_str(), path.c_str(), MS_REC))
+            return error;
     }
+    return 0;
+}
+
+} // namespace
+
+int prepare_child_mounts(const void *context, const char **step) noexcept {
+    const ChildMounts &mounts = *static_cast<const ChildMounts *>(context);
+    int trees[max_trees];
+    const std::size_t count = std::min(mounts.idmapped_fds.size(), max_trees);
+    if (const int error = clone_idmapped(mounts, trees, count, step))
+        return error;
+    if (const int error = enter_private_namespace(step))
+        return error;
+    if (const int error = move_idmapped(mounts, trees, count, step))
+        return error;
+    if (const int error = protect(mounts, step))
+        return error;
     *step = "mount /proc";
     if (mounts.fresh_proc &&
         ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)

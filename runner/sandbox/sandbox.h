@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tr::runner {
 
@@ -58,6 +59,16 @@ public:
 
 private:
     Sandbox(const Config &config, ProtectedPaths paths, Cgroups cgroups, SeccompFilter seccomp);
+
+    // The steps of set_up, in its order.
+    void set_user(const Config &config, bool root); // drop_to_, passwd_ and group_
+    // Makes idmap_ and proves a mount with it works; without, a warning and no idmap_.
+    void idmap_writable(const std::vector<std::string> &writable, const Log &log);
+    // Bubblewrap if it can run a command here (kind_); else why not.
+    std::string try_bubblewrap(const Config &config, bool root);
+    // Without bubblewrap: Error(InternalError) if tools.sandbox requires it; else kind None,
+    // sockets filtered unless tools.network is "host", and a warning unless it was asked for.
+    void fall_back(const Config &config, const std::string &problem, bool root, const Log &log);
 
     SandboxKind kind_ = SandboxKind::None;
     ToolsConfig tools_;

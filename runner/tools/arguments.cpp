@@ -46,8 +46,8 @@ std::optional<std::string> check_arguments(const json_t *schema, const json_t *a
             std::string known;
             const char *known_key;
             json_t *ignored;
-            json_object_foreach(const_cast<json_t *>(properties), known_key, ignored) known +=
-                (known.empty() ? "" : ", ") + std::string(known_key);
+            json_object_foreach(const_cast<json_t *>(properties), known_key, ignored)
+                known += (known.empty() ? "" : ", ") + std::string(known_key);
             return "unknown argument \"" + std::string(key) + "\" (this tool takes " + known + ")";
         }
         const char *type = json_string_value(json_object_get(property, "type"));

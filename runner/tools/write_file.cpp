@@ -53,31 +53,27 @@ void replace_atomically(const std::string &resolved, const std::string &requeste
     }
 }
 
-} // namespace
-
-ToolResult write_file(const json_t *arguments, ToolContext &context) {
-    const std::string requested = json_string_value(json_object_get(arguments, "path"));
-    const json_t *content_json = json_object_get(arguments, "content");
-    const std::string content(json_string_value(content_json), json_string_length(content_json));
-    const bool append = json_is_true(json_object_get(arguments, "append"));
-    // All the task's writes together, as the file tools can count them (commands are bound per
-    // file and by /tmp's size; see the README).
-    if (context.bytes_written + static_cast<long long>(content.size()) >
-        context.config.max_task_write_bytes)
-        throw Error(
-            ErrorCode::InvalidRequest,
-            "the task would write " +
-                std::to_string(context.bytes_written + static_cast<long long>(content.size())) +
-                " bytes with this file, over tools.max_task_write_bytes (" +
-                std::to_string(context.config.max_task_write_bytes) + ")");
+// All the task's writes together, as the file tools can count them (commands are bound per
+// file and by /tmp's size; see the README), and this one file.
+void check_write_limits(const std::string &content, const ToolContext &context) {
+    const long long total = context.bytes_written + static_cast<long long>(content.size());
+    if (total > context.config.max_task_write_bytes)
+        throw Error(ErrorCode::InvalidRequest,
+                    "the task would write " + std::to_string(total) +
+                        " bytes with this file, over tools.max_task_write_bytes (" +
+                        std::to_string(context.config.max_task_write_bytes) + ")");
     if (content.size() > static_cast<std::size_t>(context.config.max_file_bytes))
         throw Error(ErrorCode::InvalidRequest, "content is " + std::to_string(content.size()) +
                                                    " bytes, over tools.max_file_bytes (" +
                                                    std::to_string(context.config.max_file_bytes) +
                                                    ")");
+}
+
+// Where `requested` is, if the task may write a file there; its directories are created.
+std::string writable_file(const std::string &requested, ToolContext &context) {
     const std::vector<std::string> &roots = context.task.writable_paths;
-    const std::string resolved = resolve_path(requested, context.task.working_directory,
-                                              context.task.allowed_paths, MustExist::No);
+    std::string resolved = resolve_path(requested, context.task.working_directory,
+                                        context.task.allowed_paths, MustExist::No);
     if (!is_within_any(resolved, roots))
         throw Error(ErrorCode::InvalidRequest,
                     "path \"" + requested + "\" is not writable: this task may write only in " +
@@ -86,39 +82,61 @@ ToolResult write_file(const json_t *arguments, ToolContext &context) {
     if (resolved == context.task.working_directory || real_directory(resolved))
         throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is a directory");
     make_directories_beneath(parent_directory(resolved), roots);
+    return resolved;
+}
 
-    if (append) {
-        // O_NONBLOCK, then a regular file only: a FIFO would hold the worker until read.
-        const UniqueFd file =
-            open_beneath(resolved, roots, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0644);
-        refuse_protected_file(file.get(), requested, context);
-        struct stat opened {};
-        if (::fstat(file.get(), &opened) != 0 || !S_ISREG(opened.st_mode))
-            throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is not a regular file");
-        ::fcntl(file.get(), F_SETFL, ::fcntl(file.get(), F_GETFL) & ~O_NONBLOCK);
-        write_all(file.get(), content, requested);
-    } else {
-        replace_atomically(resolved, requested, content, roots);
-    }
+void append_to(const std::string &resolved, const std::string &requested,
+               const std::string &content, ToolContext &context) {
+    // O_NONBLOCK, then a regular file only: a FIFO would hold the worker until read.
+    const UniqueFd file = open_beneath(resolved, context.task.writable_paths,
+                                       O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK, 0644);
+    refuse_protected_file(file.get(), requested, context);
+    struct stat opened {};
+    if (::fstat(file.get(), &opened) != 0 || !S_ISREG(opened.st_mode))
+        throw Error(ErrorCode::InvalidRequest, "\"" + requested + "\" is not a regular file");
+    ::fcntl(file.get(), F_SETFL, ::fcntl(file.get(), F_GETFL) & ~O_NONBLOCK);
+    write_all(file.get(), content, requested);
+}
 
-    context.bytes_written += static_cast<long long>(content.size());
-    const UniqueFd written = open_beneath(resolved, roots, O_PATH);
+// The written file among the task's artifacts, with its size now; returns that size.
+long long record_artifact(const std::string &resolved, const std::string &shown,
+                          ToolContext &context) {
+    const UniqueFd written = open_beneath(resolved, context.task.writable_paths, O_PATH);
     struct stat info {};
     ::fstat(written.get(), &info);
-    const std::string shown = display_path(resolved, context.task.working_directory);
+    const auto size = static_cast<long long>(info.st_size);
     auto artifact = std::find_if(context.artifacts.begin(), context.artifacts.end(),
                                  [&](const Artifact &a) { return a.path == shown; });
     if (artifact == context.artifacts.end())
-        context.artifacts.push_back({shown, static_cast<long long>(info.st_size)});
+        context.artifacts.push_back({shown, size});
     else
-        artifact->size = static_cast<long long>(info.st_size);
+        artifact->size = size;
+    return size;
+}
+
+} // namespace
+
+ToolResult write_file(const json_t *arguments, ToolContext &context) {
+    const std::string requested = json_string_value(json_object_get(arguments, "path"));
+    const json_t *content_json = json_object_get(arguments, "content");
+    const std::string content(json_string_value(content_json), json_string_length(content_json));
+    const bool append = json_is_true(json_object_get(arguments, "append"));
+    check_write_limits(content, context);
+    const std::string resolved = writable_file(requested, context);
+    if (append)
+        append_to(resolved, requested, content, context);
+    else
+        replace_atomically(resolved, requested, content, context.task.writable_paths);
+    context.bytes_written += static_cast<long long>(content.size());
+    const std::string shown = display_path(resolved, context.task.working_directory);
+    const long long size = record_artifact(resolved, shown, context);
 
     ToolResult result;
     result.output = std::string(append ? "appended " : "wrote ") + std::to_string(content.size()) +
-                    " bytes to " + shown + " (now " + std::to_string(info.st_size) + " bytes)";
+                    " bytes to " + shown + " (now " + std::to_string(size) + " bytes)";
     result.data.reset(json_pack("{s:s,s:I,s:I,s:b}", "path", shown.c_str(), "bytes_written",
                                 static_cast<json_int_t>(content.size()), "size",
-                                static_cast<json_int_t>(info.st_size), "append", append));
+                                static_cast<json_int_t>(size), "append", append));
     return result;
 }
 

@@ -102,6 +102,16 @@ TEST(ParentDirectory, DropsTheLastComponent) {
     EXPECT_EQ(parent_directory("/"), "/");
 }
 
+TEST(JoinPath, PutsOneSlashBetween) {
+    EXPECT_EQ(join_path("/a/b", "c"), "/a/b/c");
+    EXPECT_EQ(join_path("relative", "c.txt"), "relative/c.txt");
+}
+
+TEST(JoinPath, AddsNoSecondSlashAfterTheRoot) {
+    EXPECT_EQ(join_path("/", "etc"), "/etc");
+    EXPECT_EQ(join_path("/a/", "b"), "/a/b");
+}
+
 TEST(CurrentDirectory, IsTheProcessWorkingDirectory) {
     EXPECT_EQ(current_directory(), std::filesystem::current_path().string());
 }
