@@ -110,6 +110,50 @@ std::string launcher_host(const ServiceConfig &service, const BindAddress &bind)
     return name + ":" + std::to_string(bind.port);
 }
 
+// Where the launcher reaches the stack: the bind address, a wildcard as loopback.
+std::string stack_url(const BindAddress &bind) {
+    std::string host = bind.host == "0.0.0.0" ? "127.0.0.1" : bind.host == "::" ? "::1" : bind.host;
+    if (host.find(':') != std::string::npos)
+        host = "[" + host + "]";
+    return "http://" + host + ":" + std::to_string(bind.port);
+}
+
+// Said once, where the person who started it looks: the log and the banner.
+void warn_when_open(const ServiceConfig &service, const BindAddress &bind, const Log &log) {
+    if (service.require_api_key)
+        return;
+    const std::string reach =
+        is_loopback_host(bind.host)
+            ? "every user and program on this machine that can reach " + service.bind_address
+            : "anyone who can reach " + service.bind_address;
+    log.warn("launcher.open_access", {{"bind", service.bind_address},
+                                      {"reason", "service.require_api_key is false: " + reach +
+                                                     " can run commands through this service"}});
+    std::cout << "Warning: API keys are off (service.require_api_key = false): " << reach
+              << " can run commands through this service.\n";
+}
+
+void print_banner(const std::string &url, const Config &config, const std::string &config_path) {
+    std::cout
+        << "Task Runner " << TR_VERSION << " is serving on " << url << "\n"
+        << "  submit:   curl -X POST " << url
+        << "/api/v1/tasks -H 'Content-Type: application/json' -d '{\"task\":\"list the files in "
+           ".\"}'\n"
+        << "  database: " << config.storage.database << "\n"
+        << "  config:   " << config_path << "\n"
+        << "Stop with Ctrl-C.\n"
+        << std::flush;
+}
+
+void run_demo(ApiClient &client, const ServeOptions &options, const std::string &url) {
+    std::cout << "\nDemo task: " << options.demo_task << "\n" << std::flush;
+    TaskOptions demo;
+    demo.task = options.demo_task;
+    demo.progress = true;
+    run_task(client, demo);
+    std::cout << "\nThe stack keeps serving on " << url << "; stop it with Ctrl-C.\n" << std::flush;
+}
+
 } // namespace
 
 int serve_command(const std::vector<std::string> &args) {
@@ -133,10 +177,7 @@ int serve_command(const std::vector<std::string> &args) {
 
     const RunDirectory run_dir(config.storage.run_dir);
     const BindAddress bind = *parse_bind_address(config.service.bind_address);
-    std::string host = bind.host == "0.0.0.0" ? "127.0.0.1" : bind.host == "::" ? "::1" : bind.host;
-    if (host.find(':') != std::string::npos)
-        host = "[" + host + "]";
-    const std::string url = "http://" + host + ":" + std::to_string(bind.port);
+    const std::string url = stack_url(bind);
     ApiClient client(url);
     // The stack answers only the Host names it is configured for (DNS rebinding); the launcher
     // reaches it on the bind address under the first of them.
@@ -145,38 +186,10 @@ int serve_command(const std::vector<std::string> &args) {
     Stack stack(config, log, db, client);
     stack.start(config_path, run_dir.path()); // on failure, ~Stack stops what did start
 
-    if (!config.service.require_api_key) {
-        // Said once, where the person who started it looks: the log and the banner below.
-        const std::string reach = is_loopback_host(bind.host)
-                                      ? "every user and program on this machine that can reach " +
-                                            config.service.bind_address
-                                      : "anyone who can reach " + config.service.bind_address;
-        log.warn("launcher.open_access",
-                 {{"bind", config.service.bind_address},
-                  {"reason", "service.require_api_key is false: " + reach +
-                                 " can run commands through this service"}});
-        std::cout << "Warning: API keys are off (service.require_api_key = false): " << reach
-                  << " can run commands through this service.\n";
-    }
-    std::cout
-        << "Task Runner " << TR_VERSION << " is serving on " << url << "\n"
-        << "  submit:   curl -X POST " << url
-        << "/api/v1/tasks -H 'Content-Type: application/json' -d '{\"task\":\"list the files in "
-           ".\"}'\n"
-        << "  database: " << config.storage.database << "\n"
-        << "  config:   " << config_path << "\n"
-        << "Stop with Ctrl-C.\n"
-        << std::flush;
-
-    if (options.demo) {
-        std::cout << "\nDemo task: " << options.demo_task << "\n" << std::flush;
-        TaskOptions demo;
-        demo.task = options.demo_task;
-        demo.progress = true;
-        run_task(client, demo);
-        std::cout << "\nThe stack keeps serving on " << url << "; stop it with Ctrl-C.\n"
-                  << std::flush;
-    }
+    warn_when_open(config.service, bind, log);
+    print_banner(url, config, config_path);
+    if (options.demo)
+        run_demo(client, options, url);
 
     const std::optional<std::string> gave_up = stack.supervise(signals);
     stack.stop();

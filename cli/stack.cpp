@@ -47,7 +47,7 @@ std::string find_nginx() {
         std::size_t start = 0;
         while (start <= directories.size()) {
             const std::size_t colon = std::min(directories.find(':', start), directories.size());
-            const std::string candidate = directories.substr(start, colon - start) + "/nginx";
+            std::string candidate = directories.substr(start, colon - start) + "/nginx";
             if (colon > start && ::access(candidate.c_str(), X_OK) == 0)
                 return candidate;
             start = colon + 1;
@@ -146,23 +146,29 @@ std::optional<std::string> Stack::supervise(const sigset_t &signals) {
     }
 }
 
-void Stack::stop() {
-    for (Component &component : components_) { // nginx, fcgi, runner
-        if (component.process.running()) {
-            const auto deadline = SteadyClock::now() + component.stop_timeout;
-            component.process.signal_group(component.stop_signal);
-            while (!component.process.wait_for(component.namespace_init ? stop_signal_interval
-                                                                        : component.stop_timeout)) {
-                if (SteadyClock::now() >= deadline) {
-                    log_.warn("launcher.kill", {{"component", component.name}});
-                    component.process.kill_group();
-                    break;
-                }
-                component.process.signal_group(component.stop_signal); // nginx while it starts
+// Its stop signal, again while nginx starts (PID 1 of its namespace, it can miss one), then
+// SIGKILL once its time is up; then whatever it left behind in its group.
+void Stack::stop_component(Component &component) {
+    if (component.process.running()) {
+        const auto deadline = SteadyClock::now() + component.stop_timeout;
+        const auto interval =
+            component.namespace_init ? stop_signal_interval : component.stop_timeout;
+        component.process.signal_group(component.stop_signal);
+        while (!component.process.wait_for(interval)) {
+            if (SteadyClock::now() >= deadline) {
+                log_.warn("launcher.kill", {{"component", component.name}});
+                component.process.kill_group();
+                break;
             }
+            component.process.signal_group(component.stop_signal);
         }
-        component.process.signal_group(SIGKILL); // whatever it left behind in its group
     }
+    component.process.signal_group(SIGKILL);
+}
+
+void Stack::stop() {
+    for (Component &component : components_) // nginx, fcgi, runner
+        stop_component(component);
     components_.clear();
 }
 

@@ -76,6 +76,7 @@ private:
     };
 
     void add_component(Component component);
+    void stop_component(Component &component);
     // Polls until `ready` holds; throws when a component dies or component_ready_timeout passes.
     void wait_until(const std::string &what, const std::function<bool()> &ready);
     // Reaps the dead, starts what is due, checks what is starting. Why it gave up, if it did.

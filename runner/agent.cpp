@@ -114,12 +114,11 @@ std::string stop_text(std::optional<StopReason> reason) {
     return "the task's time limit was reached";
 }
 
-Agent::Agent(const RunnerEnvironment &environment, const ClaimedTask &task,
-             const TaskContext &context, const ResolvedModel &model,
-             const ProviderResources &resources, TaskControl &control, TaskRecorder &recorder)
-    : environment_(environment), task_(task), context_(context), control_(control),
-      recorder_(recorder), provider_(make_provider(model, resources)) {
-    for (const std::string &name : context.tools)
+Agent::Agent(const AgentSetup &setup)
+    : environment_(setup.environment), task_(setup.task), context_(setup.context),
+      control_(setup.control), recorder_(setup.recorder),
+      provider_(make_provider(setup.model, setup.resources)) {
+    for (const std::string &name : context_.tools)
         if (const ToolInfo *tool = find_tool(name))
             tools_.push_back(tool);
     recorder_.record_model(provider_->name(), provider_->model());

@@ -26,11 +26,20 @@
 
 namespace tr::runner {
 
+// What an agent works with; all of it outlives the agent.
+struct AgentSetup {
+    const RunnerEnvironment &environment;
+    const ClaimedTask &task;
+    const TaskContext &context;
+    const ResolvedModel &model;
+    const ProviderResources &resources;
+    TaskControl &control;
+    TaskRecorder &recorder;
+};
+
 class Agent {
 public:
-    Agent(const RunnerEnvironment &environment, const ClaimedTask &task, const TaskContext &context,
-          const ResolvedModel &model, const ProviderResources &resources, TaskControl &control,
-          TaskRecorder &recorder);
+    explicit Agent(const AgentSetup &setup);
 
     FinalAnswer run();
 

@@ -26,7 +26,7 @@ long long milliseconds_since(SteadyClock::time_point since) {
 }
 
 double seconds_since(SteadyClock::time_point since) {
-    return milliseconds_since(since) / 1000.0;
+    return static_cast<double>(milliseconds_since(since)) / 1000.0;
 }
 
 JsonPtr result_json(const FinalAnswer &answer, const std::vector<Artifact> &artifacts,
@@ -100,13 +100,18 @@ void log_lease_lost(const Log &log, const AttemptClaim &claim) {
     log.warn("task.lease_lost", {{"task_id", claim.task_id}, {"attempt", claim.attempt}});
 }
 
-void finish_early(TaskRecorder &recorder, const RunnerEnvironment &environment, const char *code,
-                  const std::string &message) {
-    const Log &log = environment.log;
+TaskEnd failed_end(const char *code, std::string message) {
     TaskEnd end;
     end.status = TaskStatus::Failed;
     end.error_code = code;
-    end.error_message = message;
+    end.error_message = std::move(message);
+    return end;
+}
+
+void finish_early(TaskRecorder &recorder, const RunnerEnvironment &environment, const char *code,
+                  const std::string &message) {
+    const Log &log = environment.log;
+    const TaskEnd end = failed_end(code, message);
     const Stored stored = store_end(recorder, end, log, lease_of(environment));
     if (stored == Stored::LeaseLost)
         log_lease_lost(log, recorder.claim());
@@ -115,79 +120,84 @@ void finish_early(TaskRecorder &recorder, const RunnerEnvironment &environment, 
                  {{"task_id", recorder.claim().task_id}, {"code", code}, {"error", message}});
 }
 
-// Runs the agent and says how the attempt ended; nullopt when it must write nothing more (its
-// lease is gone, or a shutdown gave the task back).
-struct AgentRun {
-    const ClaimedTask &task;
-    const TaskContext &context;
-    const ResolvedModel &model;
-    const ProviderResources &resources;
-    TaskControl &control;
-    TaskRecorder &recorder;
-    SteadyClock::time_point started;
-};
-
-std::optional<TaskEnd> run_agent(Db &db, const RunnerEnvironment &environment,
-                                 const AgentRun &run) {
-    const Log &log = environment.log;
-    const ClaimedTask &task = run.task;
-    TaskControl &control = run.control;
-    TaskRecorder &recorder = run.recorder;
-    const auto started = run.started;
-    std::optional<Agent> agent;
+TaskEnd answered_end(const FinalAnswer &answer, const Agent &agent,
+                     SteadyClock::time_point started) {
     TaskEnd end;
+    end.status = answer.success ? TaskStatus::Completed : TaskStatus::Failed;
+    end.result = result_json(answer, agent.artifacts(), seconds_since(started));
+    if (!answer.success) {
+        end.error_code = answer.error_code.empty() ? task_error::task_failed : answer.error_code;
+        end.error_message = answer.summary;
+    }
+    return end;
+}
+
+// The end of an attempt its control stopped; nullopt when it must write nothing more (its lease
+// is gone) or gave the task back (a shutdown).
+std::optional<TaskEnd> stopped_end(Db &db, const AgentSetup &setup) {
+    const Log &log = setup.environment.log;
+    const std::optional<StopReason> reason = setup.control.stop_reason();
+    if (reason == StopReason::LeaseLost) {
+        log_lease_lost(log, setup.recorder.claim());
+        return std::nullopt;
+    }
+    if (reason == StopReason::Shutdown) {
+        release_task(db, setup.recorder.claim());
+        log.info("task.released", {{"task_id", setup.task.id}, {"reason", "shutdown"}});
+        return std::nullopt;
+    }
+    if (reason == StopReason::Cancelled) {
+        TaskEnd end =
+            failed_end(task_error::cancelled, "cancelled while running; its steps so far are kept");
+        end.status = TaskStatus::Cancelled;
+        return end;
+    }
+    TaskEnd end =
+        failed_end(task_error::timeout, "the task did not finish within its time limit of " +
+                                            std::to_string(setup.context.timeout_seconds) +
+                                            " s; its steps so far are kept");
+    end.status = TaskStatus::Timeout;
+    return end;
+}
+
+// The end of an attempt that failed unexpectedly; nullopt when nothing can be written.
+std::optional<TaskEnd> unexpected_end(const std::exception &e, const AgentSetup &setup) {
+    const Log &log = setup.environment.log;
+    if (setup.recorder.lease_lost()) { // a write refused by the fence, seen as another error
+        log_lease_lost(log, setup.recorder.claim());
+        return std::nullopt;
+    }
+    if (const auto *sqlite = dynamic_cast<const SQLite::Exception *>(&e);
+        sqlite && is_write_failure(*sqlite)) {
+        // The disk, not the task: nothing can be recorded now. The attempt ends unrecorded, its
+        // lease lapses, and recovery runs the task again once writes pass.
+        log.error("task.unrecorded", {{"task_id", setup.task.id}, {"error", e.what()}});
+        return std::nullopt;
+    }
+    log.error("task.internal_error", {{"task_id", setup.task.id}, {"error", e.what()}});
+    return failed_end(task_error::internal_error, "internal error in the runner (task " +
+                                                      setup.task.id + "; see the runner's log)");
+}
+
+// Runs the agent and says how the attempt ended; nullopt when it must write nothing more.
+std::optional<TaskEnd> run_agent(Db &db, const AgentSetup &setup, SteadyClock::time_point started) {
+    std::optional<Agent> agent;
+    std::optional<TaskEnd> end;
     try {
-        agent.emplace(environment, task, run.context, run.model, run.resources, control, recorder);
-        const FinalAnswer answer = agent->run();
-        end.status = answer.success ? TaskStatus::Completed : TaskStatus::Failed;
-        end.result = result_json(answer, agent->artifacts(), seconds_since(started));
-        if (!answer.success) {
-            end.error_code =
-                answer.error_code.empty() ? task_error::task_failed : answer.error_code;
-            end.error_message = answer.summary;
-        }
+        agent.emplace(setup);
+        end = answered_end(agent->run(), *agent, started);
     } catch (const LeaseLost &) {
-        log_lease_lost(log, recorder.claim());
+        log_lease_lost(setup.environment.log, setup.recorder.claim());
         return std::nullopt;
     } catch (const TaskStopped &) {
-        const std::optional<StopReason> reason = control.stop_reason();
-        if (reason == StopReason::LeaseLost) {
-            log_lease_lost(log, recorder.claim());
-            return std::nullopt;
-        }
-        if (reason == StopReason::Shutdown) {
-            release_task(db, recorder.claim());
-            log.info("task.released", {{"task_id", task.id}, {"reason", "shutdown"}});
-            return std::nullopt;
-        }
-        if (reason == StopReason::Cancelled) {
-            end.status = TaskStatus::Cancelled;
-            end.error_code = task_error::cancelled;
-            end.error_message = "cancelled while running; its steps so far are kept";
-        } else {
-            end.status = TaskStatus::Timeout;
-            end.error_code = task_error::timeout;
-            end.error_message = "the task did not finish within its time limit of " +
-                                std::to_string(run.context.timeout_seconds) +
-                                " s; its steps so far are kept";
-        }
+        end = stopped_end(db, setup);
     } catch (const TaskFailure &failure) {
-        end.status = TaskStatus::Failed;
-        end.error_code = failure.code();
-        end.error_message = failure.what();
+        end = failed_end(failure.code(), failure.what());
     } catch (const std::exception &e) {
-        if (recorder.lease_lost()) { // a write refused by the fence, seen as another error
-            log_lease_lost(log, recorder.claim());
-            return std::nullopt;
-        }
-        log.error("task.internal_error", {{"task_id", task.id}, {"error", e.what()}});
-        end.status = TaskStatus::Failed;
-        end.error_code = task_error::internal_error;
-        end.error_message =
-            "internal error in the runner (task " + task.id + "; see the runner's log)";
+        end = unexpected_end(e, setup);
     }
-    if (agent)
-        end.metrics = agent->metrics(seconds_since(started));
+    if (end && agent)
+        end->metrics = agent->metrics(seconds_since(started));
     return end;
 }
 
@@ -225,7 +235,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
     const ControlScope scope(register_control, recorder.claim(), control);
     const ProviderResources resources{client, db, log, environment.config.execution};
     const std::optional<TaskEnd> end =
-        run_agent(db, environment, {task, context, model, resources, *control, recorder, started});
+        run_agent(db, {environment, task, context, model, resources, *control, recorder}, started);
     if (!end)
         return;
     const Stored stored = store_end(recorder, *end, log, lease_of(environment));

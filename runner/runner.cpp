@@ -63,6 +63,7 @@ int Runner::run(const sigset_t &stop_signals) {
                                  {"workers", config_.service.max_concurrent_tasks},
                                  {"sandbox", to_string(sandbox_.kind())}});
     std::vector<std::thread> workers;
+    workers.reserve(static_cast<std::size_t>(config_.service.max_concurrent_tasks));
     for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
         workers.emplace_back(&Runner::work, this);
     std::thread supervisor(&Runner::supervise, this);

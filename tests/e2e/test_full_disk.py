@@ -264,3 +264,42 @@ def test_a_read_only_database_refuses_writes_with_503_and_health_says_why(small_
     for task_id, before in done.items():
         assert stack.get(f"/api/v1/tasks/{task_id}").json() == before
     no_internal_errors(stack)
+
+
+def component(stack, name):
+    """The pid of the launcher's child program `name` (task-runner-runner...)."""
+    for pid in stack.component_pids():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        if int(stat[1]) == stack.process.pid and argv0.endswith(name.encode()):
+            return pid
+    return None
+
+
+def test_the_runner_claims_nothing_uncommitted_and_backs_off_on_a_full_disk(small_tmpfs, make_stack):
+    stack, disk = stack_on_small_disk(small_tmpfs, make_stack)
+    runner = component(stack, "task-runner-runner")
+    tasks = Submissions(stack)
+    os.kill(runner, signal.SIGSTOP)  # the queue fills while the runner cannot claim
+    try:
+        for i in range(40):
+            tasks.submit(f"queued {i}")
+        disk.fill()
+    finally:
+        os.kill(runner, signal.SIGCONT)
+    wait_until(lambda: "event=runner.writes_failing" in stack.log(), timeout=30,
+               message="the runner to notice that writes fail")
+    disk.free()
+    wait_until(lambda: "event=runner.writes_recovered" in stack.log(), timeout=30,
+               message="the runner to resume")
+    intact(stack, tasks.accepted)
+    log = stack.log()
+    # Said once per change, not at every try; and every task.started is a committed claim.
+    assert log.count("event=runner.writes_failing") <= log.count("event=runner.writes_recovered") + 1
+    assert log.count("event=runner.writes_failing") <= 3, log.count("event=runner.writes_failing")
+    started = log.count("event=task.started")
+    claims = stack.query("SELECT sum(attempts) FROM tasks")[0][0]
+    assert started == claims, (started, claims)
