@@ -94,6 +94,11 @@ int run(int argc, char **argv) {
     // Commands run as another user, in namespaces of their own; none of them may read this
     // process's memory or environment (its model key), however it runs (PR_SET_DUMPABLE).
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // Open for as long as the runner runs: while a connection is open, the database's -wal and
+    // -shm stay in place (the last one to close deletes both), so the masks the sandbox plans
+    // for them at each command still exist when bwrap mounts them.
+    const tr::Db keeps_wal_in_place(config.storage.database,
+                                    tr::parse_durability(config.storage.synchronous));
     // Commands die when leases can no longer be renewed, before the lease lapses and another
     // attempt can start: three quarters of the lease without a renewal.
     const tr::runner::Watchdog watchdog(
