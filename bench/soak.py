@@ -145,8 +145,8 @@ class Soak:
     # -- the clients --------------------------------------------------------------------------
 
     def task_text(self, task_id, n):
-        if n % 10 < 3:  # a short command, which says when it ran
-            return f"run the command: echo {task_id} >> runs.log"
+        if n % 10 < 3:  # a short command, which says when it ran, then takes a moment
+            return f"run the command: echo {task_id} >> runs.log; sleep 0.5"
         return ["list the files in .", "read the file seed.txt", f"write '{n}' to out/{task_id}.txt"][n % 3]
 
     def submit(self, task_id, text):
