@@ -14,8 +14,8 @@ it prints a report (Markdown):
 - accepted: tasks answered 202 (or 200 for a retry of one accepted before);
 - completed, and failed by error code;
 - lost: accepted tasks with no row or not ended (must be 0);
-- recorded twice: tasks with more than one final transition or more than one completion step
-  (must be 0);
+- recorded twice: tasks with more than one final transition, or an attempt with more than one
+  completion step (must be 0);
 - executed twice: commands that ran more than once (each appends its task id to a file in the
   work directory), with their task ids: at-least-once execution made visible;
 - PRAGMA integrity_check.
@@ -245,7 +245,7 @@ class Soak:
             "SELECT task_id FROM task_transitions WHERE to_status IN ('completed', 'failed', 'cancelled', 'timeout') "
             "GROUP BY task_id HAVING count(*) > 1 UNION "
             "SELECT task_id FROM steps WHERE step_type = 'completion' AND status = 'completed' "
-            "GROUP BY task_id HAVING count(*) > 1")]
+            "GROUP BY task_id, attempt HAVING count(*) > 1")]
         runs = collections.Counter((self.directory / "work" / "runs.log").read_text().split())
         executed_twice = sorted(t for t, n in runs.items() if n > 1)
         commands = sum(1 for t in self.accepted if rows.get(t) and t in runs)
