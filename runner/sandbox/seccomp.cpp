@@ -120,6 +120,12 @@ void deny_when(void *context, const char *name, scmp_arg_cmp condition) {
     deny(context, name, 1, &condition);
 }
 
+// Argument `index` compared with `op`: what SCMP_A0() and its siblings say, without their C99
+// compound literals (which C++ compilers warn about). MASKED_EQ takes the mask, then the value.
+scmp_arg_cmp argument(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+    return scmp_arg_cmp{index, op, a, b};
+}
+
 // The calls that set a file's mode, and which argument holds it. Writable paths store what the
 // sandbox user writes as the service's own (idmap.h): a setuid bit there would make a program
 // that runs as root for whoever starts it.
@@ -159,29 +165,28 @@ SeccompFilter SeccompFilter::build(bool deny_sockets) {
     for (const char *name : denied_calls)
         deny(ctx, name);
     for (const unsigned long flag : namespace_flags)
-        deny_when(ctx, "clone", SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+        deny_when(ctx, "clone", argument(0, SCMP_CMP_MASKED_EQ, flag, flag));
     // clone3 passes its flags in memory, out of a filter's reach: "not implemented" makes the
     // C library fall back to clone, which is checked above.
     check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0), "clone3");
     // Tracing others: attaching. A process may still ask its parent to trace it.
-    deny_when(ctx, "ptrace", SCMP_A0(SCMP_CMP_EQ, PTRACE_ATTACH));
-    deny_when(ctx, "ptrace", SCMP_A0(SCMP_CMP_EQ, PTRACE_SEIZE));
+    deny_when(ctx, "ptrace", argument(0, SCMP_CMP_EQ, PTRACE_ATTACH));
+    deny_when(ctx, "ptrace", argument(0, SCMP_CMP_EQ, PTRACE_SEIZE));
     // Typing into a terminal another process reads; the request is an int, so only its low 32
     // bits count (higher ones must not slip past).
     for (const unsigned long request : {TIOCSTI, TIOCLINUX})
-        deny_when(ctx, "ioctl", SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
+        deny_when(ctx, "ioctl", argument(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, request));
     for (const ModeArgument &call : mode_arguments)
         for (const unsigned long bit :
              {static_cast<unsigned long>(S_ISUID), static_cast<unsigned long>(S_ISGID)}) {
-            const scmp_arg_cmp condition{call.argument, SCMP_CMP_MASKED_EQ, bit, bit};
-            deny_when(ctx, call.call, condition);
+            deny_when(ctx, call.call, argument(call.argument, SCMP_CMP_MASKED_EQ, bit, bit));
         }
     // openat2 passes its mode in memory, out of a filter's reach: as for clone3.
     check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0), "openat2");
     // vsock reaches the hypervisor, whatever network namespace the command is in.
-    deny_when(ctx, "socket", SCMP_A0(SCMP_CMP_EQ, AF_VSOCK));
+    deny_when(ctx, "socket", argument(0, SCMP_CMP_EQ, AF_VSOCK));
     if (deny_sockets)
-        deny_when(ctx, "socket", SCMP_A0(SCMP_CMP_NE, AF_NETLINK));
+        deny_when(ctx, "socket", argument(0, SCMP_CMP_NE, AF_NETLINK));
 
     const UniqueFd exported(::memfd_create("task-runner-seccomp", MFD_CLOEXEC));
     if (!exported.valid())
