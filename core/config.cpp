@@ -250,6 +250,26 @@ private:
     const json_t *value_;
 };
 
+// An Origin as browsers send it (RFC 6454): scheme "://" host [":" port], nothing else. Only
+// such a value can ever equal a request's Origin, and nginx's map of allowed origins takes it
+// literally: an entry that starts with ~ is a regular expression there ("~." allows every
+// origin), and "default" or "include" are the map's own parameters (tests/fuzz/config_file
+// checks that).
+bool is_origin(std::string_view text) {
+    const std::size_t separator = text.find("://");
+    if (separator == std::string_view::npos || separator == 0 || separator + 3 == text.size() ||
+        !std::isalpha(static_cast<unsigned char>(text[0])))
+        return false;
+    for (const char c : text.substr(0, separator))
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
+            return false;
+    for (const char c : text.substr(separator + 3))
+        if (!std::isalnum(static_cast<unsigned char>(c)) &&
+            std::string_view("-._:[]").find(c) == std::string_view::npos)
+            return false;
+    return true;
+}
+
 // Collects every problem instead of stopping at the first, so one run shows them all.
 class Loader {
 public:
@@ -373,6 +393,12 @@ public:
                     in_quotes(tools.workspace_root) + " is not an existing directory");
         check_shared_directories();
         check_allowed_hosts();
+        for (const std::string &origin : service.cors.allowed_origins)
+            if (origin != "*" && !is_origin(origin))
+                problem("service.cors.allowed_origins",
+                        "entries must be \"*\" or an origin as browsers send it, scheme://host "
+                        "or scheme://host:port, such as \"https://console.example.com\" (got " +
+                            in_quotes(origin) + ")");
         const bool any_origin =
             std::find(service.cors.allowed_origins.begin(), service.cors.allowed_origins.end(),
                       "*") != service.cors.allowed_origins.end();

@@ -706,6 +706,37 @@ TEST(LoadConfig, RefusesAnyOriginWithoutApiKeysSayingWhy) {
         << from_env;
 }
 
+// Regression (tests/fuzz/config_file checks it; corpus: origin_regex.cfg): an entry went into
+// nginx's map of allowed origins as it was, where "~." is a regular expression that allows
+// every origin, without API keys, which "*" may not; and "default" or "include" are the map's
+// own parameters.
+TEST(LoadConfig, RefusesAllowedOriginsThatAreNotOrigins) {
+    const auto quoted = [](const std::string &text) { // a libconfig string
+        std::string out = "\"";
+        for (const char c : text)
+            out += (c == '"' || c == '\\' ? "\\" : "") + std::string(1, c);
+        return out + "\"";
+    };
+    for (const char *entry : {"~.", "\\~.", "default", "include", "", "https://", "://a.example",
+                              "https://a.example/", "https://a.example/x", "https://a b.example",
+                              "https://a.example\"", "1http://a.example", "null"}) {
+        TempDir dir;
+        const std::string message = load_error(
+            dir,
+            test::minimal_config_text(
+                {"", "", std::string("cors = { allowed_origins = [") + quoted(entry) + "]; };"}));
+        EXPECT_TRUE(contains(message, "service.cors.allowed_origins entries must be \"*\" or an "
+                                      "origin as browsers send it"))
+            << entry << ": " << message;
+    }
+    TempDir dir;
+    const Config config = test::load_minimal_config(
+        dir, {"", "",
+              "cors = { allowed_origins = [\"https://console.example.com\", "
+              "\"http://localhost:3000\", \"http://[::1]:8080\", \"chrome-extension://abc\"]; };"});
+    EXPECT_EQ(config.service.cors.allowed_origins.size(), 4u);
+}
+
 TEST(LoadConfig, AcceptsAnyOriginWithApiKeys) {
     TempDir dir;
     const Config config = test::load_minimal_config(
