@@ -216,7 +216,10 @@ def test_sigterm_lets_a_running_task_finish(make_stack):
 def test_a_task_interrupted_by_shutdown_goes_back_to_the_queue_and_runs_again(make_stack):
     stack = make_stack({"execution.shutdown_grace_seconds": 0})
     task_id = stack.submit("run the command: sleep 30")
-    wait_until(lambda: stack.get(f"/api/v1/tasks/{task_id}").json()["status"] == "running")
+    # The command's step, not only the task, must be running: a slower build (the sanitizers')
+    # could otherwise stop between the claim and the step.
+    wait_until(lambda: stack.query("SELECT 1 FROM steps WHERE task_id = ? AND tool = 'run_command' "
+                                   "AND status = 'running'", (task_id,)))
     assert stack.stop() == 0
     assert stack.query("SELECT status, attempts FROM tasks WHERE id = ?", (task_id,)) == [("queued", 0)]
     interrupted = stack.query("SELECT status, error FROM steps WHERE task_id = ? AND tool = 'run_command'",
