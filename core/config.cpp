@@ -724,6 +724,15 @@ std::optional<BindAddress> parse_bind_address(std::string_view text) {
     } else {
         address.host = "127.0.0.1";
     }
+    // The host goes into nginx's listen directive as it is: a name or an address, nothing nginx
+    // would read as more of its configuration ("127.0.0.1; error_log ...; listen 127.0.0.1:81"
+    // was a bind address; found by tests/fuzz/config_file).
+    const bool ipv6 = address.host.find(':') != std::string::npos; // only in brackets, above
+    if (address.host.size() > 253 ||
+        address.host.find_first_not_of(ipv6 ? "0123456789abcdefABCDEF:."
+                                            : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789.-") != std::string::npos)
+        return std::nullopt;
     if (port_text.empty() || port_text.size() > 5)
         return std::nullopt;
     for (const char c : port_text) {

@@ -868,6 +868,17 @@ TEST(ParseBindAddress, RejectsAnIpv6AddressWithoutBrackets) {
     EXPECT_FALSE(parse_bind_address("fe80::1:8080"));
 }
 
+// Regression, found by tests/fuzz/config_file (corpus: bind_address_host.cfg): any host went,
+// unquoted, into nginx's listen directive, so a bind address could carry more of nginx's
+// configuration, and its default allowed host was one nothing could match.
+TEST(ParseBindAddress, RejectsAHostThatIsNeitherANameNorAnAddress) {
+    for (const char *text : {"126!0.0.1:8080", "127.0.0.1; error_log /tmp/x; listen 127.0.0.1:8081",
+                             "a b:80", "exa_mple.test:80", "[::1;]:80", "[::g]:80", "\"x\":80"})
+        EXPECT_FALSE(parse_bind_address(text)) << text;
+    EXPECT_TRUE(parse_bind_address("tasks-1.example.test:8080"));
+    EXPECT_TRUE(parse_bind_address("[fe80::1]:8080"));
+}
+
 TEST(ParseBindAddress, RejectsAnEmptyHost) {
     EXPECT_FALSE(parse_bind_address(":8080"));
     EXPECT_FALSE(parse_bind_address("[]:8080"));
