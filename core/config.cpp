@@ -279,6 +279,26 @@ private:
     const json_t *value_;
 };
 
+// An Origin as browsers send it (RFC 6454): scheme "://" host [":" port], nothing else. Only
+// such a value can ever equal a request's Origin, and nginx's map of allowed origins takes it
+// literally: an entry that starts with ~ is a regular expression there ("~." allows every
+// origin), and "default" or "include" are the map's own parameters (tests/fuzz/config_file
+// checks that).
+bool is_origin(std::string_view text) {
+    const std::size_t separator = text.find("://");
+    if (separator == std::string_view::npos || separator == 0 || separator + 3 == text.size() ||
+        !std::isalpha(static_cast<unsigned char>(text[0])))
+        return false;
+    for (const char c : text.substr(0, separator))
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
+            return false;
+    for (const char c : text.substr(separator + 3))
+        if (!std::isalnum(static_cast<unsigned char>(c)) &&
+            std::string_view("-._:[]").find(c) == std::string_view::npos)
+            return false;
+    return true;
+}
+
 // Collects every problem instead of stopping at the first, so one run shows them all.
 class Loader {
 public:
@@ -424,6 +444,12 @@ private:
 
     void check_cors() {
         const ServiceConfig &service = config_.service;
+        for (const std::string &origin : service.cors.allowed_origins)
+            if (origin != "*" && !is_origin(origin))
+                problem("service.cors.allowed_origins",
+                        "entries must be \"*\" or an origin as browsers send it, scheme://host "
+                        "or scheme://host:port, such as \"https://console.example.com\" (got " +
+                            in_quotes(origin) + ")");
         const bool any_origin =
             std::find(service.cors.allowed_origins.begin(), service.cors.allowed_origins.end(),
                       "*") != service.cors.allowed_origins.end();
@@ -770,6 +796,15 @@ std::optional<BindAddress> parse_bind_address(std::string_view text) {
     } else {
         address.host = "127.0.0.1";
     }
+    // The host goes into nginx's listen directive as it is: a name or an address, nothing nginx
+    // would read as more of its configuration ("127.0.0.1; error_log ...; listen 127.0.0.1:81"
+    // was a bind address; found by tests/fuzz/config_file).
+    const bool ipv6 = address.host.find(':') != std::string::npos; // only in brackets, above
+    if (address.host.size() > 253 ||
+        address.host.find_first_not_of(ipv6 ? "0123456789abcdefABCDEF:."
+                                            : "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789.-") != std::string::npos)
+        return std::nullopt;
     if (port_text.empty() || port_text.size() > 5)
         return std::nullopt;
     for (const char c : port_text) {

@@ -278,6 +278,19 @@ ModelOverrides merge_model_update(const Config &config, const ModelOverrides &cu
     resolve_model(candidate.model); // a provider needing a key without one is refused now
     check_endpoint_allowed(config.model, given.get());
     take_given(merged, given.get(), candidate.model);
+    // What the next task runs with, resolved as the runner will resolve it: effective_model
+    // withholds the configured key from another origin, and a provider that then has no key
+    // would fail every task (found by tests/fuzz/config_json).
+    const ModelConfig effective = effective_model(config.model, merged);
+    try {
+        resolve_model(effective);
+    } catch (const Error &e) {
+        if (effective.api_key.empty() && !config.model.api_key.empty())
+            invalid(std::string(e.what()) + ": the configured model.api_key goes only to " +
+                    key_origin(config.model).value_or("its own endpoint") +
+                    "; send the api_key for this endpoint with it");
+        throw;
+    }
     return merged;
 }
 

@@ -123,8 +123,8 @@ public:
             reply.tool_calls.push_back(std::move(call));
         }
         const json_t *usage = json_object_get(body.get(), "usage");
-        reply.usage.input = json_integer_value(json_object_get(usage, "input_tokens"));
-        reply.usage.output = json_integer_value(json_object_get(usage, "output_tokens"));
+        reply.usage.input = token_count(usage, "input_tokens");
+        reply.usage.output = token_count(usage, "output_tokens");
         return reply;
     }
 

@@ -115,8 +115,8 @@ public:
             reply.tool_calls.push_back(std::move(parsed));
         }
         const json_t *usage = json_object_get(body.get(), "usage");
-        reply.usage.input = json_integer_value(json_object_get(usage, "prompt_tokens"));
-        reply.usage.output = json_integer_value(json_object_get(usage, "completion_tokens"));
+        reply.usage.input = token_count(usage, "prompt_tokens");
+        reply.usage.output = token_count(usage, "completion_tokens");
         return reply;
     }
 

@@ -20,8 +20,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
     if (first == std::string_view::npos)
         return std::nullopt;
     value = value.substr(first, value.find_last_not_of(" \t\r\n") - first + 1);
+    // Nine digits of seconds (some 31 years) at most, in either form: any longer is unreadable,
+    // not an overflow.
+    constexpr std::time_t longest = 999999999;
     if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        if (value.size() > 9) // beyond a decade: treat as unreadable, not as an overflow
+        if (value.size() > 9)
             return std::nullopt;
         return std::chrono::seconds(std::stol(std::string(value)));
     }
@@ -30,10 +33,15 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
     const char *end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
     if (!end || *end != '\0')
         return std::nullopt;
-    const TimePoint when = Clock::from_time_t(timegm(&parts));
-    if (when <= now)
+    // Compared in seconds first: a date like 2710 or 0001 is beyond what a time_point holds in
+    // nanoseconds, and converting it overflowed (found by tests/fuzz/retry_after).
+    const std::time_t when = timegm(&parts);
+    const std::time_t current = Clock::to_time_t(now);
+    if (when <= current)
         return std::chrono::milliseconds(0);
-    return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+    if (when - current > longest)
+        return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::from_time_t(when) - now);
 }
 
 std::chrono::milliseconds backoff_delay(double base_seconds, int attempt, double jitter_unit) {

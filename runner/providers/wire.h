@@ -65,6 +65,14 @@ public:
 JsonPtr parse_reply(std::string_view text);
 std::string text_member(const json_t *object, const char *key);
 
+// No model call reports more tokens than this (the largest context windows hold millions).
+inline constexpr long long max_reported_tokens = 1000000000;
+
+// A token count of a usage object: 0 when absent, not an integer or negative, and at most
+// max_reported_tokens. The loop adds these up against the task's budget: a negative count
+// would give tokens back, a huge one overflow the sum.
+long long token_count(const json_t *usage, const char *key);
+
 std::unique_ptr<Wire> make_openai_wire();
 std::unique_ptr<Wire> make_anthropic_wire();
 

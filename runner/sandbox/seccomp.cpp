@@ -127,6 +127,12 @@ void deny_when(void *context, const char *name, scmp_arg_cmp condition) {
     deny(context, name, 1, &condition);
 }
 
+// Argument `index` compared with `op`: what SCMP_A0() and its siblings say, without their C99
+// compound literals (which C++ compilers warn about). MASKED_EQ takes the mask, then the value.
+scmp_arg_cmp argument(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+    return scmp_arg_cmp{index, op, a, b};
+}
+
 // The calls that set a file's mode, and which argument holds it. Writable paths store what the
 // sandbox user writes as the service's own (idmap.h): a setuid bit there would make a program
 // that runs as root for whoever starts it.

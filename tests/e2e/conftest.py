@@ -13,6 +13,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,6 +95,35 @@ def _remember_scripted_keys():
 
 
 _remember_scripted_keys()
+
+# Sanitizer reports: every program the suite starts (stack components, the CLI, handlers run as
+# CGI) inherits these options, so with an AddressSanitizer/UndefinedBehaviorSanitizer build
+# (build-asan) any report -- memory error, undefined behaviour, a leak at exit -- lands in
+# SANITIZER_LOGS as report.<pid> instead of in a log nobody reads, and the process stops at once.
+# A test after which a new report is there fails (no_sanitizer_reports), and so does the run
+# (pytest_sessionfinish). Without sanitizers the options are ignored.
+SANITIZER_LOGS = Path(tempfile.mkdtemp(prefix="tr-e2e-sanitizers-"))
+SANITIZER_LOGS.chmod(0o1777)  # stacks run as an unprivileged user report here too
+_report = SANITIZER_LOGS / "report"
+os.environ["ASAN_OPTIONS"] = f"log_path={_report}:abort_on_error=1:detect_leaks=1:disable_coredump=1"
+os.environ["UBSAN_OPTIONS"] = f"log_path={_report}:print_stacktrace=1:halt_on_error=1"
+os.environ["LSAN_OPTIONS"] = f"suppressions={ROOT / 'tests' / 'lsan.supp'}"
+REPORTED = set()  # reports a test has failed for already
+
+
+def sanitizer_reports():
+    """{path: text} of the reports not yet reported."""
+    return {path: path.read_text(errors="replace") for path in sorted(SANITIZER_LOGS.iterdir())
+            if path not in REPORTED}
+
+
+def fail_on_sanitizer_reports(when):
+    reports = sanitizer_reports()
+    REPORTED.update(reports)
+    if reports:
+        pytest.fail(f"sanitizer reports {when}:\n" + "\n".join(
+            f"--- {path.name}\n{text[-8000:]}" for path, text in reports.items()), pytrace=False)
+
 
 # Who commands run as when a stack runs as root, and the user a stack runs as when a test asks
 # for one that is not root.
@@ -250,12 +280,15 @@ class Stack:
             self.process.wait()
             raise
 
-    def shut_down(self):
-        """Stops the stack, and kills whatever it left behind whatever happened meanwhile."""
+    def shut_down(self, check_sanitizers=True):
+        """Stops the stack, and kills whatever it left behind whatever happened meanwhile; then
+        fails on a sanitizer report (components report leaks as they exit)."""
         try:
             self.stop()
         finally:
             self.kill_leftovers()
+        if check_sanitizers:
+            fail_on_sanitizer_reports(f"by the stack on {self.url} or while it ran")
 
     def kill_leftovers(self):
         if self.process is None:
@@ -335,8 +368,8 @@ def make_stack(request, tmp_path):
         return stack.start() if start else stack
 
     yield make
-    for stack in stacks:
-        stack.shut_down()
+    for stack in stacks:  # every one stopped first; no_sanitizer_reports checks after
+        stack.shut_down(check_sanitizers=False)
 
 
 @pytest.fixture(scope="module")
@@ -440,6 +473,26 @@ def attach_shared_stack_log(request):
     if used:
         request.node._stacks = [request.getfixturevalue(name) for name in used]
     yield
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_reports():
+    """A test fails when a program reported a sanitizer error while it ran (its own stacks have
+    stopped by then: autouse fixtures are torn down last; a module's shared stack checks as it
+    stops, after the module's last test)."""
+    yield
+    fail_on_sanitizer_reports("during this test")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Whatever reported after the last check (a shared stack stopping late) fails the run."""
+    reports = {path: path.read_text(errors="replace") for path in sorted(SANITIZER_LOGS.iterdir())}
+    for path, text in reports.items():
+        print(f"\n--- sanitizer report {path}\n{text[-8000:]}")
+    if reports:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        SANITIZER_LOGS.rmdir()
 
 
 @pytest.fixture(autouse=True)

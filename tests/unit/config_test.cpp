@@ -706,6 +706,37 @@ TEST(LoadConfig, RefusesAnyOriginWithoutApiKeysSayingWhy) {
         << from_env;
 }
 
+// Regression (tests/fuzz/config_file checks it; corpus: origin_regex.cfg): an entry went into
+// nginx's map of allowed origins as it was, where "~." is a regular expression that allows
+// every origin, without API keys, which "*" may not; and "default" or "include" are the map's
+// own parameters.
+TEST(LoadConfig, RefusesAllowedOriginsThatAreNotOrigins) {
+    const auto quoted = [](const std::string &text) { // a libconfig string
+        std::string out = "\"";
+        for (const char c : text)
+            out += (c == '"' || c == '\\' ? "\\" : "") + std::string(1, c);
+        return out + "\"";
+    };
+    for (const char *entry : {"~.", "\\~.", "default", "include", "", "https://", "://a.example",
+                              "https://a.example/", "https://a.example/x", "https://a b.example",
+                              "https://a.example\"", "1http://a.example", "null"}) {
+        TempDir dir;
+        const std::string message = load_error(
+            dir,
+            test::minimal_config_text(
+                {"", "", std::string("cors = { allowed_origins = [") + quoted(entry) + "]; };"}));
+        EXPECT_TRUE(contains(message, "service.cors.allowed_origins entries must be \"*\" or an "
+                                      "origin as browsers send it"))
+            << entry << ": " << message;
+    }
+    TempDir dir;
+    const Config config = test::load_minimal_config(
+        dir, {"", "",
+              "cors = { allowed_origins = [\"https://console.example.com\", "
+              "\"http://localhost:3000\", \"http://[::1]:8080\", \"chrome-extension://abc\"]; };"});
+    EXPECT_EQ(config.service.cors.allowed_origins.size(), 4u);
+}
+
 TEST(LoadConfig, AcceptsAnyOriginWithApiKeys) {
     TempDir dir;
     const Config config = test::load_minimal_config(
@@ -835,6 +866,17 @@ TEST(ParseBindAddress, RejectsBadPorts) {
 TEST(ParseBindAddress, RejectsAnIpv6AddressWithoutBrackets) {
     EXPECT_FALSE(parse_bind_address("::1:80"));
     EXPECT_FALSE(parse_bind_address("fe80::1:8080"));
+}
+
+// Regression, found by tests/fuzz/config_file (corpus: bind_address_host.cfg): any host went,
+// unquoted, into nginx's listen directive, so a bind address could carry more of nginx's
+// configuration, and its default allowed host was one nothing could match.
+TEST(ParseBindAddress, RejectsAHostThatIsNeitherANameNorAnAddress) {
+    for (const char *text : {"126!0.0.1:8080", "127.0.0.1; error_log /tmp/x; listen 127.0.0.1:8081",
+                             "a b:80", "exa_mple.test:80", "[::1;]:80", "[::g]:80", "\"x\":80"})
+        EXPECT_FALSE(parse_bind_address(text)) << text;
+    EXPECT_TRUE(parse_bind_address("tasks-1.example.test:8080"));
+    EXPECT_TRUE(parse_bind_address("[fe80::1]:8080"));
 }
 
 TEST(ParseBindAddress, RejectsAnEmptyHost) {

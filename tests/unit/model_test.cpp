@@ -458,6 +458,26 @@ TEST_F(MergeModelUpdate, RefusesOpenAiWithoutAKeyAtItsOwnUrlSpelledOut) {
     EXPECT_TRUE(contains(message, "TASK_RUNNER_API_KEY")) << message;
 }
 
+// Regression, found by tests/fuzz/config_json (corpus: key_withheld.json): with a key
+// configured for one endpoint, moving the endpoint to the vendor's own was accepted, but the
+// configured key goes only where it was configured for (effective_model), so every task after
+// it failed for want of a key.
+TEST_F(MergeModelUpdate, RefusesAnEndpointThatTheConfiguredKeyDoesNotGoTo) {
+    config_.model.provider = "openai";
+    config_.model.endpoint = "https://llm.example.test/v1";
+    config_.model.api_key = secret_key;
+    const std::string message = refusal(R"({"endpoint":"https://api.openai.com/v1"})");
+    EXPECT_TRUE(contains(message, "needs model.api_key")) << message;
+    EXPECT_TRUE(contains(message, "goes only to https://llm.example.test:443")) << message;
+    EXPECT_FALSE(contains(message, secret_key)) << message;
+    // With a key of its own it may go there; a server that needs no key needs none.
+    const ModelOverrides keyed =
+        merge(R"({"endpoint":"https://api.openai.com/v1","api_key":"sk-for-openai"})");
+    EXPECT_EQ(resolve_model(effective_model(config_.model, keyed)).api_key, "sk-for-openai");
+    const ModelOverrides local = merge(R"({"endpoint":"http://127.0.0.1:8080/v1"})");
+    EXPECT_EQ(resolve_model(effective_model(config_.model, local)).api_key, "");
+}
+
 TEST_F(MergeModelUpdate, AcceptsOpenAiWithoutAKeyAtACustomEndpoint) {
     const ModelOverrides merged =
         merge(R"({"provider":"openai","endpoint":"http://127.0.0.1:8080/v1"})");

@@ -64,6 +64,19 @@ TEST(Retry, RefusesARetryAfterOfOnlyLineEnds) {
     }
 }
 
+// Regression, found by tests/fuzz/retry_after (corpus: date_year_2710): a date centuries away
+// overflowed the conversion to the clock's nanoseconds (undefined behaviour; in a release build
+// a wait of any length, or none). A date further than nine digits of seconds is unreadable,
+// as that many seconds are; one long past is no wait.
+TEST(Retry, RefusesAnHttpDateBeyondWhatItWouldWaitAndReadsAncientOnesAsNoWait) {
+    EXPECT_EQ(parse_retry_after("Wed, 1 Oct 2710 05:28:0 GMT", fixed_now()), std::nullopt);
+    EXPECT_EQ(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", fixed_now()), std::nullopt);
+    EXPECT_EQ(parse_retry_after("Mon, 01 Jan 0001 00:00:00 GMT", fixed_now()), milliseconds(0));
+    EXPECT_EQ(parse_retry_after("Mon, 29 Nov 2055 10:00:00 GMT", fixed_now()),
+              seconds(915148800)); // 29 years: still nine digits of seconds
+    EXPECT_EQ(parse_retry_after("Fri, 29 Nov 2058 10:00:00 GMT", fixed_now()), std::nullopt);
+}
+
 TEST(Retry, DoublesTheBackoffWithEachAttempt) {
     // jitter_unit 0.5 is a factor of exactly 1.
     EXPECT_EQ(backoff_delay(1, 0, 0.5), milliseconds(1000));

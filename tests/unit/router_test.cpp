@@ -6,6 +6,7 @@
 
 #include "core/db.h"
 #include "core/log.h"
+#include "core/migrate.h"
 #include "fcgi/http.h"
 #include "fcgi/respond.h"
 #include "test_support.h"
@@ -563,6 +564,25 @@ TEST_F(RespondTest, UnknownPathsAndMethodsKeepTheirStatus) {
         respond_to({{"REQUEST_METHOD", "PUT"}, {"DOCUMENT_URI", "/api/v1/tasks"}});
     EXPECT_EQ(response.status, 405);
     EXPECT_EQ(header(response, "Allow"), "GET, POST");
+}
+
+// Found by tests/fuzz/router (its corpus keeps the input: metrics_method.txt).
+TEST_F(RespondTest, CountsAMethodHttpDoesNotHaveAsOther) {
+    migrate(db_.handle());
+    for (const char *method : {"GET", "BREW", "", "get", "G\"E\nT"})
+        respond_to({{"REQUEST_METHOD", method}, {"DOCUMENT_URI", "/nope"}});
+    respond_to({{"REQUEST_METHOD", "DELETE"}, {"DOCUMENT_URI", "/api/v1/tasks/9"}});
+    process_.metrics.flush(db_);
+    std::map<std::string, double> requests;
+    Query rows = db_.query(
+        "SELECT labels, value FROM metric_counters WHERE name = 'ai_agent_requests_total'");
+    while (rows->executeStep())
+        requests[rows->getColumn(0).getString()] = rows->getColumn(1).getDouble();
+    const std::map<std::string, double> expected{
+        {R"(method="GET",route="unmatched",status="404")", 1},
+        {R"(method="other",route="unmatched",status="404")", 4},
+        {R"(method="DELETE",route="/api/v1/tasks/{id}",status="200")", 1}};
+    EXPECT_EQ(requests, expected);
 }
 
 TEST(ParseParams, SplitsNameValueEntries) {

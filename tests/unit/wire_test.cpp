@@ -600,6 +600,35 @@ TEST(AnthropicWire, RefusesAToolUseWithoutANameOrId) {
                  WireError);
 }
 
+// Regression, found by tests/fuzz/anthropic_reply (corpus: usage_huge.json; and
+// usage_out_of_range.json for both wires): token counts went into the task's budget as sent,
+// so a negative one gave tokens back and a huge one could overflow the sum (undefined
+// behaviour in the loop).
+TEST(Wires, ReadTokenCountsOnlyAsWhatABudgetCanAddUp) {
+    const struct {
+        const char *input, *output; // as JSON
+        long long read_input, read_output;
+    } cases[] = {
+        {"-5", "9223372036854775807", 0, max_reported_tokens},
+        {"-9223372036854775807", "1000000001", 0, max_reported_tokens},
+        {"1.5", "\"12\"", 0, 0},
+        {"1000000000", "0", max_reported_tokens, 0},
+    };
+    for (const auto &c : cases) {
+        const std::string in = c.input, out = c.output;
+        const ChatReply openai = make_openai_wire()->parse(
+            R"({"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":)" + in +
+            R"(,"completion_tokens":)" + out + "}}");
+        EXPECT_EQ(openai.usage.input, c.read_input) << in;
+        EXPECT_EQ(openai.usage.output, c.read_output) << out;
+        const ChatReply anthropic = make_anthropic_wire()->parse(
+            R"({"content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":)" + in +
+            R"(,"output_tokens":)" + out + "}}");
+        EXPECT_EQ(anthropic.usage.input, c.read_input) << in;
+        EXPECT_EQ(anthropic.usage.output, c.read_output) << out;
+    }
+}
+
 TEST(AnthropicWire, ReadsTheProviderMessageFromAnErrorBody) {
     EXPECT_EQ(make_anthropic_wire()->error_message(recorded("anthropic_error.json")),
               "invalid x-api-key");
