@@ -117,7 +117,8 @@ void deny(void *context, const char *name, unsigned count = 0,
 }
 
 // A condition on argument `index`: what libseccomp's SCMP_A0()... make, but those are C99
-// compound literals, which C++ does not have (clang's -Wpedantic says so).
+// compound literals, which C++ does not have (clang's -Wpedantic says so). MASKED_EQ takes the
+// mask, then the value.
 scmp_arg_cmp argument(unsigned index, scmp_compare op, scmp_datum_t datum_a,
                       scmp_datum_t datum_b = 0) {
     return scmp_arg_cmp{index, op, datum_a, datum_b};
@@ -125,12 +126,6 @@ scmp_arg_cmp argument(unsigned index, scmp_compare op, scmp_datum_t datum_a,
 
 void deny_when(void *context, const char *name, scmp_arg_cmp condition) {
     deny(context, name, 1, &condition);
-}
-
-// Argument `index` compared with `op`: what SCMP_A0() and its siblings say, without their C99
-// compound literals (which C++ compilers warn about). MASKED_EQ takes the mask, then the value.
-scmp_arg_cmp argument(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
-    return scmp_arg_cmp{index, op, a, b};
 }
 
 // The calls that set a file's mode, and which argument holds it. Writable paths store what the
