@@ -20,5 +20,9 @@ std::optional<TimePoint> parse_utc(std::string_view text);
 
 // Milliseconds between two steady instants, for step and task timings.
 long long elapsed_ms(SteadyClock::time_point since, SteadyClock::time_point until);
+// ... and until now.
+inline long long elapsed_ms(SteadyClock::time_point since) {
+    return elapsed_ms(since, SteadyClock::now());
+}
 
 } // namespace tr

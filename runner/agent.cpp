@@ -2,17 +2,11 @@
 #include "runner/agent.h"
 
 #include "core/task.h"
+#include "core/time.h"
 #include "runner/task_failure.h"
 
 namespace tr::runner {
 namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-
-long long milliseconds_since(SteadyClock::time_point since) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
-        .count();
-}
 
 // "read_file README.md", "run_command: make test": what a step's description says.
 std::string describe_call(const ToolCall &call) {
@@ -127,10 +121,10 @@ Agent::Agent(const AgentSetup &setup)
 FinalAnswer Agent::run() {
     const SteadyClock::time_point planning_started = SteadyClock::now();
     plan();
-    planning_ms_ = milliseconds_since(planning_started);
+    planning_ms_ = elapsed_ms(planning_started);
     const SteadyClock::time_point execution_started = SteadyClock::now();
     FinalAnswer answer = execute();
-    execution_ms_ = milliseconds_since(execution_started);
+    execution_ms_ = elapsed_ms(execution_started);
     TaskRecorder::Step completion =
         recorder_.begin_step(StepType::Completion, "Report the result", "", nullptr);
     completion.end(answer.success ? StepEnd::completed(answer.summary)
@@ -249,7 +243,7 @@ Message Agent::call_tool(const ToolCall &call) {
     TaskRecorder::Step step = recorder_.begin_step(StepType::ToolUse, describe_call(call),
                                                    call.name, call.arguments.get());
     ToolResult result = execute_call(call, step);
-    usage.milliseconds += milliseconds_since(started);
+    usage.milliseconds += elapsed_ms(started);
     step.end(result.ok ? StepEnd::completed(result.output)
                        : StepEnd::failed(result.error, result.output));
     std::string content = result.ok ? result.output : result.error;

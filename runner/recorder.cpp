@@ -6,13 +6,6 @@
 namespace tr::runner {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
-long long milliseconds_since(SteadyClock::time_point since) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
-        .count();
-}
-
 const std::string fence_exists =
     std::string("EXISTS (SELECT 1 FROM tasks WHERE ") + attempt_fence + ")";
 
@@ -187,7 +180,7 @@ TaskRecorder::Step::~Step() {
     try {
         StepEnd end = StepEnd::failed(interruption_);
         end.status = interruption_status_;
-        end.execution_time_ms = milliseconds_since(started_);
+        end.execution_time_ms = elapsed_ms(started_);
         recorder_->end_step(number_, end);
     } catch (...) {
         // The database failed too, or the lease is gone: lease recovery marks the step
@@ -196,7 +189,7 @@ TaskRecorder::Step::~Step() {
 }
 
 void TaskRecorder::Step::end(StepEnd end) {
-    end.execution_time_ms = milliseconds_since(started_);
+    end.execution_time_ms = elapsed_ms(started_);
     recorder_->end_step(number_, end);
     ended_ = true; // not before: a failed write is tried once more, as failed, by the destructor
 }

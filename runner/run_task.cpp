@@ -5,6 +5,7 @@
 #include "core/model.h"
 #include "core/task.h"
 #include "core/task_request.h"
+#include "core/time.h"
 #include "runner/agent.h"
 #include "runner/providers/model_client.h"
 #include "runner/providers/provider.h"
@@ -18,15 +19,8 @@
 namespace tr::runner {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
-long long milliseconds_since(SteadyClock::time_point since) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since)
-        .count();
-}
-
 double seconds_since(SteadyClock::time_point since) {
-    return static_cast<double>(milliseconds_since(since)) / 1000.0;
+    return static_cast<double>(elapsed_ms(since)) / 1000.0;
 }
 
 JsonPtr result_json(const FinalAnswer &answer, const std::vector<Artifact> &artifacts,
@@ -246,7 +240,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
     log.info("task.finished", {{"task_id", task.id},
                                {"status", to_string(end->status)},
                                {"code", end->error_code},
-                               {"duration_ms", milliseconds_since(started)}});
+                               {"duration_ms", elapsed_ms(started)}});
 }
 
 } // namespace tr::runner
