@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace tr {
@@ -422,6 +423,54 @@ TEST(ParseDurability, KnowsFullAndDefaultsToNormal) {
     EXPECT_EQ(parse_durability("full"), Durability::Full);
     EXPECT_EQ(parse_durability("normal"), Durability::Normal);
     EXPECT_EQ(parse_durability(""), Durability::Normal);
+}
+
+// Db(StorageConfig): the one way programs open their connections, durability from the config.
+TEST(ConfiguredDatabase, OpensTheConfiguredFileWithTheConfiguredDurability) {
+    TempDir dir;
+    for (const auto &[setting, pragma] : {std::pair<const char *, int>{"full", 2}, {"normal", 1}}) {
+        StorageConfig storage;
+        storage.database = dir / (std::string(setting) + ".db");
+        storage.synchronous = setting;
+        Db db(storage);
+        EXPECT_EQ(db.path(), storage.database);
+        EXPECT_EQ(db.handle().execAndGet("PRAGMA synchronous").getInt(), pragma) << setting;
+        EXPECT_EQ(db.handle().execAndGet("PRAGMA journal_mode").getString(), "wal");
+        EXPECT_EQ(db.handle().execAndGet("PRAGMA foreign_keys").getInt(), 1);
+    }
+}
+
+// set_up_database: what each program did by hand (prepare the file, open, migrate), once.
+TEST(SetUpDatabase, CreatesThePrivateFileAndItsDirectoryAndAppliesEveryMigration) {
+    TempDir dir;
+    StorageConfig storage;
+    storage.database = dir / "data/nested/tasks.db";
+    const MigrationReport first = set_up_database(storage);
+    EXPECT_EQ(first.applied, embedded_versions());
+    EXPECT_EQ(first.schema_version, embedded_versions().back());
+    struct stat file {
+    }, directory{};
+    ASSERT_EQ(::stat(storage.database.c_str(), &file), 0);
+    ASSERT_EQ(::stat((dir / "data/nested").c_str(), &directory), 0);
+    EXPECT_EQ(file.st_mode & 0777, 0600u);
+    EXPECT_EQ(directory.st_mode & 0777, 0700u);
+
+    const MigrationReport again = set_up_database(storage);
+    EXPECT_TRUE(again.applied.empty());
+    EXPECT_EQ(again.schema_version, first.schema_version);
+}
+
+TEST(SetUpDatabase, ADatabaseThatCannotBeCreatedSaysWhere) {
+    TempDir dir;
+    const std::string file = dir.write("file.txt", "not a directory");
+    StorageConfig storage;
+    storage.database = file + "/tasks.db";
+    try {
+        set_up_database(storage);
+        FAIL() << "a database under a regular file was set up";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find(storage.database), std::string::npos) << e.what();
+    }
 }
 
 TEST(OptionalColumns, NullIsNullopt) {
