@@ -183,9 +183,10 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
     submissions.emplace(config, log, process.write_gate);
     process.submissions = &*submissions;
 
-    // Blocked after FCGX_Init (run), which installs libfcgi's own handlers, and before the
-    // first worker starts: every worker inherits the mask, so only the sigwait below takes a
-    // stop signal, and libfcgi's handler never runs in place of the orderly shutdown.
+    // Blocked after FCGX_Init (run), which installs libfcgi's own handlers (SIGTERM's among
+    // them: it would only mark the library's shutdown as pending), and before the first worker
+    // starts: every worker inherits the mask, so only the sigwait below takes a stop signal,
+    // and libfcgi's handler never runs in place of the orderly shutdown.
     const sigset_t stop_signals = block_stop_signals();
 
     std::vector<std::thread> workers;
