@@ -286,9 +286,13 @@ std::pair<std::size_t, std::size_t> command_end(const Text &text, std::size_t fr
     return {text.size(), 0};
 }
 
-// A mark that ends a sentence at `at` ("." "!" "?" "," and their full-width forms): its length.
+// The marks that end a sentence: ". ! ? ," and their full-width forms.
+constexpr std::string_view sentence_marks[] = {".",      "!",      "?",      ",",
+                                               "\u3002", "\uff01", "\uff1f", "\uff0c"};
+
+// The length of the sentence mark at `at`, or 0.
 std::size_t sentence_mark_at(const Text &text, std::size_t at) {
-    for (const std::string_view mark : {".", "!", "?", ",", "\u3002", "\uff01", "\uff1f", "\uff0c"})
+    for (const std::string_view mark : sentence_marks)
         if (starts_with_at(text, at, mark, false))
             return mark.size();
     return 0;
@@ -296,7 +300,7 @@ std::size_t sentence_mark_at(const Text &text, std::size_t at) {
 
 // The length of the sentence mark that ends `span`, or 0.
 std::size_t final_mark(const Text &text, Span span) {
-    for (const std::string_view mark : {".", "!", "?", ",", "\u3002", "\uff01", "\uff1f", "\uff0c"})
+    for (const std::string_view mark : sentence_marks)
         if (span.size() >= mark.size() && starts_with_at(text, span.end - mark.size(), mark, false))
             return mark.size();
     return 0;

@@ -82,3 +82,14 @@ def test_text_outside_a_quoted_command_is_refused_and_nothing_runs(stack):
     assert task["error"]["code"] == "PLANNING_FAILED", task
     assert tool_steps(task) == []
     assert not marker.exists()
+
+
+def test_a_readme_that_is_not_text_is_reported_and_the_summary_still_completes(stack):
+    binary = stack.work / "binary-readme"
+    binary.mkdir(exist_ok=True)
+    (binary / "README").write_bytes(b"\x7fELF\x00\x01\x02")
+    task = stack.run("总结这个项目", context={"working_directory": "binary-readme"})
+    assert task["status"] == "completed", task
+    assert [s["tool"] for s in tool_steps(task)] == ["list_files", "read_file"]
+    assert tool_steps(task)[1]["input"] == {"path": "README"}
+    assert "README could not be read" in task["result"]["summary"]
