@@ -258,29 +258,19 @@ TEST(BuiltinParser, SummarizesTheProjectInTheOriginalsFirstExample) {
 }
 
 TEST(BuiltinParser, SummarizesTheProjectInCloseVariants) {
-    for (const char *task : {"summarize this project",
-                             "Summarise the project.",
-                             "summarize this repository",
-                             "summarize the current directory",
-                             "give me a summary of this project",
-                             "write a summary of the repository",
-                             "summary of this directory",
-                             "a short summary of this project",
-                             "analyze this project and create a summary",
-                             "Analyse the project, and write a summary",
-                             "analyze this codebase and summarize it",
-                             "describe this project",
-                             "what is this project about?",
-                             "project summary",
-                             "please summarize this folder",
-                             "总结这个项目",
-                             "分析项目并生成摘要",
-                             "总结一下这个项目。",
-                             "分析当前目录并生成摘要",
-                             "为这个项目创建摘要",
-                             "生成项目摘要",
-                             "请帮我分析这个仓库，并写一份摘要",
-                             "概括这个项目"}) {
+    for (const char *task :
+         {"summarize this project", "Summarise the project.", "summarize this repository",
+          "summarize the current directory", "give me a summary of this project",
+          "write a summary of the repository", "summary of this directory",
+          "a short summary of this project", "analyze this project and create a summary",
+          "Analyse the project, and write a summary", "analyze this codebase and summarize it",
+          "describe this project", "what is this project about?", "project summary",
+          "please summarize this folder", "总结这个项目", "分析项目并生成摘要",
+          "总结一下这个项目。", "分析当前目录并生成摘要", "为这个项目创建摘要", "生成项目摘要",
+          "请帮我分析这个仓库，并写一份摘要", "概括这个项目",
+          // the README's examples
+          "summarise the repository", "give me a summary of this directory",
+          "analyze this project and write a summary"}) {
         const BuiltinAction action = only_action(task);
         EXPECT_EQ(action.tool, "list_files") << task;
         EXPECT_EQ(argument(action, "path"), ".") << task;
@@ -367,6 +357,8 @@ TEST(BuiltinParser, AQuotedCommandIsExactlyTheQuotedText) {
     EXPECT_EQ(argument(only_action("run the command: 'echo a; echo b'"), "command"),
               "echo a; echo b");
     EXPECT_EQ(argument(only_action("run `echo \"a, then b\"`"), "command"), "echo \"a, then b\"");
+    EXPECT_EQ(argument(only_action("run the command: `echo \"a, then b\"`"), "command"),
+              "echo \"a, then b\""); // the README's example
     const std::optional<BuiltinTask> chained =
         parse_builtin_task("run the command: `ls -d .`; then read the file notes.txt");
     ASSERT_TRUE(chained);
