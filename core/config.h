@@ -3,7 +3,8 @@
 //
 // Loaded once at start-up, validated whole, then passed down as `const Config &` and never
 // mutated. Precedence, lowest first: built-in defaults (the member initializers below), the file,
-// the environment. Model settings changed through the API live in SQLite and are read per task.
+// the environment. Settings changed through the API live in SQLite (core/config_store.h); the
+// live ones (the model's) are read again for every task.
 #pragma once
 
 #include "core/json.h"
@@ -147,6 +148,15 @@ JsonPtr config_to_json(const Config &config);
 
 // "model.provider", "execution.max_steps", ...: every setting, in the file's order.
 std::vector<std::string> config_setting_paths();
+
+// The settings that apply live: stored through PUT /api/v1/config, they are read again for every
+// task (the model's provider, model_name, api_key, endpoint, max_tokens, temperature; marked in
+// the settings table). The others take effect when a component starts.
+std::vector<std::string> live_setting_paths();
+bool is_live_setting(std::string_view path);
+
+// Whether a setting is a secret, shown only as "set" or "unset" (model.api_key).
+bool is_secret_setting(std::string_view path);
 
 // The file to load when none is given: $TASK_RUNNER_CONFIG, else the build's default.
 std::string default_config_path(const EnvLookup &env = process_environment());
