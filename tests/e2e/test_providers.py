@@ -3,6 +3,7 @@ formats, against the scripted LLM server, with its faults."""
 
 import email.utils
 import json
+import subprocess
 import threading
 import time
 
@@ -117,6 +118,13 @@ def test_a_multi_step_task_runs_to_completion_with_every_call_recorded(model_sta
     for direction, used in (("input", 710), ("output", 190)):
         series = f'ai_agent_llm_tokens_total{{direction="{direction}",provider="{model_stack.wire}"}}'
         assert tokens_after.get(series, 0) - tokens_before.get(series, 0) == used, series
+    # The family with both labels is valid Prometheus text: promtool's only remark is the one
+    # the original's ai_agent_memory_usage_mb earns (see test_api.py).
+    checked = subprocess.run(["promtool", "check", "metrics"], input=model_stack.get("/metrics").text,
+                             capture_output=True, text=True)
+    assert checked.returncode in (0, 3), checked.stdout + checked.stderr
+    assert [line for line in (checked.stdout + checked.stderr).splitlines() if line.strip()] == \
+        ["ai_agent_memory_usage_mb metric names should not contain abbreviated units"]
     assert metrics["tool_calls"] == {"list_files": 1, "read_file": 1, "write_file": 1}
     assert set(metrics["tool_time_ms"]) == {"list_files", "read_file", "write_file"}
 

@@ -315,7 +315,7 @@ TEST_F(LiveSettings, TheConfiguredKeyGoesOnlyToItsOwnHost) {
 
 TEST_F(LiveSettings, ProblemsOfAModelThatCannotRunSayWhy) {
     const auto problems = [&](const ModelConfig &configured, const std::string &stored,
-                              std::optional<std::string> endpoint = std::nullopt) {
+                              const std::optional<std::string> &endpoint = std::nullopt) {
         const ModelConfig effective = live(configured, stored);
         return join(live_model_problems(config_, effective, endpoint), "; ");
     };
