@@ -888,12 +888,12 @@ std::vector<std::string> config_environment_variables() {
 }
 
 std::vector<std::string> apply_config_json(Config &config, const json_t *partial,
-                                           const std::string &source) {
+                                           const std::string &source, ConfigChecks checks) {
     Loader loader(config, source);
     loader.read_json(partial);
     loader.check_ranges();
     loader.resolve_paths();
-    if (loader.problems().empty())
+    if (loader.problems().empty() && checks == ConfigChecks::Whole)
         loader.check_relations();
     return loader.problems();
 }

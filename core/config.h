@@ -135,12 +135,21 @@ EnvLookup process_environment();
 // 1..1000 (got 0)" or "TASK_RUNNER_LOG_LEVEL: service.log_level must be one of ...".
 Config load_config(const std::string &path, const EnvLookup &env = process_environment());
 
+// What apply_config_json checks besides each value's type: ranges and choices always; the
+// relations between settings (a working directory that exists inside the allowed paths, ...)
+// for the whole result, or not (ValuesOnly: for the live settings applied to every task, over a
+// configuration checked whole when it was loaded and when they were stored, so that a directory
+// removed meanwhile cannot turn into a model problem of every task).
+enum class ConfigChecks { Whole, ValuesOnly };
+
 // Applies a partial configuration given as JSON, shaped like the file ({"model": {"provider":
 // "openai"}}), on top of `config`: unknown and ill-typed settings are problems, then ranges,
-// choices and relations are checked for the whole result. Returns every problem, each prefixed
-// with `source`; `config` holds the result (and `sources` says `source` for what it set).
+// choices and (for ConfigChecks::Whole) relations are checked for the whole result. Returns every
+// problem, each prefixed with `source`; `config` holds the result (and `sources` says `source`
+// for what it set).
 std::vector<std::string> apply_config_json(Config &config, const json_t *partial,
-                                           const std::string &source);
+                                           const std::string &source,
+                                           ConfigChecks checks = ConfigChecks::Whole);
 
 // The configuration shaped like the file, every setting included; secrets (model.api_key) only
 // as "set" or "unset".

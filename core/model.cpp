@@ -145,7 +145,8 @@ Config with_live_settings(const Config &configured, const json_t *stored,
     Config live = configured;
     if (json_object_size(stored) == 0)
         return live;
-    const std::vector<std::string> problems = apply_config_json(live, stored, source);
+    const std::vector<std::string> problems =
+        apply_config_json(live, stored, source, ConfigChecks::ValuesOnly);
     if (!problems.empty())
         invalid(join(problems, "; ") + " (revert it with PUT /api/v1/config and a null value)");
     // A key from the file or the environment goes only where it was configured for: otherwise

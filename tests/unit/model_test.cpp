@@ -287,6 +287,16 @@ TEST_F(LiveSettings, AStoredSettingThatIsNoLongerValidIsRefusedNamingIt) {
     }
 }
 
+// The live settings are applied to every task: a directory of the configuration removed since it
+// was loaded is the tools' problem, never one of the model that would fail every task.
+TEST_F(LiveSettings, AreAppliedWithoutTheRelationsOfTheWholeConfiguration) {
+    config_.tools.working_directory = dir_ / "removed-since";
+    config_.tools.allowed_paths = {config_.tools.working_directory};
+    EXPECT_EQ(live(model_config("local"), R"({"model_name":"qwen2.5"})").model_name, "qwen2.5");
+    // The endpoint is still checked, by the provider presets (resolve_model, live_model_problems).
+    EXPECT_THROW(resolve_model(live(model_config("local"), R"({"endpoint":"ftp://x/v1"})")), Error);
+}
+
 // Regression: with the API open, PUT /api/v1/config/model {"endpoint": "http://listener/v1"}
 // made the next task send the configured key to that listener.
 TEST_F(LiveSettings, TheConfiguredKeyGoesOnlyToItsOwnHost) {
