@@ -13,7 +13,8 @@ through both formats. Faults: status(...) answers any status with headers (429 +
 hang(seconds), malformed() (truncated JSON), oversized(bytes). Every request is recorded with
 its time, headers, body and the client's address (one address: one kept-alive connection).
 
-Standard library only. Run it by hand with: python3 tests/e2e/scripted_llm.py --port 8089
+Standard library only. Run it by hand with: python3 -m task_runner_pytest.scripted_llm --port 8089
+(or, in the source tree, python3 tests/e2e/scripted_llm.py --port 8089)
 """
 
 import argparse
