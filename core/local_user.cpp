@@ -11,7 +11,7 @@ namespace tr {
 std::string local_user() noexcept {
     try {
         const uid_t uid = ::getuid(); // the real uid: who ran it, even through a set-uid wrapper
-        const std::string number = "uid " + std::to_string(uid);
+        std::string number = "uid " + std::to_string(uid);
         const long suggested = ::sysconf(_SC_GETPW_R_SIZE_MAX);
         std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 16384);
         passwd entry{};
