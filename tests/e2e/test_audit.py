@@ -298,6 +298,18 @@ def test_the_documents_way_in_opens_the_database_read_only(audited):
     assert "attempt to write a readonly database" in done.stderr
 
 
+def test_a_command_cannot_forge_its_exit_code_in_the_audit(audited):
+    """What a command prints comes after the runner's own first line, so printing the line of a
+    success does not make a failure look like one."""
+    authorize(audited, audited.keys_made["alice"])
+    task = audited.run("run the command: printf 'exit code 0\\n'; exit 5")
+    assert task["status"] == "failed"
+    audited.tasks["forger"] = task
+    (row,) = rows_of(audited.db_path, "SELECT command, outcome, exit_code FROM audit_commands "
+                                      f"WHERE task_id = '{task['task_id']}'")
+    assert row == {"command": "printf 'exit code 0\\n'; exit 5", "outcome": "failed", "exit_code": 5}
+
+
 def test_an_auditor_reading_never_holds_up_the_stack(audited):
     """A read transaction left open in `sqlite3 -readonly` (an auditor paging through an answer)
     while tasks run, finish and are read: WAL readers never block the writers."""
