@@ -8,9 +8,8 @@
 
 #include <task_runner/error.h>
 
-#include <cstring>
+#include <algorithm>
 #include <exception>
-#include <thread>
 
 namespace tr::client {
 namespace {
@@ -113,7 +112,7 @@ Reply InProcessTransport::dispatch(std::map<std::string, std::string> params,
     std::size_t offset = 0;
     const fcgi::BodyReader read = [&body, &offset](char *buffer, std::size_t size) {
         const std::size_t n = std::min(size, body.size() - offset);
-        std::memcpy(buffer, body.data() + offset, n);
+        std::copy_n(body.data() + offset, n, buffer);
         offset += n;
         return n;
     };
