@@ -150,3 +150,34 @@ def test_the_in_process_example_executes_a_task_with_no_server(consumers, build,
     assert '"example":"in_process"' in metadata.replace(" ", "")
     assert ("list_files", "completed") in steps
     assert runner == [("bubblewrap", 1)]  # its own runner, in the sandbox, stopped at the end
+
+
+def readme_blocks():
+    """The code blocks of the README's "C++ library" section: {"cpp": text, "sh": ..., "cmake": ...}."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("\n## C++ library\n", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"```(\w+)\n(.*?)```", section, re.S))
+
+
+def test_the_readmes_program_and_commands_work_as_written(stack, scratch):
+    blocks = readme_blocks()
+    assert set(blocks) == {"cpp", "sh", "cmake"}
+    directory = Path(tempfile.mkdtemp(prefix="readme-", dir=scratch))
+    (directory / "app.cpp").write_text(blocks["cpp"])
+    # The commands as written, but for the places: this build, a prefix of the test's, the stack.
+    script = (blocks["sh"].replace("cmake --install build", f"cmake --install {BUILD}")
+              .replace("/opt/task-runner", str(directory / "prefix"))
+              .replace("http://127.0.0.1:8080", stack.url))
+    done = run(["bash", "-euxo", "pipefail", "-c", script], timeout=300, cwd=directory)
+    print(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("completed: ")]
+    assert len(lines) == 2, done.stdout  # over HTTP, then in-process
+    with sqlite3.connect(f"file:{directory / 'tasks.db'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT status FROM tasks").fetchall() == [("completed",)]
+    # The CMake project, as written, builds the same program from the same prefix.
+    (directory / "CMakeLists.txt").write_text(blocks["cmake"])
+    checked(["cmake", "-S", directory, "-B", directory / "build",
+             f"-DCMAKE_PREFIX_PATH={directory / 'prefix'}"])
+    checked(["cmake", "--build", directory / "build"])
+    assert run([directory / "build" / "app", stack.url], timeout=60).returncode == 0
