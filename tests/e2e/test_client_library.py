@@ -20,6 +20,23 @@ BUILD = BIN.parent
 EXAMPLES = ("http_client", "in_process", "batch")
 
 
+def cache_value(name):
+    """A setting of the build under test (its CMakeCache.txt), "" when unset."""
+    cache = BUILD / "CMakeCache.txt"
+    found = re.search(rf"^{name}:\w+=(.*)$", cache.read_text(), re.M) if cache.exists() else None
+    return found.group(1) if found else ""
+
+
+# A sanitizer build's library expects the sanitizer runtime of the program that loads it: the
+# consumers are then built by the same compiler with the same sanitizers.
+COMPILER = cache_value("CMAKE_CXX_COMPILER") or "c++"
+SANITIZERS = ((["-fsanitize=address,undefined"] if "ON" in (cache_value("TR_SANITIZE"),
+                                                            cache_value("TR_FUZZ")) else [])
+              + (["-fsanitize=fuzzer-no-link"] if cache_value("TR_FUZZ") == "ON" else []))
+CMAKE_CONSUMER = [f"-DCMAKE_CXX_COMPILER={COMPILER}", f"-DCMAKE_CXX_FLAGS={' '.join(SANITIZERS)}",
+                  f"-DCMAKE_EXE_LINKER_FLAGS={' '.join(SANITIZERS)}"]
+
+
 def run(command, timeout=300, **kwargs):
     done = subprocess.run([str(c) for c in command], capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL, **kwargs)
@@ -55,7 +72,8 @@ def consumers(prefix, scratch):
     sources = prefix / "share" / "doc" / "task_runner" / "examples"
     built = {}
     cmake_build = scratch / "find-package"
-    checked(["cmake", "-S", sources / "consumer", "-B", cmake_build, f"-DCMAKE_PREFIX_PATH={prefix}"])
+    checked(["cmake", "-S", sources / "consumer", "-B", cmake_build, f"-DCMAKE_PREFIX_PATH={prefix}",
+             *CMAKE_CONSUMER])
     checked(["cmake", "--build", cmake_build, "-j2"])
     built["find_package"] = cmake_build
     pkg_build = scratch / "pkg-config"
@@ -64,7 +82,7 @@ def consumers(prefix, scratch):
     flags = checked(["pkg-config", "--cflags", "--libs", "task-runner-client"], env=env).stdout.split()
     libdir = checked(["pkg-config", "--variable=libdir", "task-runner-client"], env=env).stdout.strip()
     for example in EXAMPLES:
-        checked(["c++", "-std=c++17", "-Wall", "-Werror", sources / f"{example}.cpp", "-o",
+        checked([COMPILER, *SANITIZERS, "-std=c++17", "-Wall", "-Werror", sources / f"{example}.cpp", "-o",
                  pkg_build / example, *flags, f"-Wl,-rpath,{libdir}"])
     built["pkg-config"] = pkg_build
     return built
@@ -167,7 +185,8 @@ def test_the_readmes_program_and_commands_work_as_written(stack, scratch):
     # The commands as written, but for the places: this build, a prefix of the test's, the stack.
     script = (blocks["sh"].replace("cmake --install build", f"cmake --install {BUILD}")
               .replace("/opt/task-runner", str(directory / "prefix"))
-              .replace("http://127.0.0.1:8080", stack.url))
+              .replace("http://127.0.0.1:8080", stack.url)
+              .replace("c++ -std=c++17", " ".join([COMPILER, *SANITIZERS, "-std=c++17"])))
     done = run(["bash", "-euxo", "pipefail", "-c", script], timeout=300, cwd=directory)
     print(done.stdout, done.stderr)
     assert done.returncode == 0, done.stderr
@@ -178,6 +197,6 @@ def test_the_readmes_program_and_commands_work_as_written(stack, scratch):
     # The CMake project, as written, builds the same program from the same prefix.
     (directory / "CMakeLists.txt").write_text(blocks["cmake"])
     checked(["cmake", "-S", directory, "-B", directory / "build",
-             f"-DCMAKE_PREFIX_PATH={directory / 'prefix'}"])
+             f"-DCMAKE_PREFIX_PATH={directory / 'prefix'}", *CMAKE_CONSUMER])
     checked(["cmake", "--build", directory / "build"])
     assert run([directory / "build" / "app", stack.url], timeout=60).returncode == 0
