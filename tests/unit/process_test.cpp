@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -327,8 +328,10 @@ std::vector<pid_t> processes_running(const std::string &marker) {
         const std::string name = entry.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos)
             continue;
-        std::string command =
-            test::exists(entry.path() / "cmdline") ? test::read_text(entry.path() / "cmdline") : "";
+        // A process may end between the listing and the read: its cmdline then reads as empty.
+        std::ifstream cmdline(entry.path() / "cmdline", std::ios::binary);
+        std::string command((std::istreambuf_iterator<char>(cmdline)),
+                            std::istreambuf_iterator<char>());
         std::replace(command.begin(), command.end(), '\0', ' ');
         if (test::contains(command, marker) && test::process_running(std::stoi(name)))
             found.push_back(std::stoi(name));
