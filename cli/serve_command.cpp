@@ -13,6 +13,7 @@
 #include "cli/serve_command.h"
 
 #include "cli/api_client.h"
+#include "cli/server.h"
 #include "cli/stack.h"
 #include "cli/task_command.h"
 #include "cli/usage_error.h"
@@ -145,12 +146,14 @@ void print_banner(const std::string &url, const Config &config, const std::strin
         << std::flush;
 }
 
-void run_demo(ApiClient &client, const ServeOptions &options, const std::string &url) {
+void run_demo(const ServeOptions &options, const std::string &url, const std::string &host) {
     std::cout << "\nDemo task: " << options.demo_task << "\n" << std::flush;
-    TaskOptions demo;
-    demo.task = options.demo_task;
-    demo.progress = true;
-    run_task(client, demo);
+    Server server(ClientSettings{url, "", "the launcher"});
+    server.set_host_header(host);
+    JsonPtr request(json_object());
+    json_object_set_new(request.get(), "task", json_text(options.demo_task));
+    const ApiReply submitted = server.submit_task(request.get());
+    follow_task(server, json_string_member(submitted.body.get(), "task_id").value_or(""), {});
     std::cout << "\nThe stack keeps serving on " << url << "; stop it with Ctrl-C.\n" << std::flush;
 }
 
@@ -189,7 +192,7 @@ int serve_command(const std::vector<std::string> &args) {
     warn_when_open(config.service, bind, log);
     print_banner(url, config, config_path);
     if (options.demo)
-        run_demo(client, options, url);
+        run_demo(options, url, launcher_host(config.service, bind));
 
     const std::optional<std::string> gave_up = stack.supervise(signals);
     stack.stop();
