@@ -93,7 +93,8 @@ private:
             action(id);
         } catch (const ApiError &e) {
             std::cout << "task-runner: " << e.what() << "\n";
-            note(exit_server);
+            // As `task-runner cancel` says it: a task that had already ended is 1, not 3.
+            note(e.http_status() == 409 ? exit_not_completed : exit_server);
         }
     }
 

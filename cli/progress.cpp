@@ -47,7 +47,8 @@ std::string plan_line(const json_t *plan) {
         line += " (" + complexity;
         if (json_is_integer(steps))
             line += std::string(complexity.empty() ? "" : ", ") + "~" +
-                    std::to_string(json_integer_value(steps)) + " steps";
+                    std::to_string(json_integer_value(steps)) +
+                    (json_integer_value(steps) == 1 ? " step" : " steps");
         line += ")";
     }
     if (const std::string approach = text_of(plan, "approach"); !approach.empty())
