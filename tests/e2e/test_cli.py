@@ -632,3 +632,26 @@ def test_an_overlapping_submit_exits_four_at_once(stack, tmp_path):
     # The lock went with the process that held it.
     third = submit(stack, str(tasks), "--lock", str(lock), "--id-prefix", "cli-overlap")
     assert third.returncode == 0 and "submitted before" in third.stdout, third.stderr
+
+
+# -- the README's examples -----------------------------------------------------------------------
+
+def test_the_readme_command_line_examples_run(stack, tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Command line\n", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    (stack.work / "README.md").write_text("# A project\n\nIt does things.\n")
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", TASK_RUNNER_URL=stack.url,
+               XDG_STATE_HOME=str(tmp_path / "state"), HOME=str(tmp_path))
+    # The first from the repository (it names config/task-runner.cfg), the second where it may
+    # write its tasks file.
+    for block, cwd in zip(blocks, (ROOT, tmp_path)):
+        done = subprocess.run(["/bin/sh", "-ec", block], cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, (block, done.stdout, done.stderr)
+    # The second submit of the same file created nothing and named the same tasks.
+    runs = done.stdout.split("Batch ")[1:]
+    assert len(runs) == 2 and "submitted before, nothing new created" in runs[1]
+    ids = lambda run: re.findall(r"nightly\.tasks:\d+\s+(\S+)\s+completed", run)
+    assert len(ids(runs[0])) == 2 and ids(runs[0]) == ids(runs[1])
