@@ -39,6 +39,11 @@ std::string file_string(const libconfig::Setting &root, const char *name, const 
     return setting.c_str();
 }
 
+[[noreturn]] void unknown_setting(const std::string &path, unsigned line, const std::string &name) {
+    throw UsageError(path + ":" + std::to_string(line) + ": unknown setting " + name +
+                     " (a client file has url and key)");
+}
+
 std::optional<FileSettings> read_client_file(const std::string &path) {
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0) {
@@ -59,8 +64,7 @@ std::optional<FileSettings> read_client_file(const std::string &path) {
     for (int i = 0; i < root.getLength(); ++i) {
         const std::string name = root[i].getName();
         if (name != "url" && name != "key")
-            throw UsageError(path + ":" + std::to_string(root[i].getSourceLine()) +
-                             ": unknown setting " + name + " (a client file has url and key)");
+            unknown_setting(path, root[i].getSourceLine(), name);
     }
     if (root.exists("url"))
         settings.url = file_string(root, "url", path);

@@ -59,6 +59,12 @@ std::string wrapped(std::string_view text, std::size_t indent, std::size_t width
     return out;
 }
 
+[[noreturn]] void unknown_option(const Command &command, const std::string &name) {
+    const std::string command_name(command.name);
+    throw UsageError(command_name + ": unknown option " + name + " (see task-runner " +
+                     command_name + " --help)");
+}
+
 } // namespace
 
 bool Invocation::has(std::string_view option) const {
@@ -105,8 +111,7 @@ Invocation Invocation::parse(const Command &command, const std::vector<std::stri
         const std::string name = word.substr(0, equals);
         const Option *option = find_option(command, name);
         if (!option)
-            throw UsageError(prefix + "unknown option " + name + " (see task-runner " +
-                             std::string(command.name) + " --help)");
+            unknown_option(command, name);
         if (!option->repeatable && parsed.has(name))
             throw UsageError(prefix + name + " is given twice");
         std::vector<std::string> &slot = parsed.options_[name];

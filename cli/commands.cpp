@@ -36,9 +36,8 @@ int version_command(const Invocation &) {
     return exit_ok;
 }
 
-std::vector<Command> make_commands() {
-    std::vector<Command> list;
-    list.push_back(Command{
+Command task_command_spec() {
+    return Command{
         "task",
         "\"TEXT\"",
         "Submit one task, show its plan and steps as they happen, and print its result.",
@@ -69,8 +68,11 @@ std::vector<Command> make_commands() {
         1,
         1,
         task_command,
-        nullptr});
-    list.push_back(Command{
+        nullptr};
+}
+
+Command interactive_command_spec() {
+    return Command{
         "interactive",
         "",
         "A session: each line is a task, run with live steps; :status [ID], :cancel [ID], "
@@ -90,8 +92,11 @@ std::vector<Command> make_commands() {
         0,
         0,
         interactive_command,
-        nullptr});
-    list.push_back(Command{
+        nullptr};
+}
+
+Command submit_command_spec() {
+    return Command{
         "submit",
         "FILE|-",
         "Submit a tasks file as one batch, for cron: safe to run twice, and never twice at once.",
@@ -128,8 +133,11 @@ std::vector<Command> make_commands() {
         1,
         1,
         submit_command,
-        nullptr});
-    list.push_back(Command{
+        nullptr};
+}
+
+Command status_command_spec() {
+    return Command{
         "status",
         "ID",
         "Show a task: its status, plan, steps and result.",
@@ -142,39 +150,48 @@ std::vector<Command> make_commands() {
         1,
         1,
         status_command,
-        nullptr});
-    list.push_back(Command{"list",
-                           "",
-                           "List tasks, newest first.",
-                           {server_option,
-                            key_option,
-                            {"--status", "S",
-                             "only tasks in status S (queued, running, completed, failed, "
-                             "cancelled, timeout)"},
-                            {"--batch", "ID", "only the tasks of batch ID"},
-                            {"--limit", "N", "at most N tasks, 1..100 (default 20)"},
-                            {"--output", "text|json", "a table (default) or the API's JSON page"}},
-                           "",
-                           {{exit_ok, "the list was shown"}, usage_exit, server_exit},
-                           0,
-                           0,
-                           list_command,
-                           nullptr});
-    list.push_back(Command{"cancel",
-                           "ID",
-                           "Cancel a task: a queued one at once, a running one within a second.",
-                           {server_option, key_option},
-                           "",
-                           {{exit_ok, "the task is cancelled, or its runner is stopping it"},
-                            {exit_not_completed, "the task had already ended"},
-                            usage_exit,
-                            {exit_server, "no such task, or the server could not be reached or "
-                                          "refused"}},
-                           1,
-                           1,
-                           cancel_command,
-                           nullptr});
-    list.push_back(Command{
+        nullptr};
+}
+
+Command list_command_spec() {
+    return Command{"list",
+                   "",
+                   "List tasks, newest first.",
+                   {server_option,
+                    key_option,
+                    {"--status", "S",
+                     "only tasks in status S (queued, running, completed, failed, "
+                     "cancelled, timeout)"},
+                    {"--batch", "ID", "only the tasks of batch ID"},
+                    {"--limit", "N", "at most N tasks, 1..100 (default 20)"},
+                    {"--output", "text|json", "a table (default) or the API's JSON page"}},
+                   "",
+                   {{exit_ok, "the list was shown"}, usage_exit, server_exit},
+                   0,
+                   0,
+                   list_command,
+                   nullptr};
+}
+
+Command cancel_command_spec() {
+    return Command{"cancel",
+                   "ID",
+                   "Cancel a task: a queued one at once, a running one within a second.",
+                   {server_option, key_option},
+                   "",
+                   {{exit_ok, "the task is cancelled, or its runner is stopping it"},
+                    {exit_not_completed, "the task had already ended"},
+                    usage_exit,
+                    {exit_server, "no such task, or the server could not be reached or "
+                                  "refused"}},
+                   1,
+                   1,
+                   cancel_command,
+                   nullptr};
+}
+
+Command events_command_spec() {
+    return Command{
         "events",
         "ID",
         "Follow a task's event stream (status, plan, steps) until it ends.",
@@ -191,21 +208,26 @@ std::vector<Command> make_commands() {
         1,
         1,
         events_command,
-        nullptr});
-    list.push_back(
-        Command{"config",
-                "validate FILE",
-                "Check a service configuration file without starting anything.",
-                {{"--with-environment", "",
-                  "apply this environment's TASK_RUNNER_* overrides too, as the service would"}},
-                "Every problem is reported, each as FILE:LINE: reason.",
-                {{exit_ok, "the file is valid"},
-                 {exit_bad_input, "wrong usage, or the file has problems (each as FILE:LINE)"}},
-                2,
-                2,
-                config_command,
-                nullptr});
-    list.push_back(Command{
+        nullptr};
+}
+
+Command config_command_spec() {
+    return Command{"config",
+                   "validate FILE",
+                   "Check a service configuration file without starting anything.",
+                   {{"--with-environment", "",
+                     "apply this environment's TASK_RUNNER_* overrides too, as the service would"}},
+                   "Every problem is reported, each as FILE:LINE: reason.",
+                   {{exit_ok, "the file is valid"},
+                    {exit_bad_input, "wrong usage, or the file has problems (each as FILE:LINE)"}},
+                   2,
+                   2,
+                   config_command,
+                   nullptr};
+}
+
+Command keys_command_spec() {
+    return Command{
         "keys",
         "create|list|revoke",
         "Manage API keys, on the server machine, in the service's database.",
@@ -223,56 +245,60 @@ std::vector<Command> make_commands() {
         0,
         0,
         nullptr,
-        keys_command});
-    list.push_back(Command{"migrate",
-                           "",
-                           "Create the database or bring its schema up to date.",
-                           {config_option},
-                           "",
-                           {{exit_ok, "the schema is up to date"},
-                            usage_exit,
-                            {exit_server, "the configuration or the database could not be used"}},
-                           0,
-                           0,
-                           nullptr,
-                           migrate_command});
-    list.push_back(
-        Command{"serve",
-                "",
-                "Run the whole stack (runner, handlers, nginx) in the foreground until Ctrl-C.",
-                {config_option,
-                 {"--demo", "TASK",
-                  "run a task (TASK, else a summary of README.md) through the API once it is up",
-                  false, true}},
-                "",
-                {{exit_ok, "stopped by SIGTERM or Ctrl-C"},
-                 usage_exit,
-                 {exit_server, "the stack could not start, or a component died too often"}},
-                0,
-                0,
-                nullptr,
-                serve_command});
-    list.push_back(Command{"help",
-                           "[COMMAND]",
-                           "Show every command, or one command's help.",
-                           {},
-                           "",
-                           {{exit_ok, "shown"}, {exit_bad_input, "no such command"}},
-                           0,
-                           1,
-                           help_command,
-                           nullptr});
-    list.push_back(Command{"version",
-                           "",
-                           "Print the version.",
-                           {},
-                           "",
-                           {{exit_ok, "printed"}},
-                           0,
-                           0,
-                           version_command,
-                           nullptr});
-    return list;
+        keys_command};
+}
+
+Command migrate_command_spec() {
+    return Command{"migrate",
+                   "",
+                   "Create the database or bring its schema up to date.",
+                   {config_option},
+                   "",
+                   {{exit_ok, "the schema is up to date"},
+                    usage_exit,
+                    {exit_server, "the configuration or the database could not be used"}},
+                   0,
+                   0,
+                   nullptr,
+                   migrate_command};
+}
+
+Command serve_command_spec() {
+    return Command{"serve",
+                   "",
+                   "Run the whole stack (runner, handlers, nginx) in the foreground until Ctrl-C.",
+                   {config_option,
+                    {"--demo", "TASK",
+                     "run a task (TASK, else a summary of README.md) through the API once it is up",
+                     false, true}},
+                   "",
+                   {{exit_ok, "stopped by SIGTERM or Ctrl-C"},
+                    usage_exit,
+                    {exit_server, "the stack could not start, or a component died too often"}},
+                   0,
+                   0,
+                   nullptr,
+                   serve_command};
+}
+
+Command help_command_spec() {
+    return Command{"help", "[COMMAND]", "Show every command, or one command's help.",
+                   {},     "",          {{exit_ok, "shown"}, {exit_bad_input, "no such command"}},
+                   0,      1,           help_command,
+                   nullptr};
+}
+
+Command version_command_spec() {
+    return Command{"version", "", "Print the version.", {},     "", {{exit_ok, "printed"}},
+                   0,         0,  version_command,      nullptr};
+}
+
+std::vector<Command> make_commands() {
+    return {task_command_spec(),    interactive_command_spec(), submit_command_spec(),
+            status_command_spec(),  list_command_spec(),        cancel_command_spec(),
+            events_command_spec(),  config_command_spec(),      keys_command_spec(),
+            migrate_command_spec(), serve_command_spec(),       help_command_spec(),
+            version_command_spec()};
 }
 
 int help_command(const Invocation &invocation) {

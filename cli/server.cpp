@@ -95,6 +95,36 @@ extern "C" int on_stream_progress(void *target, curl_off_t, curl_off_t, curl_off
     return interrupted() || past(state->deadline) ? 1 : 0; // non-zero aborts the transfer
 }
 
+// One connection of the event stream, read until it ends or a callback stops it.
+CURLcode read_stream(CURL *handle, const std::string &url, const CurlHeaders &headers,
+                     StreamState &state, char *error) {
+    curl_easy_reset(handle); // keeps the connection cache, drops the last request's options
+    curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_stream_bytes);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &state);
+    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, on_stream_progress);
+    curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &state);
+    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    // The server sends a keep-alive comment every 15 s: 45 s of silence is a dead link.
+    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, 45L);
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    return curl_easy_perform(handle);
+}
+
+// Waits `length` before reconnecting, cut short by Ctrl-C or the deadline.
+void pause(std::chrono::milliseconds length,
+           const std::optional<std::chrono::steady_clock::time_point> &deadline) {
+    constexpr std::chrono::milliseconds slice{50};
+    for (auto slept = std::chrono::milliseconds(0);
+         slept < length && !interrupted() && !past(deadline); slept += slice)
+        std::this_thread::sleep_for(slice);
+}
+
 } // namespace
 
 std::string task_path(const std::string &id) {
@@ -187,23 +217,7 @@ StreamEnd Server::follow_events(const std::string &id,
         if (last_id)
             list.append("Last-Event-ID: " + std::to_string(*last_id));
         char error[CURL_ERROR_SIZE] = "";
-        CURL *handle = curl.get();
-        curl_easy_reset(handle);
-        curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(handle, CURLOPT_HTTPHEADER, list.get());
-        curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_stream_bytes);
-        curl_easy_setopt(handle, CURLOPT_WRITEDATA, &state);
-        curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, on_stream_progress);
-        curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &state);
-        curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-        // The server sends a keep-alive comment every 15 s: 45 s of silence is a dead link.
-        curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, 45L);
-        curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
-        curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-        const CURLcode code = curl_easy_perform(handle);
+        const CURLcode code = read_stream(curl.get(), url, list, state, error);
         last_id = state.last_id;
         if (state.finished)
             return StreamEnd::Finished;
@@ -229,10 +243,7 @@ StreamEnd Server::follow_events(const std::string &id,
             throw ApiError(0, "UNREACHABLE",
                            "GET " + url + ": " + (error[0] ? error : curl_easy_strerror(code)) +
                                " (gave up after " + std::to_string(give_up_after.count()) + " s)");
-        for (auto slept = std::chrono::milliseconds(0);
-             slept < backoff && !interrupted() && !past(deadline);
-             slept += std::chrono::milliseconds(50))
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        pause(backoff, deadline);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
 }

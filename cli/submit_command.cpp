@@ -123,6 +123,44 @@ void print_report(const TasksFile &file, const json_t *reply, bool existing, con
     }
 }
 
+std::chrono::seconds wait_limit_of(const Invocation &invocation) {
+    const std::optional<std::string> seconds = invocation.value("--wait");
+    if (!seconds)
+        return std::chrono::seconds(0); // no --wait, or --wait without a limit
+    char *end = nullptr;
+    const long n = std::strtol(seconds->c_str(), &end, 10);
+    if (*end != '\0' || n < 1 || n > 86400)
+        throw UsageError("--wait takes a whole number of seconds 1..86400 (got \"" +
+                         seconds->substr(0, 40) + "\")");
+    return std::chrono::seconds(n);
+}
+
+// --lock, else one per tasks file (standard input: one per content) in the user's state dir.
+std::string lock_path_for(const Invocation &invocation, const TasksFile &file) {
+    if (const std::optional<std::string> named = invocation.value("--lock"))
+        return *named;
+    const std::string key = file.name == "-" ? "stdin-" + file.content_hash.substr(0, 16)
+                                             : absolute_path(file.name, current_directory());
+    std::string path = default_lock_path(key);
+    make_private_directories(parent_directory(path));
+    return path;
+}
+
+// 0 when every task completed, else 1; names those still unfinished when the wait ended.
+int outcome(const json_t *tasks, std::chrono::seconds wait_limit) {
+    std::size_t index;
+    json_t *task;
+    bool all_completed = true;
+    json_array_foreach(const_cast<json_t *>(tasks), index, task) {
+        const std::string status = text_of(task, "status");
+        all_completed = all_completed && status == "completed";
+        if (!is_finished(status))
+            std::cerr << "task-runner: task " << text_of(task, "task_id") << " is still " << status
+                      << " after " << wait_limit.count() << " s\n";
+    }
+    return all_completed ? exit_ok : exit_not_completed;
+}
+
 } // namespace
 
 std::string default_lock_path(const std::string &absolute_path) {
@@ -133,28 +171,15 @@ std::string default_lock_path(const std::string &absolute_path) {
 
 int submit_command(const Invocation &invocation) {
     const std::string &path = invocation.operands().front();
-    std::chrono::seconds wait_limit{0};
-    if (const std::optional<std::string> seconds = invocation.value("--wait")) {
-        char *end = nullptr;
-        const long n = std::strtol(seconds->c_str(), &end, 10);
-        if (*end != '\0' || n < 1 || n > 86400)
-            throw UsageError("--wait takes a whole number of seconds 1..86400 (got \"" +
-                             seconds->substr(0, 40) + "\")");
-        wait_limit = std::chrono::seconds(n);
-    }
+    const std::chrono::seconds wait_limit = wait_limit_of(invocation);
+    const std::string output = invocation.value("--output").value_or("text");
+    if (output != "text" && output != "json")
+        throw UsageError("--output must be text or json (got \"" + output.substr(0, 40) + "\")");
     const std::string content = read_input(path);
     const TasksFile file = parse_tasks_file(path, content, invocation.value("--id-prefix"));
     const JsonPtr body = batch_body(file, invocation);
 
-    std::string lock_path;
-    if (const std::optional<std::string> named = invocation.value("--lock")) {
-        lock_path = *named;
-    } else {
-        const std::string key = path == "-" ? "stdin-" + file.content_hash.substr(0, 16)
-                                            : absolute_path(path, current_directory());
-        lock_path = default_lock_path(key);
-        make_private_directories(parent_directory(lock_path));
-    }
+    const std::string lock_path = lock_path_for(invocation, file);
     const std::optional<FileLock> lock = FileLock::try_take(lock_path);
     if (!lock) {
         const std::string holder = lock_holder(lock_path);
@@ -173,10 +198,9 @@ int submit_command(const Invocation &invocation) {
         return refused(file, e);
     }
     const bool existing = reply.status == 200;
-    const bool json = invocation.value("--output").value_or("text") == "json";
+    const json_t *accepted = json_object_get(reply.body.get(), "tasks");
     if (!invocation.has("--wait")) {
-        print_report(file, reply.body.get(), existing, json_object_get(reply.body.get(), "tasks"),
-                     json);
+        print_report(file, reply.body.get(), existing, accepted, output == "json");
         return exit_ok;
     }
     JsonPtr batch;
@@ -187,20 +211,8 @@ int submit_command(const Invocation &invocation) {
         return exit_server;
     }
     const json_t *tasks = json_object_get(batch.get(), "tasks");
-    print_report(file, reply.body.get(), existing, tasks, json);
-    if (interrupted())
-        return exit_interrupted;
-    std::size_t index;
-    json_t *task;
-    bool all_completed = true;
-    json_array_foreach(const_cast<json_t *>(tasks), index, task) {
-        const std::string status = text_of(task, "status");
-        all_completed = all_completed && status == "completed";
-        if (!is_finished(status))
-            std::cerr << "task-runner: task " << text_of(task, "task_id") << " is still " << status
-                      << " after " << wait_limit.count() << " s\n";
-    }
-    return all_completed ? exit_ok : exit_not_completed;
+    print_report(file, reply.body.get(), existing, tasks, output == "json");
+    return interrupted() ? exit_interrupted : outcome(tasks, wait_limit);
 }
 
 } // namespace tr::cli

@@ -16,7 +16,8 @@ std::string id_of(const FileTask &task) {
     return json_string_value(json_object_get(task.request.get(), "task_id"));
 }
 
-std::string error_of(std::string_view content, std::optional<std::string> prefix = std::nullopt) {
+std::string error_of(std::string_view content,
+                     const std::optional<std::string> &prefix = std::nullopt) {
     try {
         parse_tasks_file("t.tasks", content, prefix);
     } catch (const InputError &e) {
