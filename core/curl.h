@@ -5,9 +5,14 @@
 
 #include <curl/curl.h>
 
+#include "core/error.h"
+
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tr {
@@ -43,6 +48,32 @@ struct HttpReply {
     long status = 0;
     std::string body;
     std::vector<std::string> headers; // "name: value", as received
+    bool stopped = false;             // HttpOptions::on_body asked to end the transfer early
+};
+
+// Thrown by HttpClient::send when HttpOptions::interrupted said to stop.
+class HttpInterrupted : public Error {
+public:
+    explicit HttpInterrupted(const std::string &what)
+        : Error(ErrorCode::ServiceUnavailable, what) {}
+};
+
+struct HttpOptions {
+    std::chrono::milliseconds timeout{30000}; // the whole exchange; zero: no limit
+    std::chrono::milliseconds connect_timeout{5000};
+    // The transfer fails after this long without receiving a byte (a stream whose server went
+    // silent); zero: no limit.
+    std::chrono::seconds stall_limit{0};
+    // Set: the body of a 2xx reply is handed over piece by piece as it arrives, instead of
+    // collected in HttpReply::body; returning false ends the transfer (HttpReply::stopped).
+    // Other replies are collected as usual. It may throw: send rethrows after curl returns.
+    std::function<bool(std::string_view piece)> on_body;
+    // Polled several times a second while the exchange lasts; true abandons it
+    // (HttpInterrupted).
+    std::function<bool()> interrupted;
+    // A reply whose body would pass this many bytes is abandoned: Error(PayloadTooLarge).
+    // Zero: no limit.
+    std::size_t max_body = 0;
 };
 
 class HttpClient {
@@ -53,6 +84,8 @@ public:
     // arrives (connection refused, timeout...). Any HTTP status is a reply, not an error.
     HttpReply send(const std::string &method, const std::string &url, const std::string &body,
                    const std::vector<std::string> &headers, std::chrono::milliseconds timeout);
+    HttpReply send(const std::string &method, const std::string &url, const std::string &body,
+                   const std::vector<std::string> &headers, const HttpOptions &options);
 
 private:
     CurlPtr handle_;

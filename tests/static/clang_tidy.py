@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-LAYERS = ("core", "fcgi", "runner", "cli")
+LAYERS = ("core", "fcgi", "runner", "cli", "client")
 SKIPPED = 77
 
 

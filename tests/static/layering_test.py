@@ -14,7 +14,7 @@ from pathlib import Path
 
 CHECKER = Path(__file__).resolve().with_name("layering.py")
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ("core", "fcgi", "runner", "cli")
+LAYERS = ("core", "fcgi", "runner", "cli", "client", "include")
 
 
 class Layering(unittest.TestCase):
@@ -80,6 +80,27 @@ class Layering(unittest.TestCase):
         self.plant("runner/tools/arguments.cpp", '#include "core/json.h"')
         self.plant("fcgi/router.cpp", '#include "fcgi/handlers/common.h"')
         self.plant("cli/task_command.cpp", "#include <jansson.h>")
+        self.assertEqual(self.check(), (0, ""))
+
+    def test_fcgi_including_the_client_library_is_caught(self):
+        self.assert_caught("fcgi/router.cpp", '#include "client/transport.h"', "fcgi/ -> client/")
+
+    def test_cli_including_the_client_librarys_insides_is_caught(self):
+        self.assert_caught("cli/main.cpp", '#include "client/transport.h"', "cli/ -> client/")
+
+    def test_a_public_header_including_core_is_caught(self):
+        self.assert_caught("include/task_runner/types.h", '#include "core/json.h"',
+                           "include/ -> core/")
+
+    def test_a_public_header_including_a_third_party_header_is_caught(self):
+        self.assert_caught("include/task_runner/client.h", "#include <jansson.h>",
+                           "include/ -> outside")
+
+    def test_the_client_library_may_use_core_fcgi_and_runner(self):
+        self.plant("client/client.cpp", '#include "fcgi/router.h"')
+        self.plant("client/client.cpp", '#include "runner/runner.h"')
+        self.plant("cli/main.cpp", "#include <task_runner/client.h>")
+        self.plant("include/task_runner/client.h", "#include <string_view>")
         self.assertEqual(self.check(), (0, ""))
 
     def test_commented_out_includes_pass(self):
