@@ -60,12 +60,12 @@ public:
             std::cout << repl_help;
         else if (command == ":status")
             with_task(argument, [&](const std::string &id) {
-                print_task(server_.get_task(id).get(), OutputMode::Verbose, std::cout);
+                print_task(json_of(server_.client().get(id).json).get(), OutputMode::Verbose,
+                           std::cout);
             });
         else if (command == ":cancel")
             with_task(argument, [&](const std::string &id) {
-                const JsonPtr task = server_.cancel_task(id);
-                std::cout << "Task " << id << ": " << text_of(task.get(), "status") << "\n";
+                std::cout << "Task " << id << ": " << server_.client().cancel(id).status << "\n";
             });
         else if (command == ":list")
             list();
@@ -91,30 +91,26 @@ private:
         }
         try {
             action(id);
-        } catch (const ApiError &e) {
+        } catch (const task_runner::Error &e) {
             std::cout << "task-runner: " << e.what() << "\n";
             // As `task-runner cancel` says it: a task that had already ended is 1, not 3.
-            note(e.http_status() == 409 ? exit_not_completed : exit_server);
+            note(http_status_of(e) == 409 ? exit_not_completed : exit_server);
         }
     }
 
     void run_task(const std::string &text) {
-        JsonPtr request(json_object());
-        json_t *task = json_stringn(text.data(), text.size());
-        if (!task) {
+        if (to_valid_utf8(text) != text) {
             std::cout << "the task text is not valid UTF-8\n";
             return;
         }
-        json_object_set_new(request.get(), "task", task);
         try {
             const InterruptScope interrupt; // Ctrl-C cancels this task, not the session
-            const ApiReply submitted = server_.submit_task(request.get());
-            last_id_ = text_of(submitted.body.get(), "task_id");
+            last_id_ = server_.client().submit(text).task_id;
             FollowOptions options;
             options.output = output_;
             const int status = follow_task(server_, last_id_, options);
             note(status == exit_interrupted ? exit_not_completed : status);
-        } catch (const ApiError &e) {
+        } catch (const task_runner::Error &e) {
             std::cout << "task-runner: " << e.what() << "\n";
             note(exit_server);
         }
@@ -122,7 +118,9 @@ private:
 
     void list() {
         try {
-            const JsonPtr page = server_.list_tasks({{"limit", "10"}});
+            task_runner::ListQuery query;
+            query.limit = 10;
+            const JsonPtr page = json_of(server_.client().list(query).json);
             std::size_t index;
             json_t *task;
             json_array_foreach(json_object_get(page.get(), "tasks"), index, task) {
@@ -131,7 +129,7 @@ private:
                 std::cout << text_of(task, "task_id") << "  " << text_of(task, "status") << "  "
                           << text.substr(0, 60) << "\n";
             }
-        } catch (const ApiError &e) {
+        } catch (const task_runner::Error &e) {
             std::cout << "task-runner: " << e.what() << "\n";
             note(exit_server);
         }

@@ -119,8 +119,8 @@ void Progress::spin() {
     }
 }
 
-void Progress::show(const std::string &task_id, const ServerEvent &event) {
-    const JsonPtr data(json_loads(event.data.c_str(), 0, nullptr));
+void Progress::show(const std::string &task_id, const task_runner::TaskEvent &event) {
+    const JsonPtr data(json_loads(event.data_json.c_str(), 0, nullptr));
     const std::lock_guard<std::mutex> lock(mutex_);
     if (event.kind == "plan") {
         print_line(plan_line(data.get()));

@@ -3,7 +3,7 @@
 // thread of its own; elsewhere (a pipe, a file, cron's mail) every change is one plain line.
 #pragma once
 
-#include "cli/event_stream.h"
+#include <task_runner/types.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -23,7 +23,7 @@ public:
     Progress &operator=(const Progress &) = delete;
     ~Progress();
 
-    void show(const std::string &task_id, const ServerEvent &event);
+    void show(const std::string &task_id, const task_runner::TaskEvent &event);
     // Clears the spinner line; what follows is printed below the progress.
     void finish();
 

@@ -7,6 +7,7 @@
 #include "cli/file_lock.h"
 #include "cli/interrupt.h"
 #include "cli/server.h"
+#include "cli/task_command.h"
 #include "cli/tasks_file.h"
 #include "cli/usage_error.h"
 #include "cli/user_dirs.h"
@@ -43,40 +44,54 @@ std::string read_input(const std::string &path) {
     return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
-JsonPtr batch_body(const TasksFile &file, const Invocation &invocation) {
+task_runner::BatchRequest batch_request(const TasksFile &file, const Invocation &invocation) {
     std::string mode = invocation.value("--mode").value_or(file.mode.value_or("parallel"));
     if (mode != "parallel" && mode != "sequential")
         throw UsageError("--mode must be parallel or sequential (got \"" + mode.substr(0, 40) +
                          "\")");
-    const bool continue_on_error =
+    task_runner::BatchRequest batch;
+    batch.mode = mode;
+    batch.continue_on_error =
         invocation.has("--continue-on-error") || file.continue_on_error.value_or(false);
-    JsonPtr tasks(json_array());
     const std::optional<std::string> priority = invocation.value("--priority");
     for (const FileTask &task : file.tasks) {
-        json_t *request = json_deep_copy(task.request.get());
-        if (priority && !json_object_get(request, "priority"))
-            json_object_set_new(request, "priority", json_text(*priority));
-        json_array_append_new(tasks.get(), request);
+        task_runner::TaskRequest request = library_request(file, task);
+        if (!request.priority)
+            request.priority = priority;
+        batch.tasks.push_back(std::move(request));
     }
-    return JsonPtr(json_pack("{s:O,s:s,s:b}", "tasks", tasks.get(), "mode", mode.c_str(),
-                             "continue_on_error", continue_on_error));
+    return batch;
+}
+
+// Whether the batch's first task is on the server already: the file was submitted before.
+// (The library's BatchResponse does not say whether the answer was 200, the same batch again,
+// or 202, a new one; SubmitResponse::created does for single tasks.)
+bool submitted_before(Server &server, const task_runner::BatchRequest &batch) {
+    try {
+        server.client().get(batch.tasks.front().task_id.value_or(""));
+        return true;
+    } catch (const task_runner::ApiError &e) {
+        if (e.http_status() == 404)
+            return false; // the one expected refusal: it is new
+        throw;
+    }
 }
 
 // 400, 409, 413: the file (or how it was combined with the options) is what the server refused.
-bool refuses_the_input(const ApiError &e) {
-    const long status = e.http_status();
+bool refuses_the_input(const task_runner::Error &e) {
+    const int status = http_status_of(e);
     return status == 400 || status == 409 || status == 413 || status == 422;
 }
 
-int refused(const TasksFile &file, const ApiError &e) {
-    if (e.unreachable_or_refused_key() || !refuses_the_input(e)) {
+int refused(const TasksFile &file, const task_runner::Error &e) {
+    if (unreachable_or_refused_key(e) || !refuses_the_input(e)) {
         std::cerr << "task-runner: " << e.what() << "\n";
         return exit_server;
     }
     const std::optional<int> line = line_of_task_message(file, e.what());
     std::cerr << "task-runner: " << file.name << ":" << line.value_or(1) << ": " << e.what()
               << "\n";
-    if (e.http_status() == 409)
+    if (http_status_of(e) == 409)
         std::cerr << "task-runner: the ids come from the file's content and --id-prefix; a "
                      "changed file with the same --id-prefix names tasks that exist already\n";
     return exit_bad_input;
@@ -91,7 +106,7 @@ bool is_finished(const std::string &status) {
 JsonPtr wait_for_batch(Server &server, const std::string &batch_id, std::chrono::seconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     for (;;) {
-        JsonPtr batch = server.get_batch(batch_id);
+        JsonPtr batch = json_of(server.client().get_batch(batch_id).json);
         const std::string status = text_of(batch.get(), "status");
         if (status != "queued" && status != "running")
             return batch;
@@ -177,7 +192,7 @@ int submit_command(const Invocation &invocation) {
         throw UsageError("--output must be text or json (got \"" + output.substr(0, 40) + "\")");
     const std::string content = read_input(path);
     const TasksFile file = parse_tasks_file(path, content, invocation.value("--id-prefix"));
-    const JsonPtr body = batch_body(file, invocation);
+    const task_runner::BatchRequest batch = batch_request(file, invocation);
 
     const std::string lock_path = lock_path_for(invocation, file);
     const std::optional<FileLock> lock = FileLock::try_take(lock_path);
@@ -191,27 +206,32 @@ int submit_command(const Invocation &invocation) {
 
     Server server(client_settings(invocation));
     const InterruptScope interrupt; // Ctrl-C stops waiting; the batch goes on
-    ApiReply reply;
+    JsonPtr reply;
+    bool existing = false;
     try {
-        reply = server.submit_batch(body.get());
-    } catch (const ApiError &e) {
+        existing = submitted_before(server, batch);
+        reply = json_of(server.client().batch(batch).json);
+    } catch (const task_runner::Interrupted &) {
+        return exit_interrupted;
+    } catch (const task_runner::Error &e) {
         return refused(file, e);
     }
-    const bool existing = reply.status == 200;
-    const json_t *accepted = json_object_get(reply.body.get(), "tasks");
+    const json_t *accepted = json_object_get(reply.get(), "tasks");
     if (!invocation.has("--wait")) {
-        print_report(file, reply.body.get(), existing, accepted, output == "json");
+        print_report(file, reply.get(), existing, accepted, output == "json");
         return exit_ok;
     }
-    JsonPtr batch;
+    JsonPtr finished;
     try {
-        batch = wait_for_batch(server, text_of(reply.body.get(), "batch_id"), wait_limit);
-    } catch (const ApiError &e) {
+        finished = wait_for_batch(server, text_of(reply.get(), "batch_id"), wait_limit);
+    } catch (const task_runner::Interrupted &) {
+        return exit_interrupted; // Ctrl-C: stop waiting; the batch goes on
+    } catch (const task_runner::Error &e) {
         std::cerr << "task-runner: " << e.what() << "\n";
         return exit_server;
     }
-    const json_t *tasks = json_object_get(batch.get(), "tasks");
-    print_report(file, reply.body.get(), existing, tasks, output == "json");
+    const json_t *tasks = json_object_get(finished.get(), "tasks");
+    print_report(file, reply.get(), existing, tasks, output == "json");
     return interrupted() ? exit_interrupted : outcome(tasks, wait_limit);
 }
 

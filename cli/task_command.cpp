@@ -6,7 +6,6 @@
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "cli/usage_error.h"
-#include "core/task.h"
 
 #include <unistd.h>
 
@@ -41,53 +40,28 @@ int positive_number(const Invocation &invocation, std::string_view option, int m
     return static_cast<int>(n);
 }
 
-json_t *member_object(json_t *object, const char *key) {
-    json_t *member = json_object_get(object, key);
-    if (!member) {
-        member = json_object();
-        json_object_set_new(object, key, member);
-    }
-    return member;
-}
-
-JsonPtr task_request(const Invocation &invocation) {
-    const std::string &text = invocation.operands().front();
-    JsonPtr request(json_object());
-    json_t *task = json_stringn(text.data(), text.size());
-    if (!task)
+task_runner::TaskRequest task_request(const Invocation &invocation) {
+    task_runner::TaskRequest request(invocation.operands().front());
+    if (to_valid_utf8(request.task) != request.task)
         throw UsageError("the task text is not valid UTF-8");
-    json_object_set_new(request.get(), "task", task);
-    if (const auto id = invocation.value("--id"))
-        json_object_set_new(request.get(), "task_id", json_text(*id));
-    if (const auto priority = invocation.value("--priority"))
-        json_object_set_new(request.get(), "priority", json_text(*priority));
+    request.task_id = invocation.value("--id");
+    request.priority = invocation.value("--priority");
     for (const std::string &pair : invocation.values("--metadata")) {
         const std::size_t equals = pair.find('=');
         if (equals == std::string::npos || equals == 0)
             throw UsageError("--metadata takes KEY=VALUE (got \"" + pair.substr(0, 80) + "\")");
-        json_object_set_new(member_object(request.get(), "metadata"),
-                            pair.substr(0, equals).c_str(), json_text(pair.substr(equals + 1)));
+        request.metadata[pair.substr(0, equals)] = pair.substr(equals + 1);
     }
-    json_t *context = nullptr;
-    const auto in_context = [&] {
-        return context ? context : context = member_object(request.get(), "context");
-    };
-    if (const auto workdir = invocation.value("--workdir"))
-        json_object_set_new(in_context(), "working_directory", json_text(*workdir));
-    for (const std::string &tool : invocation.values("--tool")) {
-        json_t *tools = json_object_get(in_context(), "tools");
-        if (!tools) {
-            tools = json_array();
-            json_object_set_new(context, "tools", tools);
-        }
-        json_array_append_new(tools, json_text(tool));
-    }
+    task_runner::TaskContext context;
+    context.working_directory = invocation.value("--workdir");
+    context.tools = invocation.values("--tool");
     if (invocation.has("--timeout"))
-        json_object_set_new(member_object(in_context(), "constraints"), "max_execution_time",
-                            json_integer(positive_number(invocation, "--timeout", 86400)));
+        context.constraints.max_execution_time = positive_number(invocation, "--timeout", 86400);
     if (invocation.has("--max-steps"))
-        json_object_set_new(member_object(in_context(), "constraints"), "max_steps",
-                            json_integer(positive_number(invocation, "--max-steps", 1000)));
+        context.constraints.max_steps = positive_number(invocation, "--max-steps", 1000);
+    if (context.working_directory || !context.tools.empty() ||
+        context.constraints.max_execution_time || context.constraints.max_steps)
+        request.context = std::move(context);
     return request;
 }
 
@@ -105,10 +79,12 @@ OutputMode output_mode(const Invocation &invocation) {
 // Ctrl-C: the task must not go on running unwatched. Cancel it, say so, exit 130.
 int cancel_interrupted(Server &server, const std::string &id) {
     std::cerr << "\ntask-runner: interrupted; cancelling task " << id << "\n";
+    InterruptScope::clear(); // the cancel itself must not be cut short by the same Ctrl-C
+    server.set_deadline(std::nullopt);
     try {
-        const JsonPtr task = server.cancel_task(id);
-        std::cerr << "task-runner: task " << id << " is " << text_of(task.get(), "status") << "\n";
-    } catch (const ApiError &e) {
+        const task_runner::TaskResponse task = server.client().cancel(id);
+        std::cerr << "task-runner: task " << id << " is " << task.status << "\n";
+    } catch (const task_runner::Error &e) {
         // Already ended (409) or the server is gone: say which, and still exit as interrupted.
         std::cerr << "task-runner: could not cancel task " << id << ": " << e.what() << "\n";
     }
@@ -116,10 +92,6 @@ int cancel_interrupted(Server &server, const std::string &id) {
 }
 
 } // namespace
-
-int exit_status_of(const json_t *task) {
-    return text_of(task, "status") == "completed" ? exit_ok : exit_not_completed;
-}
 
 void print_task(const json_t *task, OutputMode mode, std::ostream &out) {
     const json_t *result = json_object_get(task, "result");
@@ -156,6 +128,11 @@ void print_task(const json_t *task, OutputMode mode, std::ostream &out) {
     }
 }
 
+JsonPtr json_of(const std::string &document) {
+    JsonPtr parsed(json_loads(document.c_str(), 0, nullptr));
+    return parsed ? std::move(parsed) : JsonPtr(json_object());
+}
+
 int follow_task(Server &server, const std::string &id, const FollowOptions &options) {
     if (interrupted())
         return cancel_interrupted(server, id);
@@ -167,34 +144,35 @@ int follow_task(Server &server, const std::string &id, const FollowOptions &opti
     std::optional<Progress> progress;
     if (!json || live)
         progress.emplace(progress_out, live);
-    std::optional<std::chrono::steady_clock::time_point> deadline;
     if (options.wait_limit.count() > 0)
-        deadline = std::chrono::steady_clock::now() + options.wait_limit;
+        server.set_deadline(std::chrono::steady_clock::now() + options.wait_limit);
     std::cout << std::flush;
-    const StreamEnd end = server.follow_events(
-        id,
-        [&](const ServerEvent &event) {
+    bool waited_out = false;
+    try {
+        server.client().events(id, [&](const task_runner::TaskEvent &event) {
             if (progress)
                 progress->show(id, event);
             return true;
-        },
-        deadline);
+        });
+    } catch (const task_runner::Interrupted &) {
+        if (!server.past_deadline())
+            return cancel_interrupted(server, id);
+        waited_out = true; // --wait's time is up: say where the task is, then stop
+    }
     progress.reset();
-    if (end == StreamEnd::Interrupted)
-        return cancel_interrupted(server, id);
-    const JsonPtr task = server.get_task(id);
+    server.set_deadline(std::nullopt);
+    const task_runner::TaskResponse task = server.client().get(id);
     if (json)
-        std::cout << dump_json(task.get()) << "\n";
+        std::cout << task.json << "\n";
     else
-        print_task(task.get(), options.output, std::cout);
-    const std::optional<TaskStatus> status = parse_task_status(text_of(task.get(), "status"));
-    if (end == StreamEnd::TimedOut && !(status && is_terminal(*status))) {
-        std::cerr << "task-runner: task " << id << " is still " << text_of(task.get(), "status")
-                  << " after " << options.wait_limit.count()
-                  << " s; follow it with: task-runner events " << id << "\n";
+        print_task(json_of(task.json).get(), options.output, std::cout);
+    if (waited_out && !task.is_terminal()) {
+        std::cerr << "task-runner: task " << id << " is still " << task.status << " after "
+                  << options.wait_limit.count() << " s; follow it with: task-runner events " << id
+                  << "\n";
         return exit_not_completed;
     }
-    return exit_status_of(task.get());
+    return task.status == "completed" ? exit_ok : exit_not_completed;
 }
 
 int task_command(const Invocation &invocation) {
@@ -202,16 +180,13 @@ int task_command(const Invocation &invocation) {
     options.output = output_mode(invocation);
     if (invocation.has("--wait"))
         options.wait_limit = std::chrono::seconds(positive_number(invocation, "--wait", 86400));
-    const JsonPtr request = task_request(invocation);
+    const task_runner::TaskRequest request = task_request(invocation);
     Server server(client_settings(invocation));
     const InterruptScope interrupt; // from the submission on: Ctrl-C cancels what was made
-    const ApiReply submitted = server.submit_task(request.get());
-    const std::string id = text_of(submitted.body.get(), "task_id");
+    const task_runner::SubmitResponse submitted = server.client().submit(request);
+    const std::string &id = submitted.task_id;
     if (invocation.has("--no-wait")) {
-        if (options.output == OutputMode::Json)
-            std::cout << dump_json(submitted.body.get()) << "\n";
-        else
-            std::cout << id << "\n";
+        std::cout << (options.output == OutputMode::Json ? submitted.json : id) << "\n";
         return exit_ok;
     }
     return follow_task(server, id, options);

@@ -22,14 +22,15 @@ struct FollowOptions {
 
 // Follows the submitted task `id` to its end, showing its progress, then prints it. Ctrl-C
 // (within an InterruptScope) cancels it on the server. Returns the exit status: 0 completed,
-// 1 failed / timed out / cancelled / still running at the wait limit, 130 interrupted.
+// 1 failed / timed out / cancelled / still running at the wait limit, 130 interrupted. Throws
+// task_runner::Error when the server cannot be reached or refuses.
 int follow_task(Server &server, const std::string &id, const FollowOptions &options);
+
+// The document the server sent, for printing.
+JsonPtr json_of(const std::string &document);
 
 // The task as `--output text|verbose` shows it.
 void print_task(const json_t *task, OutputMode mode, std::ostream &out);
-
-// The exit status a task's final state gives: 0 completed, else 1.
-int exit_status_of(const json_t *task);
 
 int task_command(const Invocation &invocation);
 

@@ -5,6 +5,7 @@
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
+#include "cli/server.h"
 #include "cli/task_command.h"
 #include "cli/usage_error.h"
 
@@ -39,28 +40,36 @@ std::string one_line(std::string text, std::size_t width) {
 int status_command(const Invocation &invocation) {
     const bool json = json_output(invocation);
     Server server(client_settings(invocation));
-    const JsonPtr task = server.get_task(invocation.operands().front());
+    const task_runner::TaskResponse task = server.client().get(invocation.operands().front());
     if (json)
-        std::cout << dump_json(task.get()) << "\n";
+        std::cout << task.json << "\n";
     else
-        print_task(task.get(), OutputMode::Verbose, std::cout);
+        print_task(json_of(task.json).get(), OutputMode::Verbose, std::cout);
     return exit_ok;
 }
 
 int list_command(const Invocation &invocation) {
     const bool json = json_output(invocation);
-    std::vector<std::pair<std::string, std::string>> query;
-    if (const auto status = invocation.value("--status"))
-        query.emplace_back("status", *status);
-    if (const auto batch = invocation.value("--batch"))
-        query.emplace_back("batch_id", *batch);
-    query.emplace_back("limit", invocation.value("--limit").value_or("20"));
+    task_runner::ListQuery query;
+    query.status = invocation.value("--status");
+    query.batch_id = invocation.value("--batch");
+    query.limit = 20;
+    if (invocation.has("--limit")) {
+        const std::string text = *invocation.value("--limit");
+        char *end = nullptr;
+        const long n = std::strtol(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || n < 1 || n > 100)
+            throw UsageError("--limit must be a whole number 1..100 (got \"" + text.substr(0, 40) +
+                             "\")");
+        query.limit = static_cast<int>(n);
+    }
     Server server(client_settings(invocation));
-    const JsonPtr page = server.list_tasks(query);
+    const task_runner::TaskList list = server.client().list(query);
     if (json) {
-        std::cout << dump_json(page.get()) << "\n";
+        std::cout << list.json << "\n";
         return exit_ok;
     }
+    const JsonPtr page = json_of(list.json);
     std::cout << std::left << std::setw(38) << "ID" << std::setw(11) << "STATUS" << std::setw(10)
               << "PRIORITY" << std::setw(26) << "CREATED"
               << "TASK\n";
@@ -81,15 +90,14 @@ int cancel_command(const Invocation &invocation) {
     const std::string &id = invocation.operands().front();
     Server server(client_settings(invocation));
     try {
-        const JsonPtr task = server.cancel_task(id);
-        const std::string status = text_of(task.get(), "status");
+        const std::string status = server.client().cancel(id).status;
         if (status == "cancelled")
             std::cout << "Task " << id << ": cancelled\n";
         else
             std::cout << "Task " << id << ": " << status
                       << "; its runner stops it within a second\n";
         return exit_ok;
-    } catch (const ApiError &e) {
+    } catch (const task_runner::ApiError &e) {
         if (e.http_status() != 409)
             throw;
         // The one expected refusal: it ended before the cancel arrived.
@@ -107,25 +115,26 @@ int events_command(const Invocation &invocation) {
     if (!json)
         progress.emplace(stdout, is_live_terminal(STDOUT_FILENO));
     std::string final_status;
-    const StreamEnd end = server.follow_events(id, [&](const ServerEvent &event) {
-        JsonPtr data(json_loads(event.data.c_str(), 0, nullptr));
-        if (event.kind == "status")
-            final_status = text_of(data.get(), "status");
-        if (progress) {
-            progress->show(id, event);
-            if (event.kind == "status" && final_status != "queued" && final_status != "running")
-                std::cout << "task " << id << ": " << final_status << "\n" << std::flush;
+    try {
+        server.client().events(id, [&](const task_runner::TaskEvent &event) {
+            if (event.kind == "status" && event.status)
+                final_status = *event.status;
+            if (progress) {
+                progress->show(id, event);
+                if (event.ends_task())
+                    std::cout << "task " << id << ": " << final_status << "\n" << std::flush;
+                return true;
+            }
+            JsonPtr data = json_of(event.data_json);
+            JsonPtr line(json_pack("{s:I,s:s,s:O}", "id", static_cast<json_int_t>(event.id),
+                                   "event", event.kind.c_str(), "data", data.get()));
+            std::cout << dump_json(line.get()) << "\n" << std::flush;
             return true;
-        }
-        JsonPtr line(json_pack("{s:o,s:s,s:o}", "id",
-                               event.id ? json_integer(*event.id) : json_null(), "event",
-                               event.kind.c_str(), "data", data ? data.release() : json_null()));
-        std::cout << dump_json(line.get()) << "\n" << std::flush;
-        return true;
-    });
+        });
+    } catch (const task_runner::Interrupted &) {
+        return exit_interrupted; // Ctrl-C: stop watching; the task goes on
+    }
     progress.reset();
-    if (end == StreamEnd::Interrupted)
-        return exit_interrupted;
     return final_status == "completed" ? exit_ok : exit_not_completed;
 }
 

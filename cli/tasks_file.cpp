@@ -114,7 +114,124 @@ void assign_ids(TasksFile &file, const std::optional<std::string> &id_prefix) {
     }
 }
 
+// Reading one task object of a JSON file into the library's request; `where` names it.
+class RequestReader {
+public:
+    explicit RequestReader(std::string where) : where_(std::move(where)) {}
+
+    task_runner::TaskRequest read(const json_t *object) const {
+        only(object, "", {"task", "task_id", "priority", "metadata", "context"});
+        task_runner::TaskRequest request(text(object, "task").value_or(""));
+        request.task_id = text(object, "task_id");
+        request.priority = text(object, "priority");
+        if (const json_t *metadata = json_object_get(object, "metadata")) {
+            if (!json_is_object(metadata))
+                fail("metadata must be an object");
+            request.metadata_json = dump_json(metadata);
+        }
+        if (const json_t *context = json_object_get(object, "context"))
+            request.context = read_context(context);
+        return request;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string &reason) const {
+        throw InputError(where_ + ": " + reason);
+    }
+
+    void only(const json_t *object, const std::string &scope,
+              std::initializer_list<const char *> names) const {
+        const char *key;
+        json_t *value;
+        json_object_foreach(const_cast<json_t *>(object), key, value) {
+            if (std::none_of(names.begin(), names.end(),
+                             [&](const char *name) { return std::string(name) == key; }))
+                fail("unknown field \"" + scope + std::string(key).substr(0, 80) + "\"");
+        }
+    }
+
+    std::optional<std::string> text(const json_t *object, const char *name) const {
+        const json_t *value = json_object_get(object, name);
+        if (!value)
+            return std::nullopt;
+        if (!json_is_string(value))
+            fail(std::string(name) + " must be a string");
+        return std::string(json_string_value(value), json_string_length(value));
+    }
+
+    std::optional<std::int64_t> number(const json_t *object, const std::string &name) const {
+        const json_t *value = json_object_get(object, name.c_str());
+        if (!value)
+            return std::nullopt;
+        if (!json_is_integer(value))
+            fail("context.constraints." + name + " must be a whole number");
+        return json_integer_value(value);
+    }
+
+    // `name` is the field; messages call it `scope` + `name`.
+    std::vector<std::string> strings(const json_t *object, const std::string &scope,
+                                     const std::string &field) const {
+        const std::string name = scope + field;
+        const json_t *list = json_object_get(object, field.c_str());
+        if (!list)
+            return {};
+        if (!json_is_array(list) || json_array_size(list) == 0)
+            fail(name + " must be a non-empty list of strings (leave it out for the server's)");
+        std::vector<std::string> items;
+        std::size_t index;
+        json_t *item;
+        json_array_foreach(const_cast<json_t *>(list), index, item) {
+            if (!json_is_string(item))
+                fail(name + " must be a list of strings");
+            items.emplace_back(json_string_value(item));
+        }
+        return items;
+    }
+
+    task_runner::TaskContext read_context(const json_t *context) const {
+        if (!json_is_object(context))
+            fail("context must be an object");
+        only(context, "context.", {"working_directory", "environment", "tools", "constraints"});
+        task_runner::TaskContext read;
+        read.working_directory = text(context, "working_directory");
+        read.tools = strings(context, "context.", "tools");
+        if (const json_t *environment = json_object_get(context, "environment")) {
+            if (!json_is_object(environment))
+                fail("context.environment must be an object of strings");
+            const char *key;
+            json_t *value;
+            json_object_foreach(const_cast<json_t *>(environment), key, value) {
+                if (!json_is_string(value))
+                    fail("context.environment." + std::string(key).substr(0, 80) +
+                         " must be a string");
+                read.environment[key] = json_string_value(value);
+            }
+        }
+        if (const json_t *constraints = json_object_get(context, "constraints")) {
+            if (!json_is_object(constraints))
+                fail("context.constraints must be an object");
+            only(constraints, "context.constraints.",
+                 {"max_execution_time", "max_steps", "max_tokens", "allowed_paths"});
+            read.constraints.max_execution_time = number(constraints, "max_execution_time");
+            read.constraints.max_steps = number(constraints, "max_steps");
+            read.constraints.max_tokens = number(constraints, "max_tokens");
+            read.constraints.allowed_paths =
+                strings(constraints, "context.constraints.", "allowed_paths");
+        }
+        return read;
+    }
+
+    std::string where_;
+};
+
 } // namespace
+
+task_runner::TaskRequest library_request(const TasksFile &file, const FileTask &task) {
+    const std::size_t index = static_cast<std::size_t>(&task - file.tasks.data());
+    return RequestReader(file.name + ":" + std::to_string(task.line) + ": tasks[" +
+                         std::to_string(index) + "]")
+        .read(task.request.get());
+}
 
 std::vector<int> task_element_lines(std::string_view content) {
     std::vector<int> lines;

@@ -9,6 +9,8 @@
 
 #include "core/json.h"
 
+#include <task_runner/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +40,12 @@ TasksFile parse_tasks_file(std::string_view name, std::string_view content,
 // The lines where the elements of the top-level object's "tasks" array start, in order (JSON
 // parsers keep no positions). Assumes `content` is valid JSON.
 std::vector<int> task_element_lines(std::string_view content);
+
+// The request the library sends for one task of the file. Throws InputError "NAME:LINE: ..." for
+// a field the API does not have or of the wrong type, and for what the library cannot send as
+// written (an empty tools or allowed_paths list would be left out, widening the task to the
+// server's defaults).
+task_runner::TaskRequest library_request(const TasksFile &file, const FileTask &task);
 
 // The file line of the task a server message names ("tasks[3]: ..."), if it names one.
 std::optional<int> line_of_task_message(const TasksFile &file, std::string_view message);

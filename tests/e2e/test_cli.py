@@ -596,7 +596,9 @@ def test_submit_refuses_bad_files_with_file_and_line(stack, tmp_path):
         "# nothing but a comment\n\n": ":1: no tasks",
         "\n".join(["list the files in ."] * 101): ":101: a batch holds at most 100 tasks",
         '{"tasks": [\n  {"task": "a", "task_id": "x"},\n  {"task": "b", "task_id": "x"}\n]}': ":3: task_id \"x\" is given twice",
-        '{"tasks": [\n  {"task": "a"},\n  {"task": "b", "tools": []}\n]}': ":3: INVALID_REQUEST: tasks[1]",
+        '{"tasks": [\n  {"task": "a"},\n  {"task": "b", "priority": "urgent"}\n]}': ":3: INVALID_REQUEST: tasks[1]",
+        '{"tasks": [\n  {"task": "a"},\n  {"task": "b", "tools": []}\n]}': ":3: tasks[1]: unknown field \"tools\"",
+        '{"tasks": [\n  {"task": "a", "context": {"tools": []}}\n]}': ":2: tasks[0]: context.tools must be a non-empty list",
     }
     for number, (content, expected) in enumerate(cases.items()):
         path = tmp_path / f"bad{number}.tasks"

@@ -111,5 +111,58 @@ TEST(TasksFile, ServerMessagesNamingATaskGiveItsLine) {
     EXPECT_EQ(line_of_task_message(file, "no task named"), std::nullopt);
 }
 
+TEST(TasksFile, AJsonTaskBecomesTheLibrarysRequestFieldForField) {
+    const TasksFile file = parse_tasks_file(
+        "t.json",
+        "{\"tasks\": [{\"task\": \"a\", \"priority\": \"high\", \"metadata\": {\"k\": [1]},\n"
+        "\"context\": {\"working_directory\": \"/w\", \"environment\": {\"V\": \"1\"}, \"tools\": "
+        "[\"read_file\"], \"constraints\": {\"max_steps\": 3, \"max_execution_time\": 60, "
+        "\"max_tokens\": 900, \"allowed_paths\": [\"/w\"]}}}]}",
+        std::string("p"));
+    const task_runner::TaskRequest request = library_request(file, file.tasks[0]);
+    EXPECT_EQ(request.task, "a");
+    EXPECT_EQ(request.task_id, "p-1");
+    EXPECT_EQ(request.priority, "high");
+    EXPECT_EQ(request.metadata_json, "{\"k\":[1]}");
+    ASSERT_TRUE(request.context.has_value());
+    EXPECT_EQ(request.context->working_directory, "/w");
+    EXPECT_EQ(request.context->environment.at("V"), "1");
+    EXPECT_EQ(request.context->tools, std::vector<std::string>{"read_file"});
+    EXPECT_EQ(request.context->constraints.max_steps, 3);
+    EXPECT_EQ(request.context->constraints.max_execution_time, 60);
+    EXPECT_EQ(request.context->constraints.max_tokens, 900);
+    EXPECT_EQ(request.context->constraints.allowed_paths, std::vector<std::string>{"/w"});
+}
+
+TEST(TasksFile, WhatTheLibraryCannotSendAsWrittenIsRefusedWithItsLine) {
+    const auto refusal = [](const std::string &task) -> std::string {
+        const TasksFile file =
+            parse_tasks_file("t.json", "{\"tasks\": [\n" + task + "\n]}", std::nullopt);
+        try {
+            library_request(file, file.tasks[0]);
+        } catch (const InputError &e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_EQ(refusal("{\"task\": \"a\", \"tools\": []}"),
+              "t.json:2: tasks[0]: unknown field \"tools\"");
+    // Left out, an empty list would give the task every tool: never silently.
+    EXPECT_EQ(refusal("{\"task\": \"a\", \"context\": {\"tools\": []}}"),
+              "t.json:2: tasks[0]: context.tools must be a non-empty list of strings (leave it out "
+              "for the server's)");
+    EXPECT_EQ(refusal("{\"task\": \"a\", \"context\": {\"constraints\": {\"allowed_paths\": []}}}")
+                  .substr(0, 55),
+              "t.json:2: tasks[0]: context.constraints.allowed_paths m");
+    EXPECT_EQ(refusal("{\"task\": \"a\", \"context\": {\"constraints\": {\"max_steps\": 1.5}}}"),
+              "t.json:2: tasks[0]: context.constraints.max_steps must be a whole number");
+    EXPECT_EQ(refusal("{\"task\": \"a\", \"priority\": 3}"),
+              "t.json:2: tasks[0]: priority must be a string");
+    EXPECT_EQ(refusal("{\"task\": \"a\", \"context\": {\"environment\": {\"V\": 1}}}"),
+              "t.json:2: tasks[0]: context.environment.V must be a string");
+    EXPECT_EQ(refusal("{\"task\": \"a\", \"context\": {\"sandbox\": \"none\"}}"),
+              "t.json:2: tasks[0]: unknown field \"context.sandbox\"");
+}
+
 } // namespace
 } // namespace tr::cli
