@@ -27,7 +27,7 @@ task_runner::Client build_client(const ClientSettings &settings, const std::stri
 
 } // namespace
 
-Server::Server(const ClientSettings &settings, std::string host_header)
+Server::Server(const ClientSettings &settings, const std::string &host_header)
     : url_(settings.url),
       deadline_(std::make_shared<std::optional<std::chrono::steady_clock::time_point>>()),
       client_(build_client(settings, host_header, deadline_)) {}

@@ -19,7 +19,7 @@ class Server {
 public:
     // `host_header`: sent instead of the URL's host (the launcher reaching its own stack). Throws
     // UsageError for a URL that is not http(s).
-    explicit Server(const ClientSettings &settings, std::string host_header = "");
+    explicit Server(const ClientSettings &settings, const std::string &host_header = "");
 
     task_runner::Client &client() noexcept { return client_; }
     const std::string &url() const noexcept { return url_; }

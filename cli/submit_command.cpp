@@ -65,14 +65,17 @@ task_runner::BatchRequest batch_request(const TasksFile &file, const Invocation 
 
 // Whether the batch's first task is on the server already: the file was submitted before.
 // (The library's BatchResponse does not say whether the answer was 200, the same batch again,
-// or 202, a new one; SubmitResponse::created does for single tasks.)
-bool submitted_before(Server &server, const task_runner::BatchRequest &batch) {
+// or 202, a new one; SubmitResponse::created does for single tasks.) nullopt: a key without the
+// read scope may not ask, and the report does not say.
+std::optional<bool> submitted_before(Server &server, const task_runner::BatchRequest &batch) {
     try {
         server.client().get(batch.tasks.front().task_id.value_or(""));
         return true;
     } catch (const task_runner::ApiError &e) {
         if (e.http_status() == 404)
-            return false; // the one expected refusal: it is new
+            return false; // expected: it is new
+        if (e.http_status() == 403)
+            return std::nullopt; // expected: a submit-only key; the POST decides alone
         throw;
     }
 }
@@ -116,11 +119,12 @@ JsonPtr wait_for_batch(Server &server, const std::string &batch_id, std::chrono:
     }
 }
 
-void print_report(const TasksFile &file, const json_t *reply, bool existing, const json_t *tasks,
-                  bool json) {
+void print_report(const TasksFile &file, const json_t *reply, std::optional<bool> existing,
+                  const json_t *tasks, bool json) {
     if (json) {
         JsonPtr report(json_deep_copy(reply));
-        json_object_set_new(report.get(), "created", json_boolean(!existing));
+        json_object_set_new(report.get(), "created",
+                            existing ? json_boolean(!*existing) : json_null());
         json_object_set(report.get(), "tasks", const_cast<json_t *>(tasks));
         std::cout << dump_json(report.get()) << "\n";
         return;
@@ -128,7 +132,10 @@ void print_report(const TasksFile &file, const json_t *reply, bool existing, con
     const std::size_t count = json_array_size(tasks);
     std::cout << "Batch " << text_of(reply, "batch_id") << " (" << text_of(reply, "mode")
               << "): " << count << (count == 1 ? " task " : " tasks ")
-              << (existing ? "submitted before, nothing new created" : "submitted") << "\n";
+              << (!existing   ? "accepted"
+                  : *existing ? "submitted before, nothing new created"
+                              : "submitted")
+              << "\n";
     std::size_t index;
     json_t *task;
     json_array_foreach(const_cast<json_t *>(tasks), index, task) {
@@ -207,7 +214,7 @@ int submit_command(const Invocation &invocation) {
     Server server(client_settings(invocation));
     const InterruptScope interrupt; // Ctrl-C stops waiting; the batch goes on
     JsonPtr reply;
-    bool existing = false;
+    std::optional<bool> existing;
     try {
         existing = submitted_before(server, batch);
         reply = json_of(server.client().batch(batch).json);
