@@ -76,7 +76,7 @@ int keys_command(const std::vector<std::string> &args) {
     const KeysOptions options = parse(args);
     const Config config = load_service_config(options.config_path.empty() ? default_config_path()
                                                                           : options.config_path);
-    Db db(config.storage.database, parse_durability(config.storage.synchronous));
+    Db db(config.storage);
     if (options.action == "create") {
         const CreatedKey key =
             create_api_key(db, options.owner, options.scopes, options.description, Clock::now());

@@ -9,7 +9,6 @@
 #include "cli/usage_error.h"
 #include "core/config.h"
 #include "core/curl.h"
-#include "core/db.h"
 #include "core/error.h"
 #include "core/migrate.h"
 
@@ -29,9 +28,7 @@ int migrate_command(const std::vector<std::string> &args) {
             throw UsageError("migrate: unknown argument \"" + args[i] + "\"");
     }
     const Config config = load_config(config_path.empty() ? default_config_path() : config_path);
-    prepare_database_file(config.storage.database);
-    Db db(config.storage.database, parse_durability(config.storage.synchronous));
-    const MigrationReport report = migrate(db.handle());
+    const MigrationReport report = set_up_database(config.storage);
     std::cout << config.storage.database << ": schema version " << report.schema_version;
     if (report.applied.empty())
         std::cout << " (up to date)\n";

@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "core/stop_signals.h"
 
 #include <grp.h>
 #include <sys/prctl.h>
@@ -168,11 +169,7 @@ int serve_command(const std::vector<std::string> &args) {
 
     // Signals are taken by sigwait in Stack::supervise; children get a clean mask
     // (core/process.cpp).
-    sigset_t signals;
-    sigemptyset(&signals);
-    for (const int signal : {SIGTERM, SIGINT, SIGHUP, SIGCHLD})
-        sigaddset(&signals, signal);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const sigset_t signals = block_stop_signals({SIGCHLD});
 
     const RunDirectory run_dir(config.storage.run_dir);
     const BindAddress bind = *parse_bind_address(config.service.bind_address);
@@ -180,7 +177,7 @@ int serve_command(const std::vector<std::string> &args) {
     // The stack answers only the Host names it is configured for (DNS rebinding); the launcher
     // reaches it on the bind address under the first of them.
     HealthProbe probe(url, launcher_host(config.service, bind));
-    Db db(config.storage.database, parse_durability(config.storage.synchronous)); // restarts
+    Db db(config.storage); // restarts
     Stack stack(config, log, db, probe);
     stack.start(config_path, run_dir.path()); // on failure, ~Stack stops what did start
 

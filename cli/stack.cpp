@@ -9,10 +9,8 @@
 #include "core/component_restarts.h"
 #include "core/error.h"
 #include "core/paths.h"
-#include "core/unique_fd.h"
+#include "core/unix_socket.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,14 +54,6 @@ std::string find_nginx() {
     if (::access("/usr/sbin/nginx", X_OK) == 0)
         return "/usr/sbin/nginx";
     throw Error(ErrorCode::InternalError, "nginx is not installed (Debian package nginx)");
-}
-
-bool can_connect(const std::string &socket_path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-    const UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    return ::connect(fd.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0;
 }
 
 // `environment`: nullopt passes ours on (the model key among it), which only our own programs
@@ -115,7 +105,7 @@ void Stack::start(const std::string &config_path, const std::string &run_dir) {
         {"fcgi",
          component_spec({bin + "/task-runner-fcgi", "--config", config_path, "--socket", socket}),
          10s, SIGTERM, handlers_answer});
-    wait_until("the handlers listen on " + socket, [&] { return can_connect(socket); });
+    wait_until("the handlers listen on " + socket, [&] { return unix_socket_accepts(socket); });
 
     const std::string nginx_conf = run_dir + "/nginx.conf";
     std::ofstream(nginx_conf) << render_nginx_config(config_, {run_dir, socket, ::geteuid() == 0});

@@ -44,10 +44,16 @@ struct Setting {
     const char *env = nullptr;        // environment variable that overrides the file
     bool is_path = false;             // relative values resolve against the config's directory
     bool secret = false;              // shown only as "set" or "unset"
+    bool live = false;                // set through the API, the next task uses it (config.h)
 };
 
 Setting secret(Setting setting) {
     setting.secret = true;
+    return setting;
+}
+
+Setting live(Setting setting) {
+    setting.live = true;
     return setting;
 }
 
@@ -97,13 +103,13 @@ template <typename T> Setting path_setting(const char *path, Accessor<T> field) 
 // One table per section of the file, in the file's order.
 std::vector<Setting> model_settings() {
     return {
-        text("model.provider", [](Config &c) -> std::string & { return c.model.provider; }, "TASK_RUNNER_MODEL_PROVIDER",
-             {"auto", "builtin", "openai", "anthropic", "zhipu", "local"}),
-        text("model.model_name", [](Config &c) -> std::string & { return c.model.model_name; }, "TASK_RUNNER_MODEL_NAME"),
-        secret(text("model.api_key", [](Config &c) -> std::string & { return c.model.api_key; }, "TASK_RUNNER_API_KEY")),
-        text("model.endpoint", [](Config &c) -> std::string & { return c.model.endpoint; }, "TASK_RUNNER_MODEL_ENDPOINT"),
-        integer("model.max_tokens", [](Config &c) -> int & { return c.model.max_tokens; }, 1, 1000000),
-        real("model.temperature", [](Config &c) -> double & { return c.model.temperature; }, 0, 2),
+        live(text("model.provider", [](Config &c) -> std::string & { return c.model.provider; }, "TASK_RUNNER_MODEL_PROVIDER",
+                  {"auto", "builtin", "openai", "anthropic", "zhipu", "local"})),
+        live(text("model.model_name", [](Config &c) -> std::string & { return c.model.model_name; }, "TASK_RUNNER_MODEL_NAME")),
+        live(secret(text("model.api_key", [](Config &c) -> std::string & { return c.model.api_key; }, "TASK_RUNNER_API_KEY"))),
+        live(text("model.endpoint", [](Config &c) -> std::string & { return c.model.endpoint; }, "TASK_RUNNER_MODEL_ENDPOINT")),
+        live(integer("model.max_tokens", [](Config &c) -> int & { return c.model.max_tokens; }, 1, 1000000)),
+        live(real("model.temperature", [](Config &c) -> double & { return c.model.temperature; }, 0, 2)),
         strings("model.allowed_endpoint_hosts", [](Config &c) -> StringList & { return c.model.allowed_endpoint_hosts; }),
         integer("model.timeout_seconds", [](Config &c) -> int & { return c.model.timeout_seconds; }, 1, 3600),
     };
@@ -882,12 +888,12 @@ std::vector<std::string> config_environment_variables() {
 }
 
 std::vector<std::string> apply_config_json(Config &config, const json_t *partial,
-                                           const std::string &source) {
+                                           const std::string &source, ConfigChecks checks) {
     Loader loader(config, source);
     loader.read_json(partial);
     loader.check_ranges();
     loader.resolve_paths();
-    if (loader.problems().empty())
+    if (loader.problems().empty() && checks == ConfigChecks::Whole)
         loader.check_relations();
     return loader.problems();
 }
@@ -942,6 +948,26 @@ std::vector<std::string> config_setting_paths() {
     for (const Setting &setting : settings())
         paths.emplace_back(setting.path);
     return paths;
+}
+
+std::vector<std::string> live_setting_paths() {
+    std::vector<std::string> paths;
+    for (const Setting &setting : settings())
+        if (setting.live)
+            paths.emplace_back(setting.path);
+    return paths;
+}
+
+bool is_live_setting(std::string_view path) {
+    return std::any_of(settings().begin(), settings().end(), [&](const Setting &setting) {
+        return setting.live && path == setting.path;
+    });
+}
+
+bool is_secret_setting(std::string_view path) {
+    return std::any_of(settings().begin(), settings().end(), [&](const Setting &setting) {
+        return setting.secret && path == setting.path;
+    });
 }
 
 Config load_config(const std::string &path, const EnvLookup &env) {

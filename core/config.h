@@ -3,7 +3,8 @@
 //
 // Loaded once at start-up, validated whole, then passed down as `const Config &` and never
 // mutated. Precedence, lowest first: built-in defaults (the member initializers below), the file,
-// the environment. Model settings changed through the API live in SQLite and are read per task.
+// the environment. Settings changed through the API live in SQLite (core/config_store.h); the
+// live ones (the model's) are read again for every task.
 #pragma once
 
 #include "core/json.h"
@@ -134,12 +135,21 @@ EnvLookup process_environment();
 // 1..1000 (got 0)" or "TASK_RUNNER_LOG_LEVEL: service.log_level must be one of ...".
 Config load_config(const std::string &path, const EnvLookup &env = process_environment());
 
+// What apply_config_json checks besides each value's type: ranges and choices always; the
+// relations between settings (a working directory that exists inside the allowed paths, ...)
+// for the whole result, or not (ValuesOnly: for the live settings applied to every task, over a
+// configuration checked whole when it was loaded and when they were stored, so that a directory
+// removed meanwhile cannot turn into a model problem of every task).
+enum class ConfigChecks { Whole, ValuesOnly };
+
 // Applies a partial configuration given as JSON, shaped like the file ({"model": {"provider":
 // "openai"}}), on top of `config`: unknown and ill-typed settings are problems, then ranges,
-// choices and relations are checked for the whole result. Returns every problem, each prefixed
-// with `source`; `config` holds the result (and `sources` says `source` for what it set).
+// choices and (for ConfigChecks::Whole) relations are checked for the whole result. Returns every
+// problem, each prefixed with `source`; `config` holds the result (and `sources` says `source`
+// for what it set).
 std::vector<std::string> apply_config_json(Config &config, const json_t *partial,
-                                           const std::string &source);
+                                           const std::string &source,
+                                           ConfigChecks checks = ConfigChecks::Whole);
 
 // The configuration shaped like the file, every setting included; secrets (model.api_key) only
 // as "set" or "unset".
@@ -147,6 +157,15 @@ JsonPtr config_to_json(const Config &config);
 
 // "model.provider", "execution.max_steps", ...: every setting, in the file's order.
 std::vector<std::string> config_setting_paths();
+
+// The settings that apply live: stored through PUT /api/v1/config, they are read again for every
+// task (the model's provider, model_name, api_key, endpoint, max_tokens, temperature; marked in
+// the settings table). The others take effect when a component starts.
+std::vector<std::string> live_setting_paths();
+bool is_live_setting(std::string_view path);
+
+// Whether a setting is a secret, shown only as "set" or "unset" (model.api_key).
+bool is_secret_setting(std::string_view path);
 
 // The file to load when none is given: $TASK_RUNNER_CONFIG, else the build's default.
 std::string default_config_path(const EnvLookup &env = process_environment());

@@ -1,4 +1,6 @@
-// config_overrides: reading, validating, storing.
+// config_overrides, the one store of settings changed through the API: reading, validating,
+// storing. Live settings (the model's, config.h) are read again for every task; the others apply
+// when a component starts.
 #include "core/config_store.h"
 
 #include "core/audit.h"
@@ -82,28 +84,65 @@ void set_path(json_t *root, const std::string &path, json_t *value) {
     json_object_set(group, rest.c_str(), value);
 }
 
-JsonPtr stored_as_tree(Db &db) {
+// The group that holds the last name of "a.b.c" ({"c": ...} at "a.b"), borrowed; nullptr when
+// there is none.
+json_t *group_of(json_t *root, const std::string &path) {
+    json_t *group = root;
+    std::string rest = path;
+    for (std::size_t dot; group && (dot = rest.find('.')) != std::string::npos;
+         rest = rest.substr(dot + 1))
+        group = json_object_get(group, rest.substr(0, dot).c_str());
+    return json_is_object(group) ? group : nullptr;
+}
+
+std::string last_name(const std::string &path) {
+    return path.substr(path.rfind('.') + 1); // npos + 1 == 0: the whole path
+}
+
+// The value at "a.b" of {"a": {"b": v}}, borrowed; nullptr when there is none.
+json_t *value_at(json_t *root, const std::string &path) {
+    json_t *group = group_of(root, path);
+    return group ? json_object_get(group, last_name(path).c_str()) : nullptr;
+}
+
+// {"a": {"b": v}} without "a.b"; the emptied group stays, which apply_config_json takes as
+// nothing.
+void remove_path(json_t *root, const std::string &path) {
+    if (json_t *group = group_of(root, path))
+        json_object_del(group, last_name(path).c_str());
+}
+
+enum class Stored { ForRestart, Live, All };
+
+// The stored overrides, shaped like the file: those applied at a component's start, the live
+// ones (read again for every task), or both.
+JsonPtr stored_as_tree(Db &db, Stored which) {
     JsonPtr tree(json_object());
     Query select = db.query("SELECT path, value FROM config_overrides ORDER BY path");
     while (select->executeStep()) {
+        const std::string path = select->getColumn(0).getString();
+        const bool live = is_live_setting(path);
+        if ((which == Stored::Live && !live) || (which == Stored::ForRestart && live))
+            continue;
         const JsonPtr value(
             json_loads(select->getColumn(1).getString().c_str(), JSON_DECODE_ANY, nullptr));
         // One stored before a setting became file-only is not applied (see file_only).
-        if (value && !is_file_only(select->getColumn(0).getString()))
-            set_path(tree.get(), select->getColumn(0).getString(), value.get());
+        if (value && !is_file_only(path))
+            set_path(tree.get(), path, value.get());
     }
     return tree;
 }
+
+constexpr const char *stored_source = "stored setting (PUT /api/v1/config)";
 
 [[noreturn]] void invalid(const std::string &message) {
     throw Error(ErrorCode::InvalidRequest, message);
 }
 
-// A requested change sorted by where it goes: model settings apply live (model_settings), the
-// others are stored for the next start, and those the API may not change are problems.
+// A requested change sorted by when it applies: live settings from the next task on, the others
+// at the next start; those the API may not change are problems.
 struct SortedChange {
-    JsonPtr model_body{json_object()}; // {"provider": ...}: the model settings without "model."
-    JsonPtr others{json_object()};     // shaped like the file
+    Leaves changed; // every setting it names, in the request's order; null reverts one
     ConfigUpdate update;
     std::vector<std::string> problems;
 };
@@ -117,67 +156,78 @@ SortedChange sort_change(const json_t *partial) {
             sorted.problems.push_back(
                 path +
                 " cannot be changed through the API (it says where the API's own data lives)");
-        } else if (is_file_only(path)) {
+            continue;
+        }
+        if (is_file_only(path)) {
             sorted.problems.push_back(path + " can be changed only in the configuration file (it "
                                              "decides what tasks and clients can reach)");
-        } else if (path.rfind("model.", 0) == 0 && path != "model.timeout_seconds") {
-            json_object_set(sorted.model_body.get(), path.substr(6).c_str(), value);
-            sorted.update.applied_live.push_back(path);
-        } else {
-            set_path(sorted.others.get(), path, value);
-            sorted.update.needs_restart.push_back(path);
+            continue;
         }
+        sorted.changed.emplace_back(path, value);
+        (is_live_setting(path) ? sorted.update.applied_live : sorted.update.needs_restart)
+            .push_back(path);
     }
     return sorted;
 }
 
-bool has_model_change(const SortedChange &sorted) {
-    return json_object_size(sorted.model_body.get()) > 0;
-}
-
 // The whole result must be valid: the running configuration, the stored overrides and this
-// change (`changed`, the leaves of sorted.others). Returns the model settings to store; throws
+// change together, and the model it leaves must be one a task can run with. Throws
 // Error(InvalidRequest) listing every problem, the sort's included.
-ModelOverrides check_change(Db &db, const Config &running, const SortedChange &sorted,
-                            const Leaves &changed) {
+void check_change(Db &db, const Config &running, const SortedChange &sorted) {
     std::vector<std::string> problems = sorted.problems;
-    Config candidate = running;
-    JsonPtr stored = stored_as_tree(db);
-    for (const auto &[path, value] : changed)
-        if (!json_is_null(value))
+    JsonPtr stored = stored_as_tree(db, Stored::All);
+    std::optional<std::string> changed_endpoint;
+    for (const auto &[path, value] : sorted.changed) {
+        if (json_is_null(value))
+            remove_path(stored.get(), path);
+        else
             set_path(stored.get(), path, value);
+        if (path == "model.endpoint" && json_is_string(value))
+            changed_endpoint = json_string_value(value);
+    }
+    Config candidate = running;
     for (const std::string &problem : apply_config_json(candidate, stored.get(), "request"))
         problems.push_back(problem);
-    ModelOverrides model;
-    if (has_model_change(sorted)) {
-        try {
-            model =
-                merge_model_update(candidate, load_model_overrides(db), sorted.model_body.get());
-        } catch (const Error &e) { // one more problem, listed with the others
-            problems.emplace_back(e.what());
-        }
+    if (problems.empty() && !sorted.update.applied_live.empty()) {
+        // The live settings as they will be stored, over the configured model alone: what the
+        // next task runs with.
+        JsonPtr live(json_object());
+        for (const std::string &path : live_setting_paths())
+            if (json_t *value = value_at(stored.get(), path))
+                set_path(live.get(), path, value);
+        const Config effective = with_live_settings(running, live.get(), "request");
+        for (const std::string &problem :
+             live_model_problems(running, effective.model, changed_endpoint))
+            problems.push_back(problem);
     }
     if (!problems.empty())
         invalid(join(problems, "; "));
-    return model;
 }
 
-// The change as config_changes records it: a model key only as "(set)" or "(cleared)".
-JsonPtr redacted(const json_t *partial) {
-    JsonPtr change(json_deep_copy(partial));
-    if (json_t *model_change = json_object_get(change.get(), "model"))
-        if (json_t *key = json_object_get(model_change, "api_key"))
-            json_object_set_new(model_change, "api_key",
-                                json_string(json_is_null(key) ? "(cleared)" : "(set)"));
-    return change;
+// The change as config_changes records it, secrets only as "(set)" or "(cleared)". A change of
+// live settings alone is recorded as section "model", shaped like the model group (as PUT
+// /api/v1/config/model always recorded it); any other as "config", shaped like the file.
+std::pair<std::string, JsonPtr> audited(const SortedChange &sorted) {
+    JsonPtr change(json_object());
+    for (const auto &[path, value] : sorted.changed) {
+        if (is_secret_setting(path)) {
+            const JsonPtr shown(json_string(json_is_null(value) ? "(cleared)" : "(set)"));
+            set_path(change.get(), path, shown.get());
+        } else {
+            set_path(change.get(), path, value);
+        }
+    }
+    if (sorted.update.needs_restart.empty())
+        return {"model", JsonPtr(json_incref(json_object_get(change.get(), "model")))};
+    return {"config", std::move(change)};
 }
 
 // Stores (or, for null, removes) each changed override and records the change, in one
 // transaction.
-void store_overrides(Db &db, const Leaves &changed, const json_t *partial,
-                     const std::string &key_id, const std::string &time) {
+void store_overrides(Db &db, const SortedChange &sorted, const std::string &key_id,
+                     const std::string &time) {
     SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
-    for (const auto &[path, value] : changed) {
+    for (const auto &[path, value] : sorted.changed) {
         if (json_is_null(value)) {
             Query remove = db.query("DELETE FROM config_overrides WHERE path = ?");
             remove->bind(1, path);
@@ -193,8 +243,8 @@ void store_overrides(Db &db, const Leaves &changed, const json_t *partial,
         upsert->bind(3, time);
         upsert->exec();
     }
-    if (!changed.empty())
-        record_config_change(db, "config", redacted(partial).get(), key_id, time);
+    const auto [section, change] = audited(sorted);
+    record_config_change(db, section, change.get(), key_id, time);
     transaction.commit();
 }
 
@@ -210,13 +260,18 @@ Config load_service_config(const std::string &path, const EnvLookup &env) {
 }
 
 void apply_config_overrides(Config &config, Db &db) {
-    const JsonPtr stored = stored_as_tree(db);
+    const JsonPtr stored = stored_as_tree(db, Stored::ForRestart);
     if (json_object_size(stored.get()) == 0)
         return;
     const std::vector<std::string> problems =
-        apply_config_json(config, stored.get(), "stored setting (PUT /api/v1/config)");
+        apply_config_json(config, stored.get(), stored_source);
     if (!problems.empty())
         invalid(join(problems, "\n") + "\n(revert it with PUT /api/v1/config and a null value)");
+}
+
+Config live_config(const Config &running, Db &db) {
+    const JsonPtr stored = stored_as_tree(db, Stored::Live);
+    return with_live_settings(running, stored.get(), stored_source);
 }
 
 JsonPtr stored_config_overrides(Db &db) {
@@ -224,6 +279,10 @@ JsonPtr stored_config_overrides(Db &db) {
     Query select = db.query("SELECT path, value FROM config_overrides ORDER BY path");
     while (select->executeStep()) {
         const std::string path = select->getColumn(0).getString();
+        if (is_secret_setting(path)) { // its value is the secret itself
+            json_object_set_new(overrides.get(), path.c_str(), json_string("set"));
+            continue;
+        }
         json_t *value =
             json_loads(select->getColumn(1).getString().c_str(), JSON_DECODE_ANY, nullptr);
         json_object_set_new(overrides.get(), path.c_str(), value ? value : json_null());
@@ -237,13 +296,11 @@ ConfigUpdate update_config(Db &db, const Config &running, const json_t *partial,
         invalid("send the settings to change, shaped like the config file: {\"execution\": "
                 "{\"max_steps\": 20}}");
     SortedChange sorted = sort_change(partial);
-    Leaves changed;
-    flatten(sorted.others.get(), "", changed);
-    const ModelOverrides model = check_change(db, running, sorted, changed);
-    store_overrides(db, changed, partial, key_id, format_utc(now));
-    // Model settings, with their own audit row, in a transaction of their own right after.
-    if (has_model_change(sorted))
-        store_model_overrides(db, model, sorted.model_body.get(), key_id, now);
+    if (sorted.changed.empty() && sorted.problems.empty())
+        invalid("the request names no setting; send the settings to change, shaped like the "
+                "config file: {\"execution\": {\"max_steps\": 20}}");
+    check_change(db, running, sorted);
+    store_overrides(db, sorted, key_id, format_utc(now));
     return std::move(sorted.update);
 }
 

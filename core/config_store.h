@@ -1,7 +1,8 @@
-// Settings changed through PUT /api/v1/config, kept in SQLite. They apply over the config file
-// and the environment whenever a component starts; model settings also apply live, from the next
-// task on (they go to model_settings, which the runner reads per task). Precedence, lowest first:
-// built-in defaults, the file, the environment, the API.
+// Settings changed through PUT /api/v1/config (and its spelling PUT /api/v1/config/model), kept
+// in SQLite in one table, config_overrides. The live ones (the model's, config.h) apply from the
+// next task on: every task reads them again (live_config). The others apply over the config file
+// and the environment whenever a component starts. Precedence, lowest first: built-in defaults,
+// the file, the environment, the API.
 #pragma once
 
 #include "core/config.h"
@@ -19,9 +20,14 @@ namespace tr {
 // Throws Error(InvalidRequest) listing every problem.
 Config load_service_config(const std::string &path, const EnvLookup &env = process_environment());
 
-// Applies the stored overrides to `config`. Throws Error(InvalidRequest) naming each stored
-// setting that is no longer valid.
+// Applies the stored overrides that take effect at a start (not the live ones) to `config`.
+// Throws Error(InvalidRequest) naming each stored setting that is no longer valid.
 void apply_config_overrides(Config &config, Db &db);
+
+// The configuration a task started now runs with: `running` with the live settings stored on
+// top (core/model.h, with_live_settings). Throws Error(InvalidRequest) naming each stored live
+// setting that is no longer valid.
+Config live_config(const Config &running, Db &db);
 
 struct ConfigUpdate {
     std::vector<std::string> applied_live;  // model settings: the next task uses them
@@ -29,12 +35,13 @@ struct ConfigUpdate {
 };
 
 // Validates a partial configuration (shaped like the file; null reverts a setting) against the
-// running configuration with what is stored, stores it and records it in config_changes, in one
-// transaction. Throws Error(InvalidRequest) listing every problem; nothing is stored then.
+// running configuration with what is stored, stores it and records it in config_changes (section
+// "model" for live settings alone, else "config"; secrets as "(set)"), in one transaction.
+// Throws Error(InvalidRequest) listing every problem; nothing is stored then.
 ConfigUpdate update_config(Db &db, const Config &running, const json_t *partial,
                            const std::string &key_id, TimePoint now);
 
-// The stored overrides as {"path": value}, for GET /api/v1/config.
+// The stored overrides as {"path": value}, for GET /api/v1/config; secrets only as "set".
 JsonPtr stored_config_overrides(Db &db);
 
 } // namespace tr

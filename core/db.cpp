@@ -1,6 +1,7 @@
 // Opening connections, caching statements, translating SQLite errors.
 #include "core/db.h"
 
+#include "core/config.h"
 #include "core/json.h"
 #include "core/paths.h"
 
@@ -112,6 +113,9 @@ Db::Db(const std::string &path, Durability durability)
                                                   : "PRAGMA synchronous=NORMAL");
     database_.exec("PRAGMA foreign_keys=ON");
 }
+
+Db::Db(const StorageConfig &storage)
+    : Db(storage.database, parse_durability(storage.synchronous)) {}
 
 Query Db::query(const std::string &sql) {
     auto found = statements_.find(sql);

@@ -21,6 +21,8 @@
 
 namespace tr {
 
+struct StorageConfig; // core/config.h
+
 enum class Durability {
     Normal, // synchronous=NORMAL: a commit survives a process crash
     Full,   // synchronous=FULL: a commit survives power loss
@@ -57,6 +59,9 @@ class Db {
 public:
     // Opens (creating if needed) the database. Throws SQLite::Exception or Error.
     explicit Db(const std::string &path, Durability durability = Durability::Normal);
+    // The configured database (storage.database) with the configured durability
+    // (storage.synchronous): how every program opens its connections.
+    explicit Db(const StorageConfig &storage);
 
     SQLite::Database &handle() noexcept { return database_; }
     const std::string &path() const noexcept { return path_; }

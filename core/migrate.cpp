@@ -1,6 +1,8 @@
 // Applying migrations, one transaction each.
 #include "core/migrate.h"
 
+#include "core/config.h"
+#include "core/db.h"
 #include "core/embedded_file.h"
 #include "core/error.h"
 
@@ -92,6 +94,12 @@ MigrationReport migrate(SQLite::Database &database, const std::vector<Migration>
     }
     report.schema_version = schema_version(database);
     return report;
+}
+
+MigrationReport set_up_database(const StorageConfig &storage) {
+    prepare_database_file(storage.database); // before any connection: see core/db.h
+    Db db(storage);
+    return migrate(db.handle());
 }
 
 } // namespace tr

@@ -11,6 +11,8 @@
 
 namespace tr {
 
+struct StorageConfig; // core/config.h
+
 struct Migration {
     int version;
     std::string name; // "initial" for 0001_initial.sql
@@ -32,5 +34,10 @@ MigrationReport migrate(SQLite::Database &database,
                         const std::vector<Migration> &migrations = embedded_migrations());
 
 int schema_version(SQLite::Database &database);
+
+// What a program does once at start-up, before it opens connections of its own: creates the
+// configured database file if needed (prepare_database_file, whose once-per-process rule holds
+// here too), opens it and applies the embedded migrations. Throws as those do.
+MigrationReport set_up_database(const StorageConfig &storage);
 
 } // namespace tr

@@ -1,6 +1,7 @@
-// Which model runs a task: the configured model settings, overridden by those set through
-// PUT /api/v1/config/model (stored in SQLite, read per task), resolved through the provider
-// presets into a wire format, an endpoint, a model name and a key.
+// Which model runs a task: the configured model settings, overridden by the live ones set through
+// PUT /api/v1/config (or its spelling PUT /api/v1/config/model; stored in config_overrides, read
+// per task), resolved through the provider presets into a wire format, an endpoint, a model name
+// and a key.
 //
 //   provider    wire       default endpoint                        default model  key
 //   builtin     builtin    -                                       builtin-planner no
@@ -15,12 +16,11 @@
 #pragma once
 
 #include "core/config.h"
-#include "core/db.h"
 #include "core/json.h"
-#include "core/time.h"
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tr {
 
@@ -41,31 +41,20 @@ struct ResolvedModel {
 // none, or an endpoint that is not an http(s) URL.
 ResolvedModel resolve_model(const ModelConfig &config);
 
-// The settings stored by PUT /api/v1/config/model; absent ones are not overridden.
-struct ModelOverrides {
-    std::optional<std::string> provider;
-    std::optional<std::string> model_name;
-    std::optional<std::string> api_key;
-    std::optional<std::string> endpoint;
-    std::optional<int> max_tokens;
-    std::optional<double> temperature;
-};
+// The configuration a task started now runs with: `configured` (defaults, file, environment,
+// settings stored for a restart) with the live settings stored through the API on top. `stored`
+// holds those, shaped like the file ({"model": {"endpoint": "..."}}); `source` names them in
+// `sources`. A model key from the file or the environment goes only where it was configured for
+// (scheme, host and port); a key set through the API goes wherever it is set.
+// Throws Error(InvalidRequest) listing the stored settings that are no longer valid.
+Config with_live_settings(const Config &configured, const json_t *stored,
+                          const std::string &source);
 
-ModelOverrides load_model_overrides(Db &db);
-
-// The configured model with the stored overrides on top: what the next task runs with.
-ModelConfig effective_model(const ModelConfig &configured, const ModelOverrides &overrides);
-
-// Validates a PUT /api/v1/config/model body against `config` (with the current overrides
-// applied) and returns the new overrides: the stored ones with the body's fields replaced.
-// Throws Error(InvalidRequest) listing every problem.
-ModelOverrides merge_model_update(const Config &config, const ModelOverrides &current,
-                                  const json_t *body);
-
-// Stores the overrides and records the change (secrets as set/unset) in config_changes, in one
-// transaction.
-void store_model_overrides(Db &db, const ModelOverrides &overrides, const json_t *body,
-                           const std::string &key_id, TimePoint now);
+// What is wrong with the model a change leaves (`effective`, from with_live_settings): it must
+// resolve, with a key where its provider needs one, and an endpoint the change sets
+// (`changed_endpoint`) must be on model.allowed_endpoint_hosts. Returns every problem.
+std::vector<std::string> live_model_problems(const Config &configured, const ModelConfig &effective,
+                                             const std::optional<std::string> &changed_endpoint);
 
 // The model settings as shown to clients: the key only as set or unset.
 JsonPtr describe_model(const ModelConfig &model);

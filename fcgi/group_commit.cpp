@@ -53,7 +53,7 @@ SubmittedTask GroupCommit::submit(const TaskRequest &request, const TaskPlacemen
 void GroupCommit::run() {
     std::optional<Db> db;
     try {
-        db.emplace(config_.storage.database, parse_durability(config_.storage.synchronous));
+        db.emplace(config_.storage);
     } catch (const std::exception &e) {
         log_.error("group_commit.failed", {{"error", e.what()}});
     }

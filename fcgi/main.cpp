@@ -14,7 +14,9 @@
 #include "core/log.h"
 #include "core/migrate.h"
 #include "core/process_stats.h"
+#include "core/stop_signals.h"
 #include "core/unique_fd.h"
+#include "core/unix_socket.h"
 #include "fcgi/fcgi_request.h"
 #include "fcgi/group_commit.h"
 #include "fcgi/handlers/routes.h"
@@ -24,7 +26,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <atomic>
 #include <cerrno>
@@ -96,21 +97,15 @@ Router make_router() {
 // A unix socket that nginx (possibly running as another user) can connect to; access is
 // governed by the directory it lives in. Refuses to take over a socket a live server holds.
 UniqueFd listen_unix(const std::string &path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof address.sun_path)
-        throw Error(ErrorCode::InternalError, "socket path is too long: " + path);
-    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (::connect(probe.get(), reinterpret_cast<sockaddr *>(&address), sizeof address) == 0)
+    const sockaddr_un address = unix_socket_address(path);
+    if (unix_socket_accepts(path))
         throw Error(ErrorCode::InternalError, "another server is already listening on " + path);
     ::unlink(path.c_str()); // a stale socket from a previous run
 
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd.valid())
         throw Error(ErrorCode::InternalError, system_error_text("socket", errno));
-    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&address), sizeof address) != 0)
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0)
         throw Error(ErrorCode::InternalError, system_error_text("bind " + path, errno));
     if (::chmod(path.c_str(), 0666) != 0)
         throw Error(ErrorCode::InternalError, system_error_text("chmod " + path, errno));
@@ -129,7 +124,7 @@ struct Server {
 
 void serve_requests(Server &server, int listen_fd) {
     try {
-        Db db(server.config.storage.database, parse_durability(server.config.storage.synchronous));
+        Db db(server.config.storage);
         HandlerContext context{server.config, server.log, db, server.process};
         FcgiRequest request(listen_fd);
         const StreamWriter stream = [&request](std::string_view bytes) {
@@ -156,7 +151,7 @@ void serve_requests(Server &server, int listen_fd) {
 // this process's CPU and memory on the way.
 void flush_metrics(Server &server, const std::atomic<bool> &stopping) {
     try {
-        Db db(server.config.storage.database, parse_durability(server.config.storage.synchronous));
+        Db db(server.config.storage);
         ProcessStats stats;
         for (;;) {
             const bool last = stopping.load();
@@ -188,12 +183,11 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
     submissions.emplace(config, log, process.write_gate);
     process.submissions = &*submissions;
 
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); // inherited by every worker
+    // Blocked after FCGX_Init (run), which installs libfcgi's own handlers (SIGTERM's among
+    // them: it would only mark the library's shutdown as pending), and before the first worker
+    // starts: every worker inherits the mask, so only the sigwait below takes a stop signal,
+    // and libfcgi's handler never runs in place of the orderly shutdown.
+    const sigset_t stop_signals = block_stop_signals();
 
     std::vector<std::thread> workers;
     workers.reserve(static_cast<std::size_t>(threads));
@@ -218,7 +212,7 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
 
 // Plain CGI: one request from the environment and stdin, the answer to stdout.
 int serve_cgi(const Config &config, const Log &log) {
-    Db db(config.storage.database, parse_durability(config.storage.synchronous));
+    Db db(config.storage);
     const std::atomic<bool> stopping{false};
     ProcessState process(stopping);
     HandlerContext context{config, log, db, process};

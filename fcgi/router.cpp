@@ -1,6 +1,7 @@
 // Path matching over the route tables.
 #include "fcgi/router.h"
 
+#include "core/strings.h"
 #include "core/time.h"
 
 #include <algorithm>
@@ -66,6 +67,23 @@ const char *method_name(Method method) noexcept {
     return "GET";
 }
 
+namespace {
+
+// After authentication, so a caller without a key learns nothing more than 401.
+void check_query(const Route &route, const HttpRequest &request) {
+    for (const std::string &name : request.query_names()) {
+        if (std::find(route.query.begin(), route.query.end(), name) != route.query.end())
+            continue;
+        const std::string takes =
+            route.query.empty() ? "takes no query parameters" : "takes " + join(route.query, ", ");
+        throw Error(ErrorCode::InvalidRequest, "unknown query parameter \"" + name.substr(0, 40) +
+                                                   "\" (" + method_name(route.method) + " " +
+                                                   route.pattern + " " + takes + ")");
+    }
+}
+
+} // namespace
+
 Router::Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
 
 HttpResponse Router::dispatch(HandlerContext &context, const HttpRequest &request,
@@ -90,8 +108,10 @@ HttpResponse Router::dispatch(HandlerContext &context, const HttpRequest &reques
         if (method == method_name(route.method)) {
             if (route.method == Method::Post || route.method == Method::Put)
                 require_json_body(request);
-            return route.handler(context, Call{request, std::move(params),
-                                               authorize(context, request, route.scope), stream});
+            Principal principal = authorize(context, request, route.scope);
+            check_query(route, request);
+            return route.handler(context,
+                                 Call{request, std::move(params), std::move(principal), stream});
         }
         if (std::find(allowed.begin(), allowed.end(), method_name(route.method)) == allowed.end())
             allowed.emplace_back(method_name(route.method));

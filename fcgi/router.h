@@ -1,7 +1,8 @@
-// Routing is data: each handler file exports its table of {method, pattern, scope, handler},
-// and the router matches the path first (404 when nothing matches), the method second (405 with
-// Allow when the path is known), then checks the caller's API key for the route's scope (401,
-// 403) before the handler runs.
+// Routing is data: each handler file exports its table of {method, pattern, scope, handler,
+// query parameters}, and the router matches the path first (404 when nothing matches), the
+// method second (405 with Allow when the path is known), then checks the caller's API key for
+// the route's scope (401, 403) and the query parameters (400 for one the route does not take)
+// before the handler runs.
 #pragma once
 
 #include "fcgi/handler.h"
@@ -20,6 +21,10 @@ struct Route {
     const char *pattern; // "/api/v1/tasks/{id}": a {name} segment matches one non-empty segment
     Scope scope;         // what the caller's key must allow; Scope::None: open (/health)
     Handler handler;
+    // The query parameters it takes. Any other is refused (400, naming it) before the handler
+    // runs, on every route alike: a typo such as ?stauts=failed must not quietly answer as if
+    // no filter had been asked for.
+    std::vector<std::string> query = {};
 };
 
 class Router {

@@ -132,23 +132,27 @@ FinalAnswer Agent::run() {
     return answer;
 }
 
+// The original's TaskMetrics: tools_used counts the tool calls made and tokens_used the tokens
+// in and out, both numbers; the names (tool_names) and the split (tokens) come beside them.
 JsonPtr Agent::metrics(double total_seconds) const {
-    JsonPtr tools_used(json_array());
+    JsonPtr tool_names(json_array());
     JsonPtr tool_calls(json_object());
     JsonPtr tool_time(json_object());
     for (const auto &[name, usage] : tool_usage_) {
-        json_array_append_new(tools_used.get(), json_string(name.c_str()));
+        json_array_append_new(tool_names.get(), json_string(name.c_str()));
         json_object_set_new(tool_calls.get(), name.c_str(), json_integer(usage.calls));
         json_object_set_new(tool_time.get(), name.c_str(), json_integer(usage.milliseconds));
     }
+    const auto total_tokens = static_cast<json_int_t>(tokens_.input + tokens_.output);
     return JsonPtr(json_pack(
-        "{s:f,s:I,s:I,s:i,s:O,s:O,s:O,s:i,s:{s:I,s:I,s:I}}", "total_execution_time", total_seconds,
-        "planning_time_ms", static_cast<json_int_t>(planning_ms_), "execution_time_ms",
-        static_cast<json_int_t>(execution_ms_), "steps_executed", tool_call_count_, "tools_used",
-        tools_used.get(), "tool_calls", tool_calls.get(), "tool_time_ms", tool_time.get(),
-        "model_calls", model_calls_, "tokens_used", "input", static_cast<json_int_t>(tokens_.input),
-        "output", static_cast<json_int_t>(tokens_.output), "total",
-        static_cast<json_int_t>(tokens_.input + tokens_.output)));
+        "{s:f,s:I,s:I,s:i,s:i,s:O,s:O,s:O,s:i,s:I,s:{s:I,s:I,s:I}}", "total_execution_time",
+        total_seconds, "planning_time_ms", static_cast<json_int_t>(planning_ms_),
+        "execution_time_ms", static_cast<json_int_t>(execution_ms_), "steps_executed",
+        tool_call_count_, "tools_used", tool_call_count_, "tool_names", tool_names.get(),
+        "tool_calls", tool_calls.get(), "tool_time_ms", tool_time.get(), "model_calls",
+        model_calls_, "tokens_used", total_tokens, "tokens", "input",
+        static_cast<json_int_t>(tokens_.input), "output", static_cast<json_int_t>(tokens_.output),
+        "total", total_tokens));
 }
 
 TaskLimits Agent::limits() const {

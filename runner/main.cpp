@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/migrate.h"
 #include "core/paths.h"
+#include "core/stop_signals.h"
 #include "runner/runner.h"
 #include "runner/sandbox/sandbox.h"
 #include "runner/watchdog.h"
@@ -83,12 +84,7 @@ int run(int argc, char **argv) {
                 tr::parse_log_level(config.service.log_level).value_or(tr::LogLevel::Info));
     // Only the main thread takes stop signals (sigwait); every thread created later inherits
     // the mask, and child processes reset it before exec.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    const sigset_t stop_signals = tr::block_stop_signals();
     std::signal(SIGPIPE, SIG_IGN);
 
     // Commands run as another user, in namespaces of their own; none of them may read this
@@ -97,8 +93,7 @@ int run(int argc, char **argv) {
     // Open for as long as the runner runs: while a connection is open, the database's -wal and
     // -shm stay in place (the last one to close deletes both), so the masks the sandbox plans
     // for them at each command still exist when bwrap mounts them.
-    const tr::Db keeps_wal_in_place(config.storage.database,
-                                    tr::parse_durability(config.storage.synchronous));
+    const tr::Db keeps_wal_in_place(config.storage);
     // Commands die when leases can no longer be renewed, before the lease lapses and another
     // attempt can start: three quarters of the lease without a renewal.
     const tr::runner::Watchdog watchdog(

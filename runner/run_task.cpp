@@ -1,6 +1,7 @@
 // The task boundary: from a claimed task to its stored end.
 #include "runner/run_task.h"
 
+#include "core/config_store.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/task.h"
@@ -214,10 +215,11 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
                      std::string("the task's context is not valid on this runner: ") + e.what());
         return;
     }
-    // The model settings of this moment: a PUT /api/v1/config/model applies from the next task on.
+    // The model settings of this moment: a PUT /api/v1/config of live settings (or its spelling
+    // PUT /api/v1/config/model) applies from the next task on.
     ResolvedModel model;
     try {
-        model = resolve_model(effective_model(environment.config.model, load_model_overrides(db)));
+        model = resolve_model(live_config(environment.config, db).model);
     } catch (const Error &e) {
         finish_early(recorder, environment, task_error::model_error,
                      std::string("the model configuration cannot be used: ") + e.what());

@@ -31,10 +31,6 @@ std::string make_runner_id() {
     return std::string(host) + "-" + std::to_string(::getpid()) + "-" + random_hex(3);
 }
 
-Db open_db(const Config &config) {
-    return Db(config.storage.database, parse_durability(config.storage.synchronous));
-}
-
 // A cheap read before claiming, which takes the write lock that submissions also need.
 bool anything_queued(Db &db) {
     Query queued = db.query("SELECT EXISTS (SELECT 1 FROM tasks WHERE status = 'queued')");
@@ -49,7 +45,7 @@ Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox,
 
 int Runner::run(const sigset_t &stop_signals) {
     {
-        Db db = open_db(config_);
+        Db db(config_.storage);
         char host[256] = "";
         ::gethostname(host, sizeof host - 1);
         register_runner(db,
@@ -95,7 +91,7 @@ int Runner::run(const sigset_t &stop_signals) {
     changed_.notify_all();
     supervisor.join();
 
-    Db db = open_db(config_);
+    Db db(config_.storage);
     for (const ClaimedTask &task : unstarted)
         release_task(db, task.claim(id_));
     record_runner_stopped(db, id_, Clock::now());
@@ -104,7 +100,7 @@ int Runner::run(const sigset_t &stop_signals) {
 }
 
 void Runner::work() {
-    Db db = open_db(config_);
+    Db db(config_.storage);
     ModelClient client; // this worker's connection to the provider, kept open between calls
     const RunnerEnvironment environment{config_, log_, sandbox_, id_, abort_tasks_};
     const ControlRegistration registration = [this](const AttemptClaim &claim,
@@ -236,7 +232,7 @@ void Runner::note_writes_succeed() {
 }
 
 void Runner::supervise() {
-    Db db = open_db(config_);
+    Db db(config_.storage);
     const auto poll = std::chrono::milliseconds(config_.execution.poll_interval_ms);
     SteadyClock::time_point next_heartbeat = SteadyClock::now();
     SteadyClock::time_point next_cancel_check = SteadyClock::now();

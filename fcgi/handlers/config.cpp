@@ -1,6 +1,7 @@
 // /api/v1/config: the effective configuration with where each value came from (secrets only as
-// set or unset), changes to it (validated, stored, audited; model settings live, the rest at the
-// next restart), and validation of a configuration without applying it. Admin keys only.
+// set or unset), changes to it (validated, stored, audited in one transaction; the live model
+// settings from the next task on, the rest at the next restart; PUT /api/v1/config/model is a
+// spelling of it), and validation of a configuration without applying it. Admin keys only.
 #include "fcgi/handlers/routes.h"
 
 #include "core/config_store.h"
@@ -25,38 +26,29 @@ json_t *string_list(const std::vector<std::string> &items) {
     return list;
 }
 
+// The sections at the top level, as the original answered; beside them where each value came
+// from, what is stored through the API, and the file.
 HttpResponse get_config(HandlerContext &context, const Call &) {
-    Config effective = context.config;
-    const ModelOverrides overrides = load_model_overrides(context.db);
-    effective.model = effective_model(context.config.model, overrides);
+    const Config effective = live_config(context.config, context.db);
+    JsonPtr body = config_to_json(effective);
     JsonPtr sources(json_object());
     for (const std::string &path : config_setting_paths())
         json_object_set_new(sources.get(), path.c_str(), json_text(effective.source_of(path)));
-    const auto api = [&](const char *path, bool overridden) {
-        if (overridden)
-            json_object_set_new(sources.get(), path, json_string("api (PUT /api/v1/config/model)"));
-    };
-    api("model.provider", overrides.provider.has_value());
-    api("model.model_name", overrides.model_name.has_value());
-    api("model.api_key", overrides.api_key.has_value());
-    api("model.endpoint", overrides.endpoint.has_value());
-    api("model.max_tokens", overrides.max_tokens.has_value());
-    api("model.temperature", overrides.temperature.has_value());
-    JsonPtr body(json_pack("{s:o,s:O,s:o,s:s}", "config", config_to_json(effective).release(),
-                           "sources", sources.get(), "stored_overrides",
-                           stored_config_overrides(context.db).release(), "file",
-                           context.config.file.c_str()));
+    json_object_set_new(body.get(), "sources", sources.release());
+    json_object_set_new(body.get(), "stored_overrides",
+                        stored_config_overrides(context.db).release());
+    json_object_set_new(body.get(), "file", json_text(context.config.file));
     return json_response(200, body.get());
+}
+
+ConfigUpdate apply_update(HandlerContext &context, const Call &call, const json_t *partial) {
+    std::lock_guard<std::mutex> writer(context.process.write_gate);
+    return update_config(context.db, context.config, partial, call.principal.key_id, Clock::now());
 }
 
 HttpResponse update_config_handler(HandlerContext &context, const Call &call) {
     const JsonPtr body = parse_body(call.request, config_example);
-    ConfigUpdate update;
-    {
-        std::lock_guard<std::mutex> writer(context.process.write_gate);
-        update = update_config(context.db, context.config, partial_config(body.get()),
-                               call.principal.key_id, Clock::now());
-    }
+    const ConfigUpdate update = apply_update(context, call, partial_config(body.get()));
     JsonPtr reply(json_pack(
         "{s:o,s:o,s:s}", "applied_live", string_list(update.applied_live), "needs_restart",
         string_list(update.needs_restart), "message",
@@ -66,16 +58,18 @@ HttpResponse update_config_handler(HandlerContext &context, const Call &call) {
     return json_response(200, reply.get());
 }
 
+// The original's endpoint, a spelling of PUT /api/v1/config {"model": BODY}: the same checks,
+// the same store, one transaction; it answers with the model the next task runs with.
 HttpResponse update_model(HandlerContext &context, const Call &call) {
     const JsonPtr body =
         parse_body(call.request, "{\"provider\": \"openai\", \"model_name\": \"gpt-4o-mini\"}");
-    ModelOverrides merged;
-    {
-        std::lock_guard<std::mutex> writer(context.process.write_gate);
-        merged = merge_model_update(context.config, load_model_overrides(context.db), body.get());
-        store_model_overrides(context.db, merged, body.get(), call.principal.key_id, Clock::now());
-    }
-    const ModelConfig effective = effective_model(context.config.model, merged);
+    if (!json_is_object(body.get()))
+        throw Error(ErrorCode::InvalidRequest,
+                    std::string("the request body must be a JSON object of model settings (got ") +
+                        json_type_name(body.get()) + ")");
+    const JsonPtr partial(json_pack("{s:O}", "model", body.get()));
+    apply_update(context, call, partial.get());
+    const ModelConfig effective = live_config(context.config, context.db).model;
     const ResolvedModel resolved = resolve_model(effective);
     JsonPtr reply(json_pack("{s:s,s:O,s:{s:s,s:s,s:s}}", "message",
                             "model settings updated; tasks started from now on use them", "model",

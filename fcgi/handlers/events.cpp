@@ -89,7 +89,8 @@ HttpResponse stream_events(HandlerContext &context, const Call &call) {
 } // namespace
 
 std::vector<Route> event_routes() {
-    return {{Method::Get, "/api/v1/tasks/{id}/events", Scope::Read, stream_events}};
+    return {
+        {Method::Get, "/api/v1/tasks/{id}/events", Scope::Read, stream_events, {"last_event_id"}}};
 }
 
 } // namespace tr::fcgi

@@ -1,8 +1,8 @@
 // GET /metrics (Prometheus text format 0.0.4) and GET /api/v1/metrics (the same, as JSON).
 // Counters come from metric_counters, which every handler process and runner adds to and which
 // survives restarts, so they never go backwards; gauges are read from the tasks and runners now.
-// The original's names are kept (ai_agent_*), except memory, in bytes here (see the family
-// table); CPU and memory are this handler process plus every live runner.
+// The original's names are kept (ai_agent_*); CPU and memory are this handler process plus every
+// live runner.
 #include "fcgi/handlers/routes.h"
 
 #include "core/metric_store.h"
@@ -32,7 +32,8 @@ constexpr Family families[] = {
     {"ai_agent_task_duration_seconds", "histogram",
      "Wall-clock time of finished tasks, from start to end."},
     {"ai_agent_llm_calls_total", "counter", "Model calls that were answered."},
-    {"ai_agent_llm_tokens_total", "counter", "Model tokens used, by direction (input, output)."},
+    {"ai_agent_llm_tokens_total", "counter",
+     "Model tokens used by ended tasks, by direction (input, output) and provider."},
     {"ai_agent_tool_calls_total", "counter",
      "Tool calls, by tool and outcome (completed, failed, interrupted)."},
     {"ai_agent_fenced_writes_total", "counter",
@@ -44,10 +45,12 @@ constexpr Family families[] = {
     {"ai_agent_runners_alive", "gauge", "Runner processes with a recent heartbeat."},
     {"ai_agent_cpu_usage_percent", "gauge",
      "CPU used by the live runners and this handler process, in percent of one core."},
-    // The original's ai_agent_memory_usage_mb, in the base unit: promtool refuses abbreviated
-    // units in names. /api/v1/metrics still says memory_usage_mb.
     {"ai_agent_memory_usage_bytes", "gauge",
      "Resident memory of the live runners and this handler process."},
+    // The original's name, which its dashboards read; promtool's lint objects to the abbreviated
+    // unit, which is why the same value is there in bytes too.
+    {"ai_agent_memory_usage_mb", "gauge",
+     "Resident memory of the live runners and this handler process, in MiB."},
 };
 
 std::string number(double value) {
@@ -86,6 +89,17 @@ double counter(const std::vector<MetricRow> &rows, const std::string &name,
         if (row.name == name && row.labels == labels)
             return row.value;
     return 0;
+}
+
+// The sum of a family's series whose labels start with `labels`: direction="input" over every
+// provider.
+double counter_sum(const std::vector<MetricRow> &rows, const std::string &name,
+                   const std::string &labels) {
+    double sum = 0;
+    for (const MetricRow &row : rows)
+        if (row.name == name && row.labels.rfind(labels, 0) == 0)
+            sum += row.value;
+    return sum;
 }
 
 struct Snapshot {
@@ -151,6 +165,8 @@ std::string render_prometheus(const Snapshot &snapshot) {
             out += name + " " + number(snapshot.cpu_percent) + "\n";
         } else if (name == "ai_agent_memory_usage_bytes") {
             out += name + " " + number(snapshot.memory_mb * 1024 * 1024) + "\n";
+        } else if (name == "ai_agent_memory_usage_mb") {
+            out += name + " " + number(snapshot.memory_mb) + "\n";
         } else {
             bool any = false;
             for (const MetricRow &row : rows)
@@ -230,9 +246,11 @@ HttpResponse metrics_json(HandlerContext &context, const Call &) {
         "task_duration", "count", static_cast<json_int_t>(task_count), "average_seconds",
         task_count > 0 ? task_seconds / task_count : 0.0, "llm", "calls",
         static_cast<json_int_t>(counter(rows, "ai_agent_llm_calls_total")), "tokens", "input",
-        static_cast<json_int_t>(counter(rows, "ai_agent_llm_tokens_total", "direction=\"input\"")),
+        static_cast<json_int_t>(
+            counter_sum(rows, "ai_agent_llm_tokens_total", "direction=\"input\"")),
         "output",
-        static_cast<json_int_t>(counter(rows, "ai_agent_llm_tokens_total", "direction=\"output\"")),
+        static_cast<json_int_t>(
+            counter_sum(rows, "ai_agent_llm_tokens_total", "direction=\"output\"")),
         "tool_calls", tools.get(), "runners_alive", snapshot.gauges.runners_alive,
         "cpu_usage_percent", snapshot.cpu_percent, "memory_usage_mb", snapshot.memory_mb));
     return json_response(200, body.get());

@@ -4,6 +4,7 @@
 #include "fcgi/handlers/routes.h"
 
 #include "core/component_restarts.h"
+#include "core/config_store.h"
 #include "core/metric_store.h"
 #include "core/model.h"
 #include "core/provider_backoff.h"
@@ -13,10 +14,10 @@ namespace tr::fcgi {
 namespace {
 
 json_t *model_status(HandlerContext &context, TimePoint now) {
-    const ModelConfig model =
-        effective_model(context.config.model, load_model_overrides(context.db));
-    JsonPtr described = describe_model(model);
+    JsonPtr described;
     try {
+        const ModelConfig model = live_config(context.config, context.db).model;
+        described = describe_model(model);
         const ResolvedModel resolved = resolve_model(model);
         json_object_set_new(described.get(), "resolved",
                             json_pack("{s:s,s:s,s:s}", "provider", resolved.provider.c_str(),
@@ -27,7 +28,9 @@ json_t *model_status(HandlerContext &context, TimePoint now) {
             if (backoff.endpoint == resolved.endpoint)
                 limited = json_string(backoff.until.c_str());
         json_object_set_new(described.get(), "rate_limited_until", limited);
-    } catch (const Error &e) {
+    } catch (const Error &e) { // a model that cannot be used is reported, not an error
+        if (!described)        // a stored setting is no longer valid: the configured model, and why
+            described = describe_model(context.config.model);
         json_object_set_new(described.get(), "problem", json_text(e.what()));
     }
     return described.release();

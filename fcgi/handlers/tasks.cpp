@@ -81,13 +81,7 @@ std::string required_choice(const HttpRequest &request, const char *name,
 }
 
 HttpResponse list(HandlerContext &context, const Call &call) {
-    const HttpRequest &request = call.request;
-    for (const std::string &name : request.query_names())
-        if (name != "status" && name != "batch_id" && name != "priority" && name != "since" &&
-            name != "limit" && name != "cursor")
-            throw Error(ErrorCode::InvalidRequest,
-                        "unknown query parameter \"" + name.substr(0, 40) +
-                            "\" (the list takes status, batch_id, priority, since, limit, cursor)");
+    const HttpRequest &request = call.request; // only the route's parameters (router.h)
     TaskListQuery query;
     if (request.query_param("status"))
         query.status =
@@ -158,9 +152,13 @@ HttpResponse cancel(HandlerContext &context, const Call &call) {
 
 std::vector<Route> task_routes() {
     return {
-        {Method::Post, "/api/v1/tasks", Scope::Submit, submit_task},
-        {Method::Get, "/api/v1/tasks", Scope::Read, list},
-        {Method::Get, "/api/v1/tasks/{id}", Scope::Read, get_task},
+        {Method::Post, "/api/v1/tasks", Scope::Submit, submit_task, {"wait"}},
+        {Method::Get,
+         "/api/v1/tasks",
+         Scope::Read,
+         list,
+         {"status", "batch_id", "priority", "since", "limit", "cursor"}},
+        {Method::Get, "/api/v1/tasks/{id}", Scope::Read, get_task, {"wait"}},
         {Method::Delete, "/api/v1/tasks/{id}", Scope::Submit, cancel},
     };
 }

@@ -39,7 +39,8 @@ LEAKS = []              # (url, secret) of responses that carried one
 
 def secrets_in(directory):
     """(place, secret) for every known secret in a stack's log, steps and database rows, except
-    where keys belong: model_settings.api_key (a model key set through the API)."""
+    where keys belong: the value of config_overrides' model.api_key row (a model key set through
+    the API)."""
     directory = Path(directory)
     found = []
     log = directory / "stack.log"
@@ -55,8 +56,9 @@ def secrets_in(directory):
             cursor = db.execute(f'SELECT * FROM "{table}"')
             columns = [c[0] for c in cursor.description]
             for row in cursor:
+                key_row = table == "config_overrides" and dict(zip(columns, row)).get("path") == "model.api_key"
                 for column, value in zip(columns, row):
-                    if (table, column) == ("model_settings", "api_key") or value is None:
+                    if (key_row and column == "value") or value is None:
                         continue
                     found.extend((f"{database}:{table}.{column}", s) for s in SECRETS if s in str(value))
     return found

@@ -350,14 +350,21 @@ def test_metrics_pass_promtool_and_never_go_backwards_across_a_restart(make_stac
     wait_until(lambda: counters(stack).get("ai_agent_tasks_total") == 3, message="the counters")
     text = stack.get("/metrics").text
     checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The text parses (exit 1 otherwise) and lints clean but for the one name kept from the
+    # original on purpose: ai_agent_memory_usage_mb, whose unit promtool wants spelled out (exit
+    # 3 with that problem alone; the same value is in ai_agent_memory_usage_bytes).
+    problems = [line for line in (checked.stdout + checked.stderr).splitlines() if line.strip()]
+    assert checked.returncode in (0, 3), checked.stdout + checked.stderr
+    assert problems == ["ai_agent_memory_usage_mb metric names should not contain abbreviated units"], problems
     before = counters(stack)
+    assert abs(before["ai_agent_memory_usage_mb"] * 1024 * 1024 - before["ai_agent_memory_usage_bytes"]) \
+        <= 1e-5 * before["ai_agent_memory_usage_bytes"]
     assert before["ai_agent_tasks_completed_total"] == 1 and before["ai_agent_tasks_failed_total"] == 2
     assert before['ai_agent_tool_calls_total{tool="list_files",outcome="completed"}'] == 1
     assert before['ai_agent_tool_calls_total{tool="run_command",outcome="failed"}'] == 1
     assert before['ai_agent_task_duration_seconds_count'] == 3
     for name in ("ai_agent_active_tasks", "ai_agent_queue_depth", "ai_agent_cpu_usage_percent",
-                 "ai_agent_memory_usage_bytes", "ai_agent_runners_alive"):
+                 "ai_agent_memory_usage_bytes", "ai_agent_memory_usage_mb", "ai_agent_runners_alive"):
         assert name in before
     wait_until(lambda: any(k.startswith("ai_agent_requests_total") for k in counters(stack)), message="requests")
     before = counters(stack)
@@ -382,7 +389,7 @@ def test_config_shows_values_with_sources_and_hides_secrets(make_stack):
     remember_secret("sk-config-secret-999")
     stack = make_stack(env={"TASK_RUNNER_API_KEY": "sk-config-secret-999", "TASK_RUNNER_MODEL_PROVIDER": "builtin"})
     config = stack.get("/api/v1/config").json()
-    assert config["config"]["model"]["api_key"] == "set"
+    assert config["model"]["api_key"] == "set" and "config" not in config  # the original's shape
     assert "sk-config-secret-999" not in json.dumps(config)
     assert config["sources"]["model.api_key"] == "TASK_RUNNER_API_KEY"
     assert config["sources"]["service.handler_threads"].endswith(":3")  # the file and its line
@@ -396,16 +403,20 @@ def test_put_config_stores_what_needs_a_restart_and_applies_the_model_live(make_
     assert response.status_code == 200, response.text
     assert response.json()["needs_restart"] == ["execution.max_steps"]
     assert response.json()["applied_live"] == ["model.temperature"]
-    assert stack.get("/api/v1/config").json()["config"]["model"]["temperature"] == 0.3
-    assert stack.get("/api/v1/config").json()["stored_overrides"] == {"execution.max_steps": 7}
+    assert stack.get("/api/v1/config").json()["model"]["temperature"] == 0.3
+    assert stack.get("/api/v1/config").json()["stored_overrides"] == {"execution.max_steps": 7,
+                                                                     "model.temperature": 0.3}
+    # One PUT, one transaction, one audit row, whatever it changes.
     audit = stack.query("SELECT section, change FROM config_changes ORDER BY id")
-    assert {section for section, _ in audit} == {"config", "model"}
+    assert [(section, json.loads(change)) for section, change in audit] == [
+        ("config", {"execution": {"max_steps": 7}, "model": {"temperature": 0.3}})]
     stack.stop()
     stack.start()
     config = stack.get("/api/v1/config").json()
-    assert config["config"]["execution"]["max_steps"] == 7
+    assert config["execution"]["max_steps"] == 7 and config["model"]["temperature"] == 0.3
     assert "PUT /api/v1/config" in config["sources"]["execution.max_steps"]
-    reverted = stack.session.put(f"{stack.url}/api/v1/config", json={"execution": {"max_steps": None}}, timeout=10)
+    reverted = stack.session.put(f"{stack.url}/api/v1/config", timeout=10,
+                                 json={"execution": {"max_steps": None}, "model": {"temperature": None}})
     assert reverted.status_code == 200
     assert stack.get("/api/v1/config").json()["stored_overrides"] == {}
 
@@ -420,7 +431,7 @@ def test_validate_reports_errors_and_warnings_without_applying(stack):
     assert bad["valid"] is False
     assert any("execution.max_steps must be 1..1000 (got 0)" in e for e in bad["errors"])
     assert any("unknown setting execution.retries" in e for e in bad["errors"])
-    assert stack.get("/api/v1/config").json()["config"]["model"]["provider"] == "auto"  # nothing applied
+    assert stack.get("/api/v1/config").json()["model"]["provider"] == "auto"  # nothing applied
 
 
 # -- the original README's examples, as written ------------------------------------------------------------

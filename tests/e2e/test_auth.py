@@ -74,7 +74,7 @@ def assert_error(response, status, code):
 def row_counts(stack):
     return stack.query("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM batches), "
                        "(SELECT count(*) FROM config_overrides), (SELECT count(*) FROM config_changes), "
-                       "(SELECT count(*) FROM model_settings), (SELECT count(*) FROM api_keys)")[0]
+                       "(SELECT count(*) FROM api_keys)")[0]
 
 
 # -- one stack with keys required, shared by the module ----------------------------------------

@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from test_openapi import route_queries
+
 LONG_TASK = "x" * (32 * 1024 + 1)
 
 # (name, method, path, body, status, code[, headers]); a body of bytes is sent as is (with
@@ -103,7 +105,7 @@ def counts(stack):
         "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM steps), "
         "(SELECT count(*) FROM task_transitions), (SELECT count(*) FROM task_events), "
         "(SELECT count(*) FROM batches), (SELECT count(*) FROM config_overrides), "
-        "(SELECT count(*) FROM config_changes), (SELECT count(*) FROM model_settings), "
+        "(SELECT count(*) FROM config_changes), "
         "(SELECT count(*) FROM api_keys), "
         "(SELECT group_concat(id || ':' || status) FROM (SELECT id, status FROM tasks ORDER BY id))")[0]
 
@@ -135,6 +137,34 @@ def test_bad_request_is_refused_with_a_json_error_and_changes_nothing(stack, nam
     if status == 405:
         assert response.headers["Allow"]
     assert counts(stack) == before
+
+
+def test_every_route_refuses_a_query_parameter_it_does_not_take_by_name(stack):
+    """One rule on every endpoint: a parameter the route does not take is a 400 naming it, so a
+    typo (?stauts=) is never answered as if no filter had been asked for; those it takes pass."""
+    task = finished_task(stack)
+    batch = stack.post("/api/v1/tasks/batch", {"tasks": [{"task": "list the files in ."}]}).json()
+    assert stack.wait_for(batch["tasks"][0]["task_id"])["status"] == "completed"  # nothing moves now
+    batch = batch["batch_id"]
+    queries = route_queries()
+    assert len(queries) >= 17
+    for (method, pattern), takes in queries.items():
+        path = pattern.replace("/tasks/{id}", f"/tasks/{task}").replace("/batches/{id}", f"/batches/{batch}")
+        before = counts(stack)
+        response = stack.session.request(method, f"{stack.url}{path}?stauts=failed", json={}, timeout=10)
+        assert response.status_code == 400, (method, pattern, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "INVALID_REQUEST", (method, pattern)
+        assert error["message"].startswith('unknown query parameter "stauts"'), (method, pattern, error)
+        assert (", ".join(takes) if takes else "takes no query parameters") in error["message"]
+        assert counts(stack) == before, (method, pattern)
+    # A parameter a route takes, beside one it does not, still refuses the request.
+    mixed = stack.get(f"/api/v1/tasks/{task}?wait=0&Wait=1")
+    assert mixed.status_code == 400 and '"Wait"' in mixed.json()["error"]["message"]
+    for path in (f"/api/v1/tasks/{task}?wait=0", "/api/v1/tasks?status=completed&limit=1",
+                 f"/api/v1/tasks/{task}/events?last_event_id=0"):
+        assert stack.get(path).status_code == 200, path
+    # The original's clients send none: their requests are unchanged (test_api.py runs them).
 
 
 def test_messages_name_the_field_and_what_is_allowed(stack):

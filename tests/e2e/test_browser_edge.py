@@ -17,7 +17,7 @@ from conftest import BIN, Stack, wait_until
 def table_counts(stack):
     return stack.query(
         "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM batches), "
-        "(SELECT count(*) FROM model_settings), (SELECT count(*) FROM config_overrides), "
+        "(SELECT count(*) FROM config_overrides), "
         "(SELECT count(*) FROM config_changes)")[0]
 
 
@@ -72,7 +72,7 @@ FOREIGN_HOSTS = ["attacker.example", "attacker.example:{port}", "127.0.0.1.attac
 def test_a_foreign_host_is_refused_on_every_method_and_changes_nothing(stack, host):
     host = host.format(port=stack.port)
     before = table_counts(stack)
-    model_before = stack.get("/api/v1/config").json()["config"]["model"]
+    model_before = stack.get("/api/v1/config").json()["model"]
     attempts = [
         ("GET", "/health", None),
         ("GET", "/api/v1/tasks", None),
@@ -98,7 +98,7 @@ def test_a_foreign_host_is_refused_on_every_method_and_changes_nothing(stack, ho
             assert error["code"] == "INVALID_REQUEST"
             assert not host or "service.allowed_hosts" in error["message"]
     assert table_counts(stack) == before
-    assert stack.get("/api/v1/config").json()["config"]["model"] == model_before
+    assert stack.get("/api/v1/config").json()["model"] == model_before
 
 
 def test_the_loopback_names_with_the_port_are_answered_in_any_case(stack):

@@ -3,6 +3,7 @@ formats, against the scripted LLM server, with its faults."""
 
 import email.utils
 import json
+import subprocess
 import threading
 import time
 
@@ -56,6 +57,16 @@ def new_requests(llm):
     return llm.requests[llm.first_request:]
 
 
+def llm_tokens(stack):
+    """The ai_agent_llm_tokens_total series of /metrics: {'name{labels}': value}."""
+    series = {}
+    for line in stack.get("/metrics").text.splitlines():
+        if line.startswith("ai_agent_llm_tokens_total{"):
+            name, _, value = line.rpartition(" ")
+            series[name] = float(value)
+    return series
+
+
 def steps_of(task, step_type=None):
     return [s for s in task["steps"] if step_type is None or s["step_type"] == step_type]
 
@@ -76,6 +87,7 @@ def test_a_multi_step_task_runs_to_completion_with_every_call_recorded(model_sta
                calls(("read_file", {"path": "notes.txt"})),
                calls(("write_file", {"path": "summary.txt", "content": "notes.txt has 2 lines"})),
                complete(True, "Summarized notes.txt into summary.txt.", "notes.txt has 2 lines"))
+    tokens_before = llm_tokens(model_stack)
     task = model_stack.run("Summarize notes.txt into summary.txt")
 
     assert task["status"] == "completed", task["error"]
@@ -96,8 +108,23 @@ def test_a_multi_step_task_runs_to_completion_with_every_call_recorded(model_sta
     assert "first line" in steps_of(task, "tool_use")[1]["output"]
     metrics = task["metrics"]
     assert metrics["model_calls"] == 5
-    assert metrics["tokens_used"] == {"input": 200 + 3 * 120 + 150, "output": 60 + 3 * 30 + 40,
-                                      "total": 710 + 190}
+    # The original's numbers (tool calls made; tokens in + out), the detail beside them.
+    assert metrics["tools_used"] == 3 and metrics["tool_names"] == ["list_files", "read_file", "write_file"]
+    assert metrics["tokens_used"] == 710 + 190
+    assert metrics["tokens"] == {"input": 200 + 3 * 120 + 150, "output": 60 + 3 * 30 + 40,
+                                 "total": 710 + 190}
+    # /metrics counts them by direction and provider, once the task has ended.
+    tokens_after = llm_tokens(model_stack)
+    for direction, used in (("input", 710), ("output", 190)):
+        series = f'ai_agent_llm_tokens_total{{direction="{direction}",provider="{model_stack.wire}"}}'
+        assert tokens_after.get(series, 0) - tokens_before.get(series, 0) == used, series
+    # The family with both labels is valid Prometheus text: promtool's only remark is the one
+    # the original's ai_agent_memory_usage_mb earns (see test_api.py).
+    checked = subprocess.run(["promtool", "check", "metrics"], input=model_stack.get("/metrics").text,
+                             capture_output=True, text=True)
+    assert checked.returncode in (0, 3), checked.stdout + checked.stderr
+    assert [line for line in (checked.stdout + checked.stderr).splitlines() if line.strip()] == \
+        ["ai_agent_memory_usage_mb metric names should not contain abbreviated units"]
     assert metrics["tool_calls"] == {"list_files": 1, "read_file": 1, "write_file": 1}
     assert set(metrics["tool_time_ms"]) == {"list_files", "read_file", "write_file"}
 
@@ -381,9 +408,13 @@ def test_the_model_can_be_changed_for_the_next_task_without_a_restart(make_stack
         assert KEY not in stack.log()
         # Stored as config, and nowhere else: not in tasks, steps, transitions or the audit.
         with __import__("sqlite3").connect(stack.db_path) as db:
-            rows = [line for line in db.iterdump() if not line.startswith('INSERT INTO "model_settings"')]
+            rows = [line for line in db.iterdump() if "'model.api_key'" not in line]
         assert KEY not in "\n".join(rows)
-        assert stack.query("SELECT api_key FROM model_settings") == [(KEY,)]
+        assert stack.query("SELECT value FROM config_overrides WHERE path = 'model.api_key'") == [(json.dumps(KEY),)]
+        # Served only as set, in GET /api/v1/config too.
+        config = stack.get("/api/v1/config").json()
+        assert config["model"]["api_key"] == "set" and config["stored_overrides"]["model.api_key"] == "set"
+        assert config["sources"]["model.api_key"] == "stored setting (PUT /api/v1/config)"
 
         reverted = stack.session.put(f"{stack.url}/api/v1/config/model", timeout=10, json={
             "provider": None, "model_name": None, "api_key": None, "endpoint": None})

@@ -337,7 +337,7 @@ def test_a_model_endpoint_set_through_the_api_never_receives_the_configured_key(
 
 def test_the_database_can_be_neither_read_nor_written(jail):
     before = jail.query("SELECT count(*) FROM tasks")[0][0]
-    _, out = shell(jail, "sqlite3 data/task-runner.db 'select api_key from model_settings'; "
+    _, out = shell(jail, "sqlite3 data/task-runner.db \"select value from config_overrides where path = 'model.api_key'\"; "
                          "cat data/task-runner.db-wal | head -c 64; "
                          "sqlite3 data/task-runner.db \"update tasks set status = 'failed'\"; ls -la data")
     assert "SQLite" not in out and CANARY_MODEL_KEY not in out, out

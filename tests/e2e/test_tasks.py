@@ -39,7 +39,8 @@ def test_list_files_task_completes_with_its_steps_and_rows(stack):
     for key in ("created_at", "started_at", "completed_at"):
         assert task[key].endswith("Z") and "T" in task[key]
     assert task["metrics"]["steps_executed"] == 1
-    assert task["metrics"]["tools_used"] == ["list_files"]
+    assert task["metrics"]["tools_used"] == 1 and task["metrics"]["tool_names"] == ["list_files"]
+    assert task["metrics"]["tokens_used"] == 0 and task["metrics"]["tokens"]["total"] == 0
 
     rows = stack.query("SELECT id, status FROM tasks WHERE id = ?", (accepted["task_id"],))
     assert rows == [(accepted["task_id"], "completed")]

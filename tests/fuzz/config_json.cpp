@@ -70,7 +70,7 @@ struct World {
     }
 
     void forget_settings() {
-        db->handle().exec("DELETE FROM config_overrides; DELETE FROM model_settings; "
+        db->handle().exec("DELETE FROM config_overrides; "
                           "DELETE FROM config_changes");
     }
 };
@@ -130,11 +130,12 @@ std::string called_url(const ResolvedModel &model) {
 // What the next task would run with, checked against the invariants above.
 void check_effective(const Config &running, bool key_given) {
     World &w = world();
-    const ModelOverrides overrides = load_model_overrides(*w.db);
-    const ModelConfig model = effective_model(running.model, overrides);
+    const JsonPtr stored = stored_config_overrides(*w.db);
+    const std::optional<std::string> stored_endpoint =
+        json_string_member(stored.get(), "model.endpoint");
     ResolvedModel resolved;
     try {
-        resolved = resolve_model(model);
+        resolved = resolve_model(live_config(running, *w.db).model);
     } catch (const Error &e) {
         broken(std::string("stored model settings do not resolve: ") + e.what());
     }
@@ -150,7 +151,7 @@ void check_effective(const Config &running, bool key_given) {
                 "the configured key would go to " + called->scheme + "://" + called->host + ":" +
                     called->port + " (endpoint \"" + resolved.endpoint + "\")");
     }
-    if (overrides.endpoint && !overrides.endpoint->empty()) {
+    if (stored_endpoint && !stored_endpoint->empty()) {
         const auto &allowed = running.model.allowed_endpoint_hosts;
         std::string host = called->host;
         if (host.size() > 2 && host.front() == '[' && host.back() == ']')
@@ -158,7 +159,7 @@ void check_effective(const Config &running, bool key_given) {
         require(std::find(allowed.begin(), allowed.end(), host) != allowed.end(),
                 "an endpoint set through the API reaches host \"" + called->host +
                     "\", which model.allowed_endpoint_hosts does not list (endpoint \"" +
-                    *overrides.endpoint + "\")");
+                    *stored_endpoint + "\")");
     }
 }
 
@@ -197,10 +198,11 @@ void put_config(const json_t *body) {
 
 void put_model(const json_t *body) {
     World &w = world();
+    if (!json_is_object(body))
+        return; // the handler refuses it before anything else (fcgi/handlers/config.cpp)
     try {
-        const ModelOverrides merged =
-            merge_model_update(w.config, load_model_overrides(*w.db), body);
-        store_model_overrides(*w.db, merged, body, "fuzz", Clock::now());
+        const JsonPtr partial(json_pack("{s:O}", "model", body));
+        update_config(*w.db, w.config, partial.get(), "fuzz", Clock::now());
     } catch (const Error &e) {
         check_refusal(e);
         return;

@@ -66,7 +66,7 @@ struct Stack {
 
     void reset() {
         db->handle().exec("BEGIN; DELETE FROM tasks; DELETE FROM batches; "
-                          "DELETE FROM config_overrides; DELETE FROM model_settings; "
+                          "DELETE FROM config_overrides; "
                           "DELETE FROM config_changes; DELETE FROM provider_backoff; "
                           "DELETE FROM metric_counters; COMMIT");
         TaskRequest request;

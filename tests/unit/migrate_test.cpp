@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace tr {
@@ -424,6 +425,54 @@ TEST(ParseDurability, KnowsFullAndDefaultsToNormal) {
     EXPECT_EQ(parse_durability(""), Durability::Normal);
 }
 
+// Db(StorageConfig): the one way programs open their connections, durability from the config.
+TEST(ConfiguredDatabase, OpensTheConfiguredFileWithTheConfiguredDurability) {
+    TempDir dir;
+    for (const auto &[setting, pragma] : {std::pair<const char *, int>{"full", 2}, {"normal", 1}}) {
+        StorageConfig storage;
+        storage.database = dir / (std::string(setting) + ".db");
+        storage.synchronous = setting;
+        Db db(storage);
+        EXPECT_EQ(db.path(), storage.database);
+        EXPECT_EQ(db.handle().execAndGet("PRAGMA synchronous").getInt(), pragma) << setting;
+        EXPECT_EQ(db.handle().execAndGet("PRAGMA journal_mode").getString(), "wal");
+        EXPECT_EQ(db.handle().execAndGet("PRAGMA foreign_keys").getInt(), 1);
+    }
+}
+
+// set_up_database: what each program did by hand (prepare the file, open, migrate), once.
+TEST(SetUpDatabase, CreatesThePrivateFileAndItsDirectoryAndAppliesEveryMigration) {
+    TempDir dir;
+    StorageConfig storage;
+    storage.database = dir / "data/nested/tasks.db";
+    const MigrationReport first = set_up_database(storage);
+    EXPECT_EQ(first.applied, embedded_versions());
+    EXPECT_EQ(first.schema_version, embedded_versions().back());
+    struct stat file {
+    }, directory{};
+    ASSERT_EQ(::stat(storage.database.c_str(), &file), 0);
+    ASSERT_EQ(::stat((dir / "data/nested").c_str(), &directory), 0);
+    EXPECT_EQ(file.st_mode & 0777, 0600u);
+    EXPECT_EQ(directory.st_mode & 0777, 0700u);
+
+    const MigrationReport again = set_up_database(storage);
+    EXPECT_TRUE(again.applied.empty());
+    EXPECT_EQ(again.schema_version, first.schema_version);
+}
+
+TEST(SetUpDatabase, ADatabaseThatCannotBeCreatedSaysWhere) {
+    TempDir dir;
+    const std::string file = dir.write("file.txt", "not a directory");
+    StorageConfig storage;
+    storage.database = file + "/tasks.db";
+    try {
+        set_up_database(storage);
+        FAIL() << "a database under a regular file was set up";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find(storage.database), std::string::npos) << e.what();
+    }
+}
+
 TEST(OptionalColumns, NullIsNullopt) {
     TempDir dir;
     Db db(dir / "tasks.db");
@@ -433,6 +482,116 @@ TEST(OptionalColumns, NullIsNullopt) {
     EXPECT_EQ(optional_int(row.getColumn(0)), std::nullopt);
     EXPECT_EQ(optional_text(row.getColumn(1)), "text");
     EXPECT_EQ(optional_int(row.getColumn(2)), 42);
+}
+
+// ---- stored data upgraded by a migration ----
+
+// A database as a release before `version` left it: the embedded migrations below `version`.
+void migrate_before(SQLite::Database &database, int version) {
+    std::vector<Migration> older;
+    for (const Migration &migration : embedded_migrations())
+        if (migration.version < version)
+            older.push_back(migration);
+    migrate(database, older);
+}
+
+std::string metrics_of(SQLite::Database &database, const std::string &id) {
+    SQLite::Statement select(database, "SELECT metrics FROM tasks WHERE id = ?");
+    select.bind(1, id);
+    EXPECT_TRUE(select.executeStep()) << id;
+    return select.getColumn(0).getString();
+}
+
+double counter_value(SQLite::Database &database, const std::string &labels) {
+    SQLite::Statement select(database, "SELECT value FROM metric_counters "
+                                       "WHERE name = 'ai_agent_llm_tokens_total' AND labels = ?");
+    select.bind(1, labels);
+    return select.executeStep() ? select.getColumn(0).getDouble() : -1;
+}
+
+TEST(Migrate, TaskMetricsStoredInTheOldShapeReadAsTheOriginalsNumbers) {
+    TempDir dir;
+    Db db(dir / "tasks.db");
+    migrate_before(db.handle(), 7);
+    // Ended under the old schema, so its trigger counted the tokens by direction only.
+    db.handle().exec(
+        "INSERT INTO tasks (id, task, provider) VALUES ('old', 'list the files', 'openai');"
+        "INSERT INTO tasks (id, task, provider) VALUES ('builtin', 'hello', 'builtin');"
+        "INSERT INTO tasks (id, task) VALUES ('queued', 'not yet run');"
+        "UPDATE tasks SET status = 'completed', started_at = '2026-01-01T00:00:00.000Z', "
+        "finished_at = '2026-01-01T00:00:01.000Z', metrics = json('{\"steps_executed\": 3, "
+        "\"tools_used\": [\"list_files\", \"read_file\"], \"tool_calls\": {\"list_files\": 2, "
+        "\"read_file\": 1}, \"model_calls\": 4, \"tokens_used\": {\"input\": 700, "
+        "\"output\": 200, \"total\": 900}}') WHERE id = 'old';"
+        "UPDATE tasks SET status = 'completed', metrics = json('{\"steps_executed\": 0, "
+        "\"tools_used\": [], \"tokens_used\": {\"input\": 0, \"output\": 0, \"total\": 0}}') "
+        "WHERE id = 'builtin';");
+    ASSERT_EQ(counter_value(db.handle(), "direction=\"input\""), 700);
+
+    migrate(db.handle());
+
+    EXPECT_EQ(metrics_of(db.handle(), "old"),
+              "{\"steps_executed\":3,\"tools_used\":3,\"tool_calls\":{\"list_files\":2,"
+              "\"read_file\":1},\"model_calls\":4,\"tokens_used\":900,\"tool_names\":["
+              "\"list_files\",\"read_file\"],\"tokens\":{\"input\":700,\"output\":200,"
+              "\"total\":900}}");
+    EXPECT_EQ(metrics_of(db.handle(), "builtin"),
+              "{\"steps_executed\":0,\"tools_used\":0,\"tokens_used\":0,\"tool_names\":[],"
+              "\"tokens\":{\"input\":0,\"output\":0,\"total\":0}}");
+    SQLite::Statement unrun(db.handle(), "SELECT metrics IS NULL FROM tasks WHERE id = 'queued'");
+    ASSERT_TRUE(unrun.executeStep());
+    EXPECT_EQ(unrun.getColumn(0).getInt(), 1);
+    // The counter by direction became one by direction and provider, from the same tasks.
+    EXPECT_EQ(counter_value(db.handle(), "direction=\"input\""), -1);
+    EXPECT_EQ(counter_value(db.handle(), "direction=\"input\",provider=\"openai\""), 700);
+    EXPECT_EQ(counter_value(db.handle(), "direction=\"output\",provider=\"openai\""), 200);
+
+    // A task ending after the upgrade, in the new shape, adds to its provider's series.
+    db.handle().exec(
+        "INSERT INTO tasks (id, task, provider) VALUES ('new', 'summarize', 'openai');"
+        "UPDATE tasks SET status = 'completed', metrics = json('{\"tools_used\": 1, "
+        "\"tool_names\": [\"read_file\"], \"tokens_used\": 15, \"tokens\": {\"input\": 10, "
+        "\"output\": 5, \"total\": 15}}') WHERE id = 'new';");
+    EXPECT_EQ(counter_value(db.handle(), "direction=\"input\",provider=\"openai\""), 710);
+    EXPECT_EQ(counter_value(db.handle(), "direction=\"output\",provider=\"openai\""), 205);
+}
+
+TEST(Migrate, ModelSettingsStoredInTheirOwnTableMoveToTheOneOverrideStore) {
+    TempDir dir;
+    Db db(dir / "tasks.db");
+    migrate_before(db.handle(), 8);
+    db.handle().exec(
+        "INSERT INTO config_overrides (path, value, updated_at) VALUES "
+        "('execution.max_steps', '7', '2026-01-01T00:00:00.000Z');"
+        "INSERT INTO model_settings (id, provider, model_name, api_key, endpoint, max_tokens, "
+        "temperature, updated_at) VALUES (1, 'openai', NULL, 'sk-moved-key', "
+        "'https://proxy.example.test/v1', 2048, 1.0, '2026-01-02T00:00:00.000Z');");
+
+    migrate(db.handle());
+
+    SQLite::Statement rows(db.handle(),
+                           "SELECT path || '=' || value FROM config_overrides ORDER BY path");
+    std::vector<std::string> stored;
+    while (rows.executeStep())
+        stored.push_back(rows.getColumn(0).getString());
+    EXPECT_EQ(stored,
+              (std::vector<std::string>{"execution.max_steps=7", "model.api_key=\"sk-moved-key\"",
+                                        "model.endpoint=\"https://proxy.example.test/v1\"",
+                                        "model.max_tokens=2048", "model.provider=\"openai\"",
+                                        "model.temperature=1.0"}));
+    EXPECT_FALSE(db.handle().tableExists("model_settings"));
+    SQLite::Statement moved_at(db.handle(), "SELECT DISTINCT updated_at FROM config_overrides "
+                                            "WHERE path LIKE 'model.%'");
+    ASSERT_TRUE(moved_at.executeStep());
+    EXPECT_EQ(moved_at.getColumn(0).getString(), "2026-01-02T00:00:00.000Z");
+}
+
+TEST(Migrate, ADatabaseWithoutModelSettingsMovesNothing) {
+    TempDir dir;
+    Db db(dir / "tasks.db");
+    migrate_before(db.handle(), 8);
+    migrate(db.handle());
+    EXPECT_EQ(count_rows(db.handle(), "config_overrides"), 0);
 }
 
 } // namespace

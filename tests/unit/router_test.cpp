@@ -86,7 +86,7 @@ const Router &router() {
     static const Router instance({
         {Method::Get, "/api/v1/tasks", Scope::None, list_tasks},
         {Method::Post, "/api/v1/tasks", Scope::None, submit_task},
-        {Method::Get, "/api/v1/tasks/{id}", Scope::None, get_task},
+        {Method::Get, "/api/v1/tasks/{id}", Scope::None, get_task, {"wait", "fields"}},
         {Method::Delete, "/api/v1/tasks/{id}", Scope::None, cancel_task},
         {Method::Get, "/api/v1/tasks/{id}/steps", Scope::None, get_steps},
         {Method::Post, "/api/v1/batches", Scope::None, post_only},
@@ -290,6 +290,44 @@ TEST_F(RouterTest, OnlyBodiesAreChecked) {
 
 TEST_F(RouterTest, HandlerExceptionsPassThrough) {
     EXPECT_THROW(dispatch("GET", "/missing/7"), Error);
+}
+
+// One rule for every route: a query parameter it does not take is refused, naming it and what
+// the route takes, before its handler runs; those it takes pass.
+TEST_F(RouterTest, RefusesAQueryParameterTheRouteDoesNotTakeNamingIt) {
+    const auto refusal = [&](const std::string &method, const std::string &path,
+                             const std::string &query) {
+        HttpRequest request;
+        request.method = method;
+        request.path = path;
+        request.query = query;
+        std::string matched;
+        try {
+            router().dispatch(context_, request, no_stream_, matched);
+        } catch (const Error &e) {
+            EXPECT_EQ(e.code(), ErrorCode::InvalidRequest);
+            return std::string(e.what());
+        }
+        return std::string("(accepted)");
+    };
+    EXPECT_EQ(refusal("GET", "/api/v1/tasks/7", "wait=1&fields=x"), "(accepted)");
+    EXPECT_EQ(refusal("GET", "/api/v1/tasks/7", "stauts=failed"),
+              "unknown query parameter \"stauts\" (GET /api/v1/tasks/{id} takes wait, fields)");
+    EXPECT_EQ(refusal("HEAD", "/api/v1/tasks/7", "wait=1&Wait=2"),
+              "unknown query parameter \"Wait\" (GET /api/v1/tasks/{id} takes wait, fields)");
+    EXPECT_EQ(refusal("DELETE", "/api/v1/tasks/7", "wait=1"),
+              "unknown query parameter \"wait\" (DELETE /api/v1/tasks/{id} takes no query "
+              "parameters)");
+    EXPECT_EQ(refusal("GET", "/api/v1/tasks", "st%61tus=queued"),
+              "unknown query parameter \"status\" (GET /api/v1/tasks takes no query parameters)");
+    EXPECT_EQ(refusal("GET", "/api/v1/tasks", ""), "(accepted)");
+    EXPECT_EQ(refusal("GET", "/api/v1/tasks", "&"), "(accepted)"); // no parameter at all
+    EXPECT_TRUE(refusal("GET", "/api/v1/tasks", "=x").rfind("unknown query parameter \"\"", 0) ==
+                0);
+    const std::string long_name(100, 'n');
+    EXPECT_EQ(refusal("GET", "/api/v1/tasks", long_name + "=1"),
+              "unknown query parameter \"" + long_name.substr(0, 40) +
+                  "\" (GET /api/v1/tasks takes no query parameters)");
 }
 
 TEST_F(RouterTest, AnEmptyRouterFindsNothing) {
