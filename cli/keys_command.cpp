@@ -8,6 +8,7 @@
 #include "cli/usage_error.h"
 #include "core/api_keys.h"
 #include "core/config_store.h"
+#include "core/local_user.h"
 
 #include <iomanip>
 #include <iostream>
@@ -78,8 +79,8 @@ int keys_command(const std::vector<std::string> &args) {
                                                                           : options.config_path);
     Db db(config.storage);
     if (options.action == "create") {
-        const CreatedKey key =
-            create_api_key(db, options.owner, options.scopes, options.description, Clock::now());
+        const CreatedKey key = create_api_key(db, options.owner, options.scopes,
+                                              options.description, local_user(), Clock::now());
         std::cout << key.key << "\n";
         std::cerr << "Created key " << key.id << " for " << options.owner
                   << ". The line above is the whole key; it is not stored and is shown only now.\n";
@@ -98,7 +99,7 @@ int keys_command(const std::vector<std::string> &args) {
                       << key.last_used_at.value_or("-") << key.revoked_at.value_or("-") << "\n";
         return 0;
     }
-    if (!revoke_api_key(db, options.id, Clock::now()))
+    if (!revoke_api_key(db, options.id, local_user(), Clock::now()))
         throw Error(ErrorCode::TaskNotFound, "no active key with id \"" + options.id + "\"");
     std::cout << "Revoked key " << options.id << "; requests with it now get 401.\n";
     return 0;

@@ -55,7 +55,8 @@ Principal open_access() {
 }
 
 CreatedKey create_api_key(Db &db, const std::string &owner, const std::vector<std::string> &scopes,
-                          const std::string &description, TimePoint now) {
+                          const std::string &description, const std::string &made_by,
+                          TimePoint now) {
     if (!is_owner_name(owner))
         throw Error(ErrorCode::InvalidRequest,
                     "owner must be 1..100 characters of letters, digits and - _ . @, not only dots "
@@ -75,8 +76,8 @@ CreatedKey create_api_key(Db &db, const std::string &owner, const std::vector<st
     const std::string secret = random_hex(secret_length / 2);
     created.key = std::string(key_prefix) + created.id + "_" + secret;
     Query insert =
-        db.query("INSERT INTO api_keys (id, owner, scopes, secret_hash, description, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?)");
+        db.query("INSERT INTO api_keys (id, owner, scopes, secret_hash, description, created_at, "
+                 "created_by) VALUES (?, ?, ?, ?, ?, ?, ?)");
     insert->bind(1, created.id);
     insert->bind(2, owner);
     insert->bind(3, scope_text);
@@ -84,6 +85,7 @@ CreatedKey create_api_key(Db &db, const std::string &owner, const std::vector<st
     if (!description.empty())
         insert->bind(5, description);
     insert->bind(6, format_utc(now));
+    insert->bind(7, made_by);
     insert->exec();
     return created;
 }
@@ -101,11 +103,12 @@ std::vector<KeyInfo> list_api_keys(Db &db) {
     return keys;
 }
 
-bool revoke_api_key(Db &db, const std::string &id, TimePoint now) {
-    Query revoke =
-        db.query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+bool revoke_api_key(Db &db, const std::string &id, const std::string &revoked_by, TimePoint now) {
+    Query revoke = db.query(
+        "UPDATE api_keys SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL");
     revoke->bind(1, format_utc(now));
-    revoke->bind(2, id);
+    revoke->bind(2, revoked_by);
+    revoke->bind(3, id);
     return revoke->exec() == 1;
 }
 

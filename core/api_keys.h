@@ -36,9 +36,12 @@ struct CreatedKey {
     std::string key; // the whole key: shown once, never stored
 };
 
-// Throws Error(InvalidRequest) for an empty or malformed owner, or unknown or no scopes.
+// `made_by` is who makes it ("alice (uid 1000)", core/local_user.h), stored in the key's row
+// for the audit (audit_changes). Throws Error(InvalidRequest) for an empty or malformed owner,
+// or unknown or no scopes.
 CreatedKey create_api_key(Db &db, const std::string &owner, const std::vector<std::string> &scopes,
-                          const std::string &description, TimePoint now);
+                          const std::string &description, const std::string &made_by,
+                          TimePoint now);
 
 struct KeyInfo {
     std::string id;
@@ -52,8 +55,9 @@ struct KeyInfo {
 
 std::vector<KeyInfo> list_api_keys(Db &db);
 
-// False when there is no such key or it was already revoked.
-bool revoke_api_key(Db &db, const std::string &id, TimePoint now);
+// False when there is no such key or it was already revoked. `revoked_by` is stored with the
+// revocation, as create_api_key's made_by.
+bool revoke_api_key(Db &db, const std::string &id, const std::string &revoked_by, TimePoint now);
 
 // The principal a presented key stands for, or nullopt when it is malformed, unknown, revoked
 // or wrong. Records the use (at most once a minute per key).

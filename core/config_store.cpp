@@ -252,9 +252,8 @@ void store_overrides(Db &db, const SortedChange &sorted, const std::string &key_
 
 Config load_service_config(const std::string &path, const EnvLookup &env) {
     Config config = load_config(path, env);
-    prepare_database_file(config.storage.database); // before any connection: see core/db.h
-    Db db(config.storage.database, parse_durability(config.storage.synchronous));
-    migrate(db.handle());
+    set_up_database(config.storage);
+    Db db(config.storage);
     apply_config_overrides(config, db);
     return config;
 }

@@ -3,26 +3,35 @@
 Each stack is `task-runner serve` (nginx + FastCGI handlers + runner) with its own config,
 database, working directory and run directory, listening on a free loopback port. Teardown
 stops the launcher with SIGTERM, kills anything left in its process groups, and prints the
-stack's log when a test failed.
+stack's log when a test failed. The machinery is the pytest plugin users get
+(python/task_runner_pytest: Stack, the task_runner fixture); this file adds the suite's own
+checks: the secrets canary, sanitizer reports, cgroups left behind.
 """
 
 import errno
-import json
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# The stack machinery is the pytest plugin we ship (python/task_runner_pytest); this suite uses
+# it from the source tree, with the checks below added.
+sys.path.insert(0, str(ROOT / "python"))
+
+import task_runner_pytest  # noqa: E402
+# Names the tests import from here, and the plugin's hooks and task_runner fixture, registered
+# by being in this module.
+from task_runner_pytest import (TERMINAL, StackFactory, free_port, libconfig_value,  # noqa: E402,F401
+                                pytest_addoption, pytest_runtest_makereport, render_config,
+                                task_runner, wait_until)
+
 BIN = Path(os.environ.get("TR_BIN_DIR", ROOT / "build" / "bin"))
-TERMINAL = {"completed", "failed", "cancelled", "timeout"}
 
 # The secrets canary: every stack runs with a recognisable secret in its environment, every model
 # key the tests use is one of the recognisable fakes below or is remembered (remember_secret),
@@ -133,245 +142,47 @@ SANDBOX_UID = 65533
 SERVICE_UID = 64000
 
 
-def wait_until(condition, timeout=10.0, interval=0.05, message="condition"):
-    """Polls `condition` until it returns a truthy value, which is returned."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def libconfig_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(libconfig_value(v) for v in value) + "]"
-    return json.dumps(str(value))
-
-
-def render_config(settings):
-    """{"tools.max_output_bytes": 2048, ...} -> libconfig text with nested groups."""
-    tree = {}
-    for path, value in settings.items():
-        node = tree
-        *groups, leaf = path.split(".")
-        for group in groups:
-            node = node.setdefault(group, {})
-        node[leaf] = value
-
-    def emit(node, indent):
-        lines = []
-        for key, value in node.items():
-            if isinstance(value, dict):
-                lines.append(f"{indent}{key} = {{")
-                lines.extend(emit(value, indent + "    "))
-                lines.append(f"{indent}}};")
-            else:
-                lines.append(f"{indent}{key} = {libconfig_value(value)};")
-        return lines
-
-    return "\n".join(emit(tree, "")) + "\n"
-
-
-class Stack:
-    """One running stack; `url`, `db_path`, `work` (the tasks' working directory)."""
+class Stack(task_runner_pytest.Stack):
+    """The plugin's stack (python/task_runner_pytest/stack.py) with this suite's checks: the
+    environment canary, the scan of its directory at the end (STACK_DIRECTORIES), every key it
+    makes remembered as a secret, and sanitizer reports checked when it shuts down."""
 
     def __init__(self, directory, overrides=None, env=None, user=None, bin_dir=BIN, wrapper=()):
-        """`user`: the uid to run the stack as (default: the test's own, root in CI); `bin_dir`:
-        where its programs are; `wrapper`: a command line that runs the launcher (its args
-        follow)."""
-        self.directory = Path(directory)
-        self.user = user
-        self.bin_dir = Path(bin_dir)
-        self.wrapper = list(wrapper)
+        super().__init__(directory, overrides, dict({"TR_E2E_CANARY": CANARY_ENV_SECRET}, **(env or {})),
+                         user, bin_dir, wrapper)
         STACK_DIRECTORIES.append(self.directory)
-        self.work = self.directory / "work"
-        self.work.mkdir(parents=True, exist_ok=True)
-        self.db_path = self.directory / "data" / "task-runner.db"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        settings = {
-            "service.bind_address": f"127.0.0.1:{self.port}",
-            "service.handler_threads": 4,
-            "service.max_concurrent_tasks": 4,
-            "service.log_level": "info",
-            "execution.poll_interval_ms": 20,
-            "execution.shutdown_grace_seconds": 5,
-            "tools.working_directory": str(self.work),
-            "tools.allowed_paths": [str(self.work)],
-            "tools.command_timeout_seconds": 20,
-            "storage.database": str(self.db_path),
-            # Tests poll hard; the rate-limit tests set their own limits.
-            "service.rate_limiting.requests_per_minute": 1000000,
-            "service.rate_limiting.burst_size": 100000,
-        }
-        settings.update(overrides or {})
-        self.config_path = self.directory / "task-runner.cfg"
-        self.config_path.write_text(render_config(settings))
-        self.log_path = self.directory / "stack.log"
-        self.env = dict(os.environ, TR_E2E_CANARY=CANARY_ENV_SECRET, **(env or {}))
-        self.process = None
-        self.started_pids = []
-        self.session = requests.Session()
-
-    def start(self):
-        log = open(self.log_path, "wb")
-        command = [*self.wrapper, str(self.bin_dir / "task-runner"), "serve", "--config",
-                   str(self.config_path)]
-        if self.user is not None:
-            # Its whole directory is its own, as an operator would set it up.
-            for path in [self.directory, *self.directory.rglob("*")]:
-                os.chown(path, self.user, self.user, follow_symlinks=False)
-            command = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups",
-                       "--", *command]
-        self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env, start_new_session=True, cwd=self.directory)
-        log.close()
-        wait_until(self._healthy, timeout=30, message=f"the stack on {self.url} to be healthy")
-        self.started_pids = self.component_pids()  # still known if the launcher dies first
-        return self
-
-    def _healthy(self):
-        if self.process.poll() is not None:
-            raise AssertionError(f"the launcher exited with {self.process.returncode}:\n{self.log()}")
-        try:
-            return self.session.get(self.url + "/health", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def component_pids(self):
-        """The launcher's children and their children (nginx workers), by /proc."""
-        children = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
-            except (OSError, IndexError):
-                continue
-        found, frontier = [], [self.process.pid]
-        while frontier:
-            pid = frontier.pop()
-            for child in children.get(pid, []):
-                found.append(child)
-                frontier.append(child)
-        return found
-
-    def stop(self, timeout=30):
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            raise
-
-    def shut_down(self, check_sanitizers=True):
-        """Stops the stack, and kills whatever it left behind whatever happened meanwhile; then
-        fails on a sanitizer report (components report leaks as they exit)."""
-        try:
-            self.stop()
-        finally:
-            self.kill_leftovers()
-        if check_sanitizers:
-            fail_on_sanitizer_reports(f"by the stack on {self.url} or while it ran")
-
-    def kill_leftovers(self):
-        if self.process is None:
-            return
-        for pid in set(self.started_pids) | set(self.component_pids()):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-    def log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    # -- API keys (made on the server machine, with the CLI) ---------------------------------
-
-    def keys(self, *args):
-        """`task-runner keys ARGS` against this stack's database; the finished process."""
-        return subprocess.run([str(BIN / "task-runner"), "keys", *args, "--config", str(self.config_path)],
-                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
 
     def create_key(self, owner, scopes):
-        """A new key for `owner` with `scopes` ("read,submit"), as the CLI prints it."""
-        done = self.keys("create", "--owner", owner, "--scopes", scopes)
-        assert done.returncode == 0, done.stderr
-        remember_secret(done.stdout.strip())
-        return done.stdout.strip()
+        key = super().create_key(owner, scopes)
+        remember_secret(key)
+        return key
 
-    # -- API helpers -------------------------------------------------------------------------
-
-    def post(self, path, body=None, raw=None, **kwargs):
-        if raw is not None:
-            # A raw body is JSON too (malformed, perhaps) unless the test says what it is.
-            headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
-            return self.session.post(self.url + path, data=raw, timeout=10, headers=headers, **kwargs)
-        return self.session.post(self.url + path, json=body, timeout=10, **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.session.get(self.url + path, timeout=10, **kwargs)
-
-    def submit(self, task, **fields):
-        response = self.post("/api/v1/tasks", dict(task=task, **fields))
-        assert response.status_code == 202, response.text
-        return response.json()["task_id"]
-
-    def wait_for(self, task_id, timeout=30):
-        def terminal():
-            task = self.get(f"/api/v1/tasks/{task_id}").json()
-            return task if task["status"] in TERMINAL else None
-        return wait_until(terminal, timeout=timeout, message=f"task {task_id} to finish")
-
-    def run(self, task, timeout=30, **fields):
-        return self.wait_for(self.submit(task, **fields), timeout=timeout)
-
-    def query(self, sql, params=()):
-        with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10) as db:
-            return db.execute(sql, params).fetchall()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed:
-        for stack in getattr(item, "_stacks", []):
-            report.sections.append((f"stack log ({stack.url})", stack.log()[-20000:]))
+    def shut_down(self, check_sanitizers=True):
+        """Stops the stack and kills whatever it left behind (the plugin's), then fails on a
+        sanitizer report (components report leaks as they exit)."""
+        super().shut_down()
+        if check_sanitizers:
+            fail_on_sanitizer_reports(f"by the stack on {self.url} or while it ran")
 
 
 @pytest.fixture
 def make_stack(request, tmp_path):
     """make_stack(overrides={...}, env={...}) -> a started Stack, stopped after the test."""
-    stacks = []
-    request.node._stacks = stacks
+    factory = StackFactory(tmp_path, request.node, Stack, name="stack")
 
     def make(overrides=None, env=None, start=True, user=None):
-        stack = Stack(tmp_path / f"stack{len(stacks)}", overrides, env, user)
-        stacks.append(stack)
-        return stack.start() if start else stack
+        return factory(overrides, env, start, user=user)
 
     yield make
-    for stack in stacks:  # every one stopped first; no_sanitizer_reports checks after
-        stack.shut_down(check_sanitizers=False)
+    factory.shut_down_all(check_sanitizers=False)  # every one stopped first; no_sanitizer_reports checks after
+
+
+@pytest.fixture
+def task_runner_factory(request, tmp_path):
+    """The plugin's fixture (and so its task_runner), with this suite's Stack."""
+    factory = StackFactory(tmp_path, request.node, Stack, name="task-runner")
+    yield factory
+    factory.shut_down_all(check_sanitizers=False)
 
 
 @pytest.fixture(scope="module")

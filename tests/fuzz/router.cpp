@@ -112,7 +112,7 @@ struct World {
         const auto key = [&](const char *name, const char *owner,
                              const std::vector<std::string> &scopes) {
             secured.keys[name] =
-                create_api_key(*secured.db, owner, scopes, "fuzz", Clock::now()).key;
+                create_api_key(*secured.db, owner, scopes, "fuzz", "fuzz", Clock::now()).key;
         };
         key("{admin}", "ops", {"admin"});
         key("{alice}", "alice", {"read"});

@@ -1,6 +1,7 @@
 // core/api_keys: keys are made only for a valid owner and known scopes; a presented key stands for
 // its principal only when it is well formed, known, not revoked and its secret matches; only the
-// secret's hash is stored; a use is recorded at most once a minute.
+// secret's hash is stored; a use is recorded at most once a minute; who made and revoked a key is
+// recorded with it.
 #include "core/api_keys.h"
 
 #include "core/error.h"
@@ -30,7 +31,7 @@ protected:
 
     CreatedKey create(const std::string &owner, const std::vector<std::string> &scopes,
                       const std::string &description = "") {
-        return create_api_key(*db_, owner, scopes, description, start);
+        return create_api_key(*db_, owner, scopes, description, "alice (uid 1000)", start);
     }
 
     // The message of the InvalidRequest that creating this key throws.
@@ -168,11 +169,25 @@ TEST_F(ApiKeysTest, AnUnknownIdIsRefused) {
 
 TEST_F(ApiKeysTest, ARevokedKeyIsRefusedAndRevokingAgainSaysSo) {
     const CreatedKey created = create("alice", {"read"});
-    EXPECT_TRUE(revoke_api_key(*db_, created.id, start + std::chrono::seconds(5)));
+    EXPECT_TRUE(
+        revoke_api_key(*db_, created.id, "bob (uid 1001)", start + std::chrono::seconds(5)));
     EXPECT_EQ(authenticate_key(*db_, created.key, start + std::chrono::seconds(6)), std::nullopt);
-    EXPECT_FALSE(revoke_api_key(*db_, created.id, start + std::chrono::seconds(7)));
-    EXPECT_FALSE(revoke_api_key(*db_, "000000000000", start));
+    EXPECT_FALSE(
+        revoke_api_key(*db_, created.id, "bob (uid 1001)", start + std::chrono::seconds(7)));
+    EXPECT_FALSE(revoke_api_key(*db_, "000000000000", "bob (uid 1001)", start));
     EXPECT_EQ(list_api_keys(*db_)[0].revoked_at, "2026-12-01T10:00:05.000Z");
+}
+
+// The audit (audit_changes) names who made and who revoked each key; a revocation refused
+// (the key was revoked already) does not overwrite who did it.
+TEST_F(ApiKeysTest, WhoMadeAndWhoRevokedAKeyAreRecordedWithTheChange) {
+    const CreatedKey created = create("alice", {"read"});
+    ASSERT_TRUE(revoke_api_key(*db_, created.id, "bob (uid 1001)", start));
+    ASSERT_FALSE(revoke_api_key(*db_, created.id, "mallory (uid 1002)", start));
+    SQLite::Statement row(db_->handle(), "SELECT created_by, revoked_by FROM api_keys");
+    ASSERT_TRUE(row.executeStep());
+    EXPECT_EQ(row.getColumn(0).getString(), "alice (uid 1000)");
+    EXPECT_EQ(row.getColumn(1).getString(), "bob (uid 1001)");
 }
 
 TEST_F(ApiKeysTest, AUseIsRecordedAtMostOnceAMinute) {

@@ -18,7 +18,7 @@ TEST(AuthenticateKey, AcceptsAKeyWhoseLastUseCannotBeWritten) {
     TempDir dir;
     Db db(dir / "tasks.db");
     migrate(db.handle());
-    const CreatedKey created = create_api_key(db, "alice", {"read"}, "", Clock::now());
+    const CreatedKey created = create_api_key(db, "alice", {"read"}, "", "test", Clock::now());
     db.handle().exec("PRAGMA query_only = ON"); // writes fail with SQLITE_READONLY
     const std::optional<Principal> principal = authenticate_key(db, created.key, Clock::now());
     ASSERT_TRUE(principal);
@@ -35,7 +35,7 @@ TEST(AuthenticateKey, AFailureThatIsNotTheDatabasesStateStillFails) {
     TempDir dir;
     Db db(dir / "tasks.db");
     migrate(db.handle());
-    const CreatedKey created = create_api_key(db, "alice", {"read"}, "", Clock::now());
+    const CreatedKey created = create_api_key(db, "alice", {"read"}, "", "test", Clock::now());
     // A trigger that refuses the update: a constraint, not a full or read-only database.
     db.handle().exec("CREATE TRIGGER no_touch BEFORE UPDATE OF last_used_at ON api_keys "
                      "BEGIN SELECT RAISE(ABORT, 'refused'); END");
