@@ -7,8 +7,6 @@
 
 #include <strings.h>
 
-#include <thread>
-
 namespace tr::client {
 namespace {
 
@@ -94,13 +92,7 @@ Reply HttpTransport::stream(const std::string &target, std::optional<std::int64_
 }
 
 void HttpTransport::pause(std::chrono::milliseconds delay) {
-    const auto until = std::chrono::steady_clock::now() + delay;
-    while (std::chrono::steady_clock::now() < until) {
-        if (interrupted_ && interrupted_())
-            throw task_runner::Interrupted("interrupted");
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-            std::chrono::milliseconds(100), until - std::chrono::steady_clock::now()));
-    }
+    pause_unless_interrupted(delay, interrupted_);
 }
 
 } // namespace tr::client

@@ -13,7 +13,8 @@ struct task_runner::ClientBuilder::Settings {
     std::string base_url;
     std::string api_key;
     std::string host_header;
-    std::string path; // the database or the config file of an in-process client
+    std::string path;              // the database or the config file of an in-process client
+    std::string working_directory; // of an in-process client's tasks; empty: the config's
     std::chrono::milliseconds timeout{30000};
     std::chrono::milliseconds connect_timeout{5000};
     std::function<bool()> interrupted;

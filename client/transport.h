@@ -43,4 +43,9 @@ public:
     virtual void pause(std::chrono::milliseconds delay) = 0;
 };
 
+// Sleeps for `delay` in short steps, throwing task_runner::Interrupted as soon as
+// `interrupted` (may be empty) says so.
+void pause_unless_interrupted(std::chrono::milliseconds delay,
+                              const std::function<bool()> &interrupted);
+
 } // namespace tr::client

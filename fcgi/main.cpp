@@ -86,12 +86,7 @@ Options parse_options(int argc, char **argv) {
 }
 
 Router make_router() {
-    std::vector<Route> routes;
-    for (const auto &table :
-         {health_routes(), task_routes(), event_routes(), batch_routes(), status_routes(),
-          tool_routes(), metrics_routes(), config_routes(), openapi_routes()})
-        routes.insert(routes.end(), table.begin(), table.end());
-    return Router(std::move(routes));
+    return Router(all_routes());
 }
 
 // A unix socket that nginx (possibly running as another user) can connect to; access is

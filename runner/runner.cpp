@@ -8,8 +8,12 @@
 #include "runner/providers/model_client.h"
 
 #include <SQLiteCpp/Exception.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <thread>
@@ -41,9 +45,57 @@ bool anything_queued(Db &db) {
 
 Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox,
                const Watchdog &watchdog)
-    : config_(config), log_(log), sandbox_(sandbox), watchdog_(watchdog), id_(make_runner_id()) {}
+    : config_(config), log_(log), sandbox_(sandbox), watchdog_(watchdog), id_(make_runner_id()),
+      stop_requests_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!stop_requests_.valid())
+        throw Error(ErrorCode::InternalError, system_error_text("eventfd", errno));
+}
+
+void Runner::request_stop() noexcept {
+    const std::uint64_t one = 1;
+    // Cannot fail but for a counter at its maximum, which still wakes run().
+    [[maybe_unused]] const ssize_t written = ::write(stop_requests_.get(), &one, sizeof one);
+}
+
+namespace {
+
+// A signalfd takes the signals the caller has blocked, as sigwait did, and can be polled
+// together with the stop requests. Made before any thread starts, so failing leaves nothing.
+UniqueFd signal_fd(const sigset_t *stop_signals) {
+    if (!stop_signals)
+        return UniqueFd();
+    UniqueFd signals(::signalfd(-1, stop_signals, SFD_CLOEXEC));
+    if (!signals.valid())
+        throw Error(ErrorCode::InternalError, system_error_text("signalfd", errno));
+    return signals;
+}
+
+} // namespace
+
+std::string Runner::wait_for_stop(const UniqueFd &signals) {
+    pollfd waits[2] = {{stop_requests_.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    for (;;) {
+        // On two valid descriptors poll fails only with EINTR or ENOMEM: both pass; try again.
+        if (::poll(waits, signals.valid() ? 2 : 1, -1) <= 0)
+            continue;
+        if (waits[0].revents)
+            return "stop requested";
+        signalfd_siginfo info{};
+        if (waits[1].revents && ::read(signals.get(), &info, sizeof info) == sizeof info)
+            return strsignal(static_cast<int>(info.ssi_signo));
+    }
+}
 
 int Runner::run(const sigset_t &stop_signals) {
+    return run_until_stopped(&stop_signals);
+}
+
+int Runner::run() {
+    return run_until_stopped(nullptr);
+}
+
+int Runner::run_until_stopped(const sigset_t *stop_signals) {
+    const UniqueFd signals = signal_fd(stop_signals);
     {
         Db db(config_.storage);
         char host[256] = "";
@@ -64,10 +116,9 @@ int Runner::run(const sigset_t &stop_signals) {
         workers.emplace_back(&Runner::work, this);
     std::thread supervisor(&Runner::supervise, this);
 
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    log_.info("runner.stopping", {{"signal", strsignal(signal)},
-                                  {"grace_seconds", config_.execution.shutdown_grace_seconds}});
+    const std::string reason = wait_for_stop(signals);
+    log_.info("runner.stopping",
+              {{"signal", reason}, {"grace_seconds", config_.execution.shutdown_grace_seconds}});
     std::unique_lock<std::mutex> lock(mutex_);
     stopping_ = true;
     // Tasks handed over but not yet started go straight back to the queue.

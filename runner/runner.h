@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/process_stats.h"
+#include "core/unique_fd.h"
 #include "runner/claim.h"
 #include "runner/run_task.h"
 #include "runner/sandbox/sandbox.h"
@@ -33,11 +34,22 @@ class Runner {
 public:
     Runner(const Config &config, const Log &log, const Sandbox &sandbox, const Watchdog &watchdog);
 
-    // Runs until SIGTERM, SIGINT or SIGHUP arrives (the caller blocks them in every thread
-    // first); returns the process exit status.
+    // Runs until one of `stop_signals` arrives (the caller blocks them in every thread first)
+    // or request_stop() is called; returns the process exit status. Either way the shutdown is
+    // the same: no more claims, running tasks finish within the grace period, the rest go back
+    // to the queue.
     int run(const sigset_t &stop_signals);
+    // Runs until request_stop() is called: a runner embedded in another program.
+    int run();
+
+    // Ends run(), from any thread, also before run() has started (it then stops at once);
+    // async-signal-safe.
+    void request_stop() noexcept;
 
 private:
+    // What stopped the runner, for the log: a signal's name or "stop requested".
+    std::string wait_for_stop(const UniqueFd &signals);
+    int run_until_stopped(const sigset_t *stop_signals);
     void supervise();
     void work();
     void claim_while_idle(Db &db);
@@ -53,6 +65,7 @@ private:
     const Sandbox &sandbox_;
     const Watchdog &watchdog_;
     std::string id_;
+    UniqueFd stop_requests_; // an eventfd: request_stop() writes, run() polls
 
     std::mutex mutex_;
     std::condition_variable changed_; // queue, idle count, active count or stopping changed

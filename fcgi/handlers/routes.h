@@ -17,4 +17,7 @@ std::vector<Route> metrics_routes();
 std::vector<Route> config_routes();
 std::vector<Route> openapi_routes();
 
+// All of the above, in that order.
+std::vector<Route> all_routes();
+
 } // namespace tr::fcgi

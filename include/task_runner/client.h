@@ -117,13 +117,28 @@ public:
     // of its service.allowed_hosts).
     ClientBuilder &host_header(std::string host);
 
+    // In-process transport on the database at `database_path` (created and migrated if need
+    // be), with the built-in defaults for everything else: tasks work in the current
+    // directory, with the builtin model unless one is configured through the API. The
+    // process is made non-dumpable (as the runner program is) and needs the task-runner-runner
+    // program installed beside the library (for the runner's watchdog). The interrupt check is
+    // polled between requests; a wait or an event stream runs to its end.
+    ClientBuilder &in_process(std::string database_path);
+    // For an in-process client: where its tasks work (tools.working_directory, and the one
+    // directory they may read and write); default: the configuration's, for in_process() the
+    // current directory. The database must not be inside it (tasks could move it away).
+    ClientBuilder &working_directory(std::string directory);
+    // In-process transport configured by a task-runner.cfg file (its storage.database), with
+    // the environment's overrides, as the server reads it.
+    ClientBuilder &in_process_config(std::string config_path);
+
     // Polled while a request is in progress (several times a second): when it returns true the
     // request is abandoned and the method throws Interrupted. For Ctrl-C: the signal handler
     // sets a flag, the check reads it.
     ClientBuilder &interrupt_when(std::function<bool()> check);
 
     // Throws Error when no transport was chosen or the in-process one cannot start (its
-    // database or configuration cannot be used).
+    // database, configuration or sandbox cannot be used).
     Client build() const;
 
     struct Settings; // the library's; opaque here
