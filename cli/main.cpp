@@ -1,14 +1,11 @@
-// task-runner: the command-line client, and the launcher of the whole stack.
+// task-runner: the command-line client, and the launcher of the whole stack. The subcommands
+// and their help are declared in cli/commands.cpp; `task-runner help` lists them.
 //
-//   task-runner task "list the files in ." [--server URL] [--output text|verbose|json]
-//   task-runner serve [--config FILE] [--demo [TASK]]
-//   task-runner migrate [--config FILE]
-//
-// Exit status: 0 done (the task completed), 1 the task failed, timed out or was cancelled,
-// 2 wrong usage, 3 the server refused the request or could not be reached.
-#include "cli/keys_command.h"
-#include "cli/serve_command.h"
-#include "cli/task_command.h"
+// Exit status (every subcommand): 0 done, 1 a task did not complete, 2 wrong usage or bad
+// input, 3 the server could not be reached or refused, 4 submit's lock is held by another run,
+// 130 Ctrl-C while waiting.
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "cli/usage_error.h"
 #include "core/config.h"
 #include "core/curl.h"
@@ -21,21 +18,6 @@
 #include <vector>
 
 namespace tr::cli {
-namespace {
-
-constexpr const char *usage =
-    "usage: task-runner task \"TEXT\" [--server URL] [--key KEY] [--output text|verbose|json] "
-    "[--priority P] [--wait SECONDS]\n"
-    "       task-runner serve [--config FILE] [--demo [TASK]]\n"
-    "       task-runner migrate [--config FILE]\n"
-    "       task-runner keys create --owner NAME --scopes read,submit,admin [--description TEXT] "
-    "[--config FILE]\n"
-    "       task-runner keys list [--config FILE]\n"
-    "       task-runner keys revoke ID [--config FILE]\n"
-    "       task-runner version\n"
-    "The server is --server, else $TASK_RUNNER_URL, else http://127.0.0.1:8080; the API key\n"
-    "--key, else $TASK_RUNNER_KEY;\n"
-    "the config is --config, else $TASK_RUNNER_CONFIG, else the build's config/task-runner.cfg.\n";
 
 int migrate_command(const std::vector<std::string> &args) {
     std::string config_path;
@@ -56,45 +38,36 @@ int migrate_command(const std::vector<std::string> &args) {
     return 0;
 }
 
-int run(int argc, char **argv) {
-    if (argc < 2)
-        throw UsageError("a command is needed");
-    const std::string command = argv[1];
-    const std::vector<std::string> args(argv + 2, argv + argc);
-    if (command == "task")
-        return task_command(args);
-    if (command == "serve")
-        return serve_command(args);
-    if (command == "migrate")
-        return migrate_command(args);
-    if (command == "keys")
-        return keys_command(args);
-    if (command == "version" || command == "--version") {
-        std::cout << "task-runner " << TR_VERSION << "\n";
-        return 0;
-    }
-    if (command == "help" || command == "--help" || command == "-h") {
-        std::cout << usage;
-        return 0;
-    }
-    throw UsageError("unknown command \"" + command + "\"");
+} // namespace tr::cli
+
+namespace {
+
+// A usage mistake: the message, then the synopsis of the command meant (or the overview).
+void report_usage(const std::vector<std::string> &args, const char *message) {
+    std::cerr << "task-runner: " << message << "\n";
+    const tr::cli::Command *command = args.empty() ? nullptr : tr::cli::find_command(args[0]);
+    if (command)
+        std::cerr << "usage: " << tr::cli::synopsis(*command) << "\n(see task-runner "
+                  << command->name << " --help)\n";
+    else
+        std::cerr << tr::cli::overview();
 }
 
 } // namespace
-} // namespace tr::cli
 
 int main(int argc, char **argv) {
+    const std::vector<std::string> args(argv + 1, argv + argc);
     try {
         const tr::CurlGlobal curl; // before any thread, as libcurl requires
-        return tr::cli::run(argc, argv);
+        return tr::cli::dispatch(args);
     } catch (const tr::cli::UsageError &e) {
-        std::cerr << "task-runner: " << e.what() << "\n" << tr::cli::usage;
-        return 2;
-    } catch (const tr::Error &e) {
+        report_usage(args, e.what());
+        return tr::cli::exit_bad_input;
+    } catch (const tr::cli::InputError &e) {
         std::cerr << "task-runner: " << e.what() << "\n";
-        return 3;
-    } catch (const std::exception &e) {
+        return tr::cli::exit_bad_input;
+    } catch (const std::exception &e) { // ApiError, tr::Error: the server or the system
         std::cerr << "task-runner: " << e.what() << "\n";
-        return 3;
+        return tr::cli::exit_server;
     }
 }

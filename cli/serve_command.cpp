@@ -12,7 +12,8 @@
 // tasks finish or go back to the queue; nothing is restarted during it.
 #include "cli/serve_command.h"
 
-#include "cli/api_client.h"
+#include "cli/health_probe.h"
+#include "cli/server.h"
 #include "cli/stack.h"
 #include "cli/task_command.h"
 #include "cli/usage_error.h"
@@ -146,12 +147,10 @@ void print_banner(const std::string &url, const Config &config, const std::strin
         << std::flush;
 }
 
-void run_demo(ApiClient &client, const ServeOptions &options, const std::string &url) {
+void run_demo(const ServeOptions &options, const std::string &url, const std::string &host) {
     std::cout << "\nDemo task: " << options.demo_task << "\n" << std::flush;
-    TaskOptions demo;
-    demo.task = options.demo_task;
-    demo.progress = true;
-    run_task(client, demo);
+    Server server(ClientSettings{url, "", "the launcher"}, host);
+    follow_task(server, server.client().submit(options.demo_task).task_id, {});
     std::cout << "\nThe stack keeps serving on " << url << "; stop it with Ctrl-C.\n" << std::flush;
 }
 
@@ -175,18 +174,17 @@ int serve_command(const std::vector<std::string> &args) {
     const RunDirectory run_dir(config.storage.run_dir);
     const BindAddress bind = *parse_bind_address(config.service.bind_address);
     const std::string url = stack_url(bind);
-    ApiClient client(url);
     // The stack answers only the Host names it is configured for (DNS rebinding); the launcher
     // reaches it on the bind address under the first of them.
-    client.set_host_header(launcher_host(config.service, bind));
+    HealthProbe probe(url, launcher_host(config.service, bind));
     Db db(config.storage); // restarts
-    Stack stack(config, log, db, client);
+    Stack stack(config, log, db, probe);
     stack.start(config_path, run_dir.path()); // on failure, ~Stack stops what did start
 
     warn_when_open(config.service, bind, log);
     print_banner(url, config, config_path);
     if (options.demo)
-        run_demo(client, options, url);
+        run_demo(options, url, launcher_host(config.service, bind));
 
     const std::optional<std::string> gave_up = stack.supervise(signals);
     stack.stop();

@@ -86,8 +86,8 @@ int next_signal(const sigset_t &signals, std::optional<SteadyClock::time_point> 
 
 } // namespace
 
-Stack::Stack(const Config &config, const Log &log, Db &db, ApiClient &client)
-    : config_(config), log_(log), db_(db), client_(client) {}
+Stack::Stack(const Config &config, const Log &log, Db &db, HealthProbe &probe)
+    : config_(config), log_(log), db_(db), probe_(probe) {}
 
 Stack::~Stack() {
     stop();
@@ -117,7 +117,7 @@ void Stack::start(const std::string &config_path, const std::string &run_dir) {
                    10s, SIGQUIT, handlers_answer, true});
     wait_until("GET /health answers 200 through nginx", [this] {
         try {
-            return client_.health().status == 200;
+            return probe_.status() == 200;
         } catch (const Error &) {
             return false; // not listening yet
         }
@@ -293,7 +293,7 @@ bool Stack::handlers_answer() {
     try {
         // The handlers answer /health with 200, or 503 while no runner is alive (it may be
         // restarting too); nginx's own answer while they do not is 502.
-        const long status = client_.health(ready_probe_timeout).status;
+        const long status = probe_.status(ready_probe_timeout);
         return status == 200 || status == 503;
     } catch (const Error &) {
         return false; // nginx is not listening

@@ -4,7 +4,7 @@
 // a backoff (cli/restart_policy.h), and each restart is recorded in component_restarts.
 #pragma once
 
-#include "cli/api_client.h"
+#include "cli/health_probe.h"
 #include "cli/restart_policy.h"
 #include "core/config.h"
 #include "core/db.h"
@@ -26,11 +26,11 @@ inline constexpr std::chrono::seconds component_ready_timeout{30};
 
 class Stack {
 public:
-    // `db` is where restarts are recorded; `client` reaches the stack through nginx, to see that
+    // `db` is where restarts are recorded; `probe` reaches the stack through nginx, to see that
     // the handlers answer. All three outlive the stack. Not thread-safe: one thread starts,
     // supervises and stops it, and that thread must live as long as the components (they are
     // spawned with PR_SET_PDEATHSIG, which follows the thread).
-    Stack(const Config &config, const Log &log, Db &db, ApiClient &client);
+    Stack(const Config &config, const Log &log, Db &db, HealthProbe &probe);
     Stack(const Stack &) = delete;
     Stack &operator=(const Stack &) = delete;
     ~Stack(); // stop()
@@ -93,7 +93,7 @@ private:
     const Config &config_;
     const Log &log_;
     Db &db_;
-    ApiClient &client_;
+    HealthProbe &probe_;
     std::vector<Component> components_; // in stop order: nginx, fcgi, runner
 };
 

@@ -12,3 +12,14 @@ public:
 };
 
 } // namespace tr::cli
+
+namespace tr::cli {
+
+// Input the CLI cannot use (a tasks file, a config file): "nightly.tasks:7: ...". Exit status 2,
+// without the usage text.
+class InputError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace tr::cli

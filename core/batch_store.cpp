@@ -20,6 +20,44 @@ double rounded_to_milliseconds(double seconds) {
     return std::round(seconds * 1000) / 1000;
 }
 
+// The earlier batch that `batch` repeats exactly, if there is one (see insert_batch). Reads
+// inside the caller's IMMEDIATE transaction, so no writer can slip between this and the insert.
+std::optional<SubmittedBatch> same_batch_again(Db &db, const BatchRequest &batch,
+                                               const std::string &owner) {
+    SubmittedBatch found;
+    found.existing = true;
+    Query task = db.query("SELECT coalesce(batch_id, ''), batch_seq, request_hash, "
+                          "coalesce(owner, ''), status, created_at FROM tasks WHERE id = ?");
+    for (std::size_t i = 0; i < batch.tasks.size(); ++i) {
+        if (!batch.tasks[i].task_id)
+            return std::nullopt;
+        task->reset();
+        task->bind(1, *batch.tasks[i].task_id);
+        if (!task->executeStep())
+            return std::nullopt;
+        const std::string batch_id = task->getColumn(0).getString();
+        if (batch_id.empty() || (i > 0 && batch_id != found.id) ||
+            task->getColumn(1).getInt() != static_cast<int>(i) + 1 ||
+            task->getColumn(2).getString() != request_fingerprint(batch.tasks[i]) ||
+            task->getColumn(3).getString() != owner)
+            return std::nullopt;
+        found.id = batch_id;
+        found.tasks.push_back({*batch.tasks[i].task_id, task->getColumn(5).getString(),
+                               task->getColumn(4).getString(), true});
+    }
+    Query head = db.query("SELECT mode, continue_on_error, coalesce(owner, ''), task_count, "
+                          "created_at FROM batches WHERE id = ?");
+    head->bind(1, found.id);
+    if (!head->executeStep() ||
+        head->getColumn(0).getString() != (batch.sequential ? "sequential" : "parallel") ||
+        (head->getColumn(1).getInt() != 0) != batch.continue_on_error ||
+        head->getColumn(2).getString() != owner ||
+        head->getColumn(3).getInt() != static_cast<int>(batch.tasks.size()))
+        return std::nullopt;
+    found.created_at = head->getColumn(4).getString();
+    return found;
+}
+
 } // namespace
 
 BatchRequest parse_batch_request(const json_t *body, const Config &config, std::string_view owner) {
@@ -75,8 +113,10 @@ BatchRequest parse_batch_request(const json_t *body, const Config &config, std::
 
 SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string &owner,
                             TimePoint now) {
-    SubmittedBatch submitted{new_uuid(), format_utc(now), {}};
     SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    if (std::optional<SubmittedBatch> earlier = same_batch_again(db, batch, owner))
+        return *std::move(earlier); // read only: the rollback writes nothing
+    SubmittedBatch submitted{new_uuid(), format_utc(now), {}};
     {
         Query insert = db.query(
             "INSERT INTO batches (id, mode, continue_on_error, owner, task_count, created_at) "

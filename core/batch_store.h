@@ -35,9 +35,14 @@ struct SubmittedBatch {
     std::string id;
     std::string created_at;
     std::vector<SubmittedTask> tasks;
+    bool existing = false; // the same batch was submitted before: nothing new was written
 };
 
-// All or nothing: one transaction. Throws Error(Conflict) when a task_id is taken.
+// All or nothing: one transaction. The same batch sent again (every task_id given, each naming
+// the task at the same position of one earlier batch of the same owner, with the same request,
+// mode and continue_on_error) is a retry: nothing is written and that batch comes back with
+// existing = true, as a task_id makes POST /api/v1/tasks idempotent. Throws Error(Conflict)
+// when any other use of a taken task_id is made.
 SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string &owner,
                             TimePoint now);
 

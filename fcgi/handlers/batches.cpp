@@ -25,7 +25,8 @@ HttpResponse submit_batch(HandlerContext &context, const Call &call) {
                             batch.sequential ? "sequential" : "parallel", "continue_on_error",
                             batch.continue_on_error, "created_at", submitted.created_at.c_str(),
                             "tasks", tasks.get()));
-    HttpResponse response = json_response(202, reply.get());
+    // The same batch again gets the batch it made the first time: 200, nothing new.
+    HttpResponse response = json_response(submitted.existing ? 200 : 202, reply.get());
     response.set_header("Location", "/api/v1/batches/" + submitted.id);
     return response;
 }

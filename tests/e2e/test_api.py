@@ -271,6 +271,36 @@ def test_continue_on_error_runs_the_rest_of_a_sequential_batch(make_stack):
     assert [task_of(stack, i)["status"] for i in ids] == ["failed", "completed"]
 
 
+def test_the_same_batch_again_is_answered_with_the_batch_it_made(stack):
+    """A retried batch (cron running twice, a retry after a network error) creates nothing; only
+    an exact repeat is one: any other reuse of its task ids is still a 409 that writes nothing."""
+    body = {"mode": "sequential", "tasks": [{"task_id": "again-1", "task": "list the files in ."},
+                                            {"task_id": "again-2", "task": "list the files in .", "priority": "high"}]}
+    first = stack.post("/api/v1/tasks/batch", body)
+    assert first.status_code == 202
+    count = "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM batches)"
+    before = stack.query(count)
+    second = stack.post("/api/v1/tasks/batch", body)
+    assert second.status_code == 200, second.text
+    assert second.json()["batch_id"] == first.json()["batch_id"]
+    assert [t["task_id"] for t in second.json()["tasks"]] == ["again-1", "again-2"]
+    assert second.headers["Location"] == f"/api/v1/batches/{first.json()['batch_id']}"
+    assert stack.query(count) == before
+    not_the_same = [
+        {**body, "mode": "parallel"},                                   # another mode
+        {**body, "continue_on_error": True},                            # another flag
+        {**body, "tasks": body["tasks"][:1]},                           # part of it
+        {**body, "tasks": body["tasks"][::-1]},                         # in another order
+        {**body, "tasks": [body["tasks"][0], {**body["tasks"][1], "priority": "low"}]},  # another request
+        {**body, "tasks": [*body["tasks"], {"task_id": "again-3", "task": "list the files in ."}]},
+    ]
+    for other in not_the_same:
+        response = stack.post("/api/v1/tasks/batch", other)
+        assert response.status_code == 409, (other, response.text)
+        assert response.json()["error"]["code"] == "CONFLICT"
+    assert stack.query(count) == before
+
+
 def test_a_batch_with_a_bad_task_writes_nothing(stack):
     before = stack.query("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM batches)")
     response = stack.post("/api/v1/tasks/batch", {"tasks": [{"task": "list the files in ."}, {"task": ""}]})
