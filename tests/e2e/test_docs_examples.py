@@ -95,6 +95,9 @@ CI_RUNS_THE_TEST_LINE = (".ci/run", "the README's second line")
 RUNNERS = {
     ("README.md", "Task Runner", "apt-get update && apt-get install -y g++ cmake "):
         [CI_RUNS_THE_TEST_LINE, here("test_the_first_command_serves_the_demo")],
+    # Not a language that runs, but an example all the same: a line of the config file.
+    ("README.md", "Models", 'model = { provider = "zhipu"; model_name = "glm-4";'):
+        [here("test_the_model_from_the_config_file")],
     ("README.md", "Models", "TASK_RUNNER_MODEL_PROVIDER=openai TASK_RUNNER_MODEL_ENDPOINT="):
         [here("test_the_model_from_the_environment")],
     ("README.md", "Models", "curl -X PUT http://127.0.0.1:8080/api/v1/config/model"):
@@ -121,6 +124,9 @@ RUNNERS = {
         [here("test_the_sql_of_the_readme_runs_on_a_real_database")],
     ("README.md", "Auditing with sqlite3", "SELECT owner, count(*) AS tasks"):
         [(AUDIT, "test_the_readme_example_is_one_of_the_documents_queries")],
+    # What serve says about a broken file (output, not a command): produced here.
+    ("README.md", "Configuration", "config/task-runner.cfg:23: execution.max_steps must be"):
+        [here("test_a_broken_file_is_refused_as_shown")],
     ("README.md", "Fuzzing", "tests/fuzz/long_run.sh build-asan 1800 fuzz-run"):
         [here("test_the_long_fuzz_run")],
     ("README.md", "Testing your integration with pytest", "def test_the_nightly_report_is_written"):
@@ -317,6 +323,26 @@ def test_the_model_from_the_environment(make_stack):
         assert key not in stack.log()
 
 
+def test_the_model_from_the_config_file(make_stack):
+    """The Zhipu line in a config file, its key from TASK_RUNNER_API_KEY as its comment says."""
+    line = block("README.md", "Models", 'model = { provider = "zhipu"; model_name = "glm-4";').text
+    key = "zhipu-docs-example-key-4b7e"
+    remember_secret(key)
+    stack = make_stack(start=False)
+    stack.config_path.write_text(stack.config_path.read_text() + line)
+    serve(stack, "build/bin/task-runner serve", TASK_RUNNER_API_KEY=key)
+    config = stack.get("/api/v1/config").json()
+    assert (config["model"]["provider"], config["model"]["model_name"], config["model"]["api_key"]) == \
+        ("zhipu", "glm-4", "set"), config["model"]
+    line_number = len(stack.config_path.read_text().splitlines())
+    assert config["sources"]["model.provider"] == f"{stack.config_path}:{line_number}"
+    assert config["sources"]["model.api_key"] == "TASK_RUNNER_API_KEY"
+    resolved = stack.get("/api/v1/status").json()["model"]["resolved"]
+    assert resolved == {"provider": "zhipu", "model": "glm-4",
+                        "endpoint": "https://open.bigmodel.cn/api/paas/v4"}, resolved
+    stack.shut_down()
+
+
 def test_the_model_on_a_running_service(stack):
     """The three PUTs: OpenAI, then Anthropic, then back to what the file says; each answer and
     the configuration show the model set, the key never."""
@@ -443,6 +469,25 @@ def test_the_sql_of_the_readme_runs_on_a_real_database(stack):
     assert [(row["from_status"], row["to_status"]) for row in life][-2:] == \
         [("queued", "running"), ("running", "completed")], life
     assert len(runners) == 1 and runners[0]["active_tasks"] >= 0
+
+
+def test_a_broken_file_is_refused_as_shown(tmp_path):
+    """A file with the problems the README shows, on the lines it shows, and the variable: serve
+    names each with its place (in an order of its own) and exits non-zero."""
+    shown = block("README.md", "Configuration", "config/task-runner.cfg:23: execution.max_steps must be").text
+    lines = ["execution = {"] + ["  # filler"] * 21 + ["  max_steps = 0;", "};", "service = {"] + \
+        ["  # filler"] * 15 + ["  cros = {};", "};"]
+    assert (lines[22], lines[40]) == ("  max_steps = 0;", "  cros = {};")  # lines 23 and 41
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "task-runner.cfg").write_text("\n".join(lines) + "\n")
+    done = subprocess.run([str(BIN / "task-runner"), "serve", "--config", "config/task-runner.cfg"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+                          env=dict(os.environ, TASK_RUNNER_LOG_LEVEL="loud"))
+    assert done.returncode != 0
+    said = [line.removeprefix("task-runner: ").replace(f"{tmp_path}/", "") for line in done.stderr.splitlines()]
+    for line in shown.splitlines():
+        start = line.split("...")[0]
+        assert any(s == line or (line.endswith("...)") and s.startswith(start)) for s in said), (line, said)
 
 
 def test_the_long_fuzz_run(tmp_path):
