@@ -17,14 +17,12 @@ before it. A `serve` line runs with TASK_RUNNER_CONFIG naming a configuration on
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from collections import namedtuple
 from pathlib import Path
 
 import pytest
-import requests
 
 from conftest import BIN, ROOT, remember_secret, wait_until
 
@@ -91,44 +89,46 @@ EVERY_AUDIT_QUERY = (AUDIT, "test_every_query_in_the_document_gives_the_right_an
 # CI (.ci/run) runs the README's second line as it is written: checked in check_runner.
 CI_RUNS_THE_TEST_LINE = (".ci/run", "the README's second line")
 
+# The blocks run here, by (document, heading, how the block's first line starts).
+INSTALL = ("README.md", "Task Runner", "apt-get update && apt-get install -y g++ cmake ")
+ZHIPU_LINE = ("README.md", "Models", 'model = { provider = "zhipu"; model_name = "glm-4";')
+MODEL_ENVIRONMENT = ("README.md", "Models", "TASK_RUNNER_MODEL_PROVIDER=openai TASK_RUNNER_MODEL_ENDPOINT=")
+MODEL_PUT = ("README.md", "Models", "curl -X PUT http://127.0.0.1:8080/api/v1/config/model")
+USING_IT = ("README.md", "Using it", "curl -s -X POST http://127.0.0.1:8080/api/v1/tasks")
+KEYS = ("README.md", "API keys", "build/bin/task-runner keys create")
+REQUEST_BODY = ("README.md", "Metrics", '{"task": "list the files in ."')
+CRASH_SQL = ("README.md", "Crashes, stalls and what is guaranteed", "SELECT id, attempts, status FROM tasks")
+TABLES_SQL = ("README.md", "Where the data lives", "-- what ran, how it ended")
+BROKEN_FILE = ("README.md", "Configuration", "config/task-runner.cfg:23: execution.max_steps must be")
+FUZZ_LONG_RUN = ("README.md", "Fuzzing", "tests/fuzz/long_run.sh build-asan 1800 fuzz-run")
+
 # (document, heading, how the block's first line starts) -> the tests that run it.
 RUNNERS = {
-    ("README.md", "Task Runner", "apt-get update && apt-get install -y g++ cmake "):
-        [CI_RUNS_THE_TEST_LINE, here("test_the_first_command_serves_the_demo")],
+    INSTALL: [CI_RUNS_THE_TEST_LINE, here("test_the_first_command_serves_the_demo")],
     # Not a language that runs, but an example all the same: a line of the config file.
-    ("README.md", "Models", 'model = { provider = "zhipu"; model_name = "glm-4";'):
-        [here("test_the_model_from_the_config_file")],
-    ("README.md", "Models", "TASK_RUNNER_MODEL_PROVIDER=openai TASK_RUNNER_MODEL_ENDPOINT="):
-        [here("test_the_model_from_the_environment")],
-    ("README.md", "Models", "curl -X PUT http://127.0.0.1:8080/api/v1/config/model"):
-        [here("test_the_model_on_a_running_service")],
-    ("README.md", "Using it", "curl -s -X POST http://127.0.0.1:8080/api/v1/tasks"):
-        [here("test_a_task_through_curl_and_its_row_in_sqlite3")],
+    ZHIPU_LINE: [here("test_the_model_from_the_config_file")],
+    MODEL_ENVIRONMENT: [here("test_the_model_from_the_environment")],
+    MODEL_PUT: [here("test_the_model_on_a_running_service")],
+    USING_IT: [here("test_a_task_through_curl_and_its_row_in_sqlite3")],
     ("README.md", "Command line", 'task-runner task "list the files in ."'):
         [(CLI, "test_the_readme_command_line_examples_run")],
     ("README.md", "Command line", "printf 'list the files in .\\nrun the command: date -u\\n'"):
         [(CLI, "test_the_readme_command_line_examples_run")],
-    ("README.md", "API keys", "build/bin/task-runner keys create"):
-        [here("test_keys_are_made_listed_and_revoked")],
-    ("README.md", "Metrics", '{"task": "list the files in ."'):
-        [here("test_the_request_body_runs")],
+    KEYS: [here("test_keys_are_made_listed_and_revoked")],
+    REQUEST_BODY: [here("test_the_request_body_runs")],
     ("README.md", "C++ library", "#include <task_runner/client.h>"):
         [("tests/e2e/test_client_library.py", "test_the_readmes_program_and_commands_work_as_written")],
     ("README.md", "C++ library", "cmake --install build --prefix /opt/task-runner"):
         [("tests/e2e/test_client_library.py", "test_the_readmes_program_and_commands_work_as_written")],
     ("README.md", "C++ library", "cmake_minimum_required(VERSION 3.16)"):
         [("tests/e2e/test_client_library.py", "test_the_readmes_program_and_commands_work_as_written")],
-    ("README.md", "Crashes, stalls and what is guaranteed", "SELECT id, attempts, status FROM tasks"):
-        [here("test_the_sql_of_the_readme_runs_on_a_real_database")],
-    ("README.md", "Where the data lives", "-- what ran, how it ended"):
-        [here("test_the_sql_of_the_readme_runs_on_a_real_database")],
+    CRASH_SQL: [here("test_the_sql_of_the_readme_runs_on_a_real_database")],
+    TABLES_SQL: [here("test_the_sql_of_the_readme_runs_on_a_real_database")],
     ("README.md", "Auditing with sqlite3", "SELECT owner, count(*) AS tasks"):
         [(AUDIT, "test_the_readme_example_is_one_of_the_documents_queries")],
     # What serve says about a broken file (output, not a command): produced here.
-    ("README.md", "Configuration", "config/task-runner.cfg:23: execution.max_steps must be"):
-        [here("test_a_broken_file_is_refused_as_shown")],
-    ("README.md", "Fuzzing", "tests/fuzz/long_run.sh build-asan 1800 fuzz-run"):
-        [here("test_the_long_fuzz_run")],
+    BROKEN_FILE: [here("test_a_broken_file_is_refused_as_shown")],
+    FUZZ_LONG_RUN: [here("test_the_long_fuzz_run")],
     ("README.md", "Testing your integration with pytest", "def test_the_nightly_report_is_written"):
         [("tests/e2e/test_pytest_plugin.py", "test_the_example_readme_says_what_the_readme_says"),
          ("tests/e2e/test_pytest_plugin.py", "test_the_example_project_passes_against_the_installed_plugin")],
@@ -172,7 +172,7 @@ def check_runner(runner):
     """A problem with one runner of the table, or None."""
     path, test = runner
     if runner == CI_RUNS_THE_TEST_LINE:
-        second = block("README.md", "Task Runner", "apt-get update && apt-get install -y g++ cmake ")
+        second = block(*INSTALL)
         line = second.text.splitlines()[1]
         return None if line in (ROOT / path).read_text().splitlines() else \
             f"{path} does not run the README's second line as written"
@@ -272,7 +272,7 @@ def serve(stack, command, **env):
 def test_the_first_command_serves_the_demo(make_stack):
     """The first line's last command (installing and building are CI's): the stack starts, runs
     the demo task and prints its result, then keeps serving."""
-    line = block("README.md", "Task Runner", "apt-get update && apt-get install -y g++ cmake ").text.splitlines()[0]
+    line = block(*INSTALL).text.splitlines()[0]
     command = line.rsplit(" && ", 1)[1]
     assert command == "build/bin/task-runner serve --demo"
     stack = make_stack(start=False)
@@ -291,7 +291,7 @@ def test_the_first_command_serves_the_demo(make_stack):
 def test_the_model_from_the_environment(make_stack):
     """The DeepSeek and Ollama lines, each serving until its configuration shows the provider,
     endpoint and model it set (and the key only as "set"); no model is called offline."""
-    lines = commands(block("README.md", "Models", "TASK_RUNNER_MODEL_PROVIDER=openai TASK_RUNNER_MODEL_ENDPOINT=").text)
+    lines = commands(block(*MODEL_ENVIRONMENT).text)
     assert len(lines) == 2
     key = "sk-docs-example-deepseek-key-61c0"
     remember_secret(key)
@@ -325,7 +325,7 @@ def test_the_model_from_the_environment(make_stack):
 
 def test_the_model_from_the_config_file(make_stack):
     """The Zhipu line in a config file, its key from TASK_RUNNER_API_KEY as its comment says."""
-    line = block("README.md", "Models", 'model = { provider = "zhipu"; model_name = "glm-4";').text
+    line = block(*ZHIPU_LINE).text
     key = "zhipu-docs-example-key-4b7e"
     remember_secret(key)
     stack = make_stack(start=False)
@@ -346,7 +346,7 @@ def test_the_model_from_the_config_file(make_stack):
 def test_the_model_on_a_running_service(stack):
     """The three PUTs: OpenAI, then Anthropic, then back to what the file says; each answer and
     the configuration show the model set, the key never."""
-    lines = commands(block("README.md", "Models", "curl -X PUT http://127.0.0.1:8080/api/v1/config/model").text)
+    lines = commands(block(*MODEL_PUT).text)
     assert len(lines) == 3
     keys = {"sk-ant-...": "sk-ant-docs-example-key-0d4e", "sk-...": "sk-docs-example-openai-key-93b2"}
     for value in keys.values():
@@ -382,7 +382,7 @@ def test_the_model_on_a_running_service(stack):
 
 
 def test_a_task_through_curl_and_its_row_in_sqlite3(stack):
-    text = block("README.md", "Using it", "curl -s -X POST http://127.0.0.1:8080/api/v1/tasks").text
+    text = block(*USING_IT).text
     post, get, select = commands(text)
     (shown,) = comments(text)
     accepted = json.loads(sh(places(post, stack)))
@@ -406,7 +406,7 @@ def listed_keys(output):
 
 
 def test_keys_are_made_listed_and_revoked(stack):
-    create, listing, revoke = commands(block("README.md", "API keys", "build/bin/task-runner keys create").text)
+    create, listing, revoke = commands(block(*KEYS).text)
     key = sh(places(create, stack)).strip()
     remember_secret(key)
     match = re.fullmatch(r"trk_([0-9a-f]+)_\S+", key)
@@ -424,7 +424,7 @@ def test_keys_are_made_listed_and_revoked(stack):
 
 
 def test_the_request_body_runs(stack):
-    body = json.loads(block("README.md", "Metrics", '{"task": "list the files in ."').text)
+    body = json.loads(block(*REQUEST_BODY).text)
     (stack.work / "src").mkdir(exist_ok=True)
     (stack.work / "src" / "main.cpp").write_text("int main() {}\n")
     answer = stack.post("/api/v1/tasks", body)
@@ -453,10 +453,10 @@ def sqlite3_rows(database, statement):
 def test_the_sql_of_the_readme_runs_on_a_real_database(stack):
     task = stack.run("run the command: echo docs-example")
     assert task["status"] == "completed", task
-    crashes = block("README.md", "Crashes, stalls and what is guaranteed", "SELECT id, attempts, status FROM tasks").text
+    crashes = block(*CRASH_SQL).text
     # No task here ran twice: both queries answer, with no rows.
     assert sqlite3_json(stack.db_path, crashes) == ""
-    tables = block("README.md", "Where the data lives", "-- what ran, how it ended").text
+    tables = block(*TABLES_SQL).text
     assert "task_id = '...'" in tables
     # One query a line, each under its comment.
     statements = [line for line in tables.replace("'...'", f"'{task['task_id']}'").splitlines()
@@ -474,14 +474,14 @@ def test_the_sql_of_the_readme_runs_on_a_real_database(stack):
 def test_a_broken_file_is_refused_as_shown(tmp_path):
     """A file with the problems the README shows, on the lines it shows, and the variable: serve
     names each with its place (in an order of its own) and exits non-zero."""
-    shown = block("README.md", "Configuration", "config/task-runner.cfg:23: execution.max_steps must be").text
+    shown = block(*BROKEN_FILE).text
     lines = ["execution = {"] + ["  # filler"] * 21 + ["  max_steps = 0;", "};", "service = {"] + \
         ["  # filler"] * 15 + ["  cros = {};", "};"]
     assert (lines[22], lines[40]) == ("  max_steps = 0;", "  cros = {};")  # lines 23 and 41
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "task-runner.cfg").write_text("\n".join(lines) + "\n")
-    done = subprocess.run([str(BIN / "task-runner"), "serve", "--config", "config/task-runner.cfg"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    done = subprocess.run([str(BIN / "task-runner"), "serve", "--config", "config/task-runner.cfg"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
                           env=dict(os.environ, TASK_RUNNER_LOG_LEVEL="loud"))
     assert done.returncode != 0
     said = [line.removeprefix("task-runner: ").replace(f"{tmp_path}/", "") for line in done.stderr.splitlines()]
@@ -493,7 +493,7 @@ def test_a_broken_file_is_refused_as_shown(tmp_path):
 def test_the_long_fuzz_run(tmp_path):
     """The long run, for two seconds of one target: the fuzz targets are built only with
     -DTR_FUZZ=ON (build-asan, which CI's e2e run tests); other builds skip it."""
-    (line,) = commands(block("README.md", "Fuzzing", "tests/fuzz/long_run.sh build-asan 1800 fuzz-run").text)
+    (line,) = commands(block(*FUZZ_LONG_RUN).text)
     assert line == "tests/fuzz/long_run.sh build-asan 1800 fuzz-run"
     if not (BIN / "fuzz_retry_after").exists():
         pytest.skip(f"{BIN} has no fuzz targets (built with -DTR_FUZZ=ON only)")
