@@ -63,23 +63,6 @@ task_runner::BatchRequest batch_request(const TasksFile &file, const Invocation 
     return batch;
 }
 
-// Whether the batch's first task is on the server already: the file was submitted before.
-// (The library's BatchResponse does not say whether the answer was 200, the same batch again,
-// or 202, a new one; SubmitResponse::created does for single tasks.) nullopt: a key without the
-// read scope may not ask, and the report does not say.
-std::optional<bool> submitted_before(Server &server, const task_runner::BatchRequest &batch) {
-    try {
-        server.client().get(batch.tasks.front().task_id.value_or(""));
-        return true;
-    } catch (const task_runner::ApiError &e) {
-        if (e.http_status() == 404)
-            return false; // expected: it is new
-        if (e.http_status() == 403)
-            return std::nullopt; // expected: a submit-only key; the POST decides alone
-        throw;
-    }
-}
-
 // 400, 409, 413: the file (or how it was combined with the options) is what the server refused.
 bool refuses_the_input(const task_runner::Error &e) {
     const int status = http_status_of(e);
@@ -119,12 +102,11 @@ JsonPtr wait_for_batch(Server &server, const std::string &batch_id, std::chrono:
     }
 }
 
-void print_report(const TasksFile &file, const json_t *reply, std::optional<bool> existing,
-                  const json_t *tasks, bool json) {
+void print_report(const TasksFile &file, const json_t *reply, bool created, const json_t *tasks,
+                  bool json) {
     if (json) {
         JsonPtr report(json_deep_copy(reply));
-        json_object_set_new(report.get(), "created",
-                            existing ? json_boolean(!*existing) : json_null());
+        json_object_set_new(report.get(), "created", json_boolean(created));
         json_object_set(report.get(), "tasks", const_cast<json_t *>(tasks));
         std::cout << dump_json(report.get()) << "\n";
         return;
@@ -132,10 +114,7 @@ void print_report(const TasksFile &file, const json_t *reply, std::optional<bool
     const std::size_t count = json_array_size(tasks);
     std::cout << "Batch " << text_of(reply, "batch_id") << " (" << text_of(reply, "mode")
               << "): " << count << (count == 1 ? " task " : " tasks ")
-              << (!existing   ? "accepted"
-                  : *existing ? "submitted before, nothing new created"
-                              : "submitted")
-              << "\n";
+              << (created ? "submitted" : "submitted before, nothing new created") << "\n";
     std::size_t index;
     json_t *task;
     json_array_foreach(const_cast<json_t *>(tasks), index, task) {
@@ -214,10 +193,11 @@ int submit_command(const Invocation &invocation) {
     Server server(client_settings(invocation));
     const InterruptScope interrupt; // Ctrl-C stops waiting; the batch goes on
     JsonPtr reply;
-    std::optional<bool> existing;
+    bool created = false;
     try {
-        existing = submitted_before(server, batch);
-        reply = json_of(server.client().batch(batch).json);
+        const task_runner::BatchResponse answer = server.client().batch(batch);
+        created = answer.created;
+        reply = json_of(answer.json);
     } catch (const task_runner::Interrupted &) {
         return exit_interrupted;
     } catch (const task_runner::Error &e) {
@@ -225,7 +205,7 @@ int submit_command(const Invocation &invocation) {
     }
     const json_t *accepted = json_object_get(reply.get(), "tasks");
     if (!invocation.has("--wait")) {
-        print_report(file, reply.get(), existing, accepted, output == "json");
+        print_report(file, reply.get(), created, accepted, output == "json");
         return exit_ok;
     }
     JsonPtr finished;
@@ -238,7 +218,7 @@ int submit_command(const Invocation &invocation) {
         return exit_server;
     }
     const json_t *tasks = json_object_get(finished.get(), "tasks");
-    print_report(file, reply.get(), existing, tasks, output == "json");
+    print_report(file, reply.get(), created, tasks, output == "json");
     return interrupted() ? exit_interrupted : outcome(tasks, wait_limit);
 }
 

@@ -111,7 +111,9 @@ BatchResponse Client::batch(const BatchRequest &request) {
     const std::string target = "/api/v1/tasks/batch";
     const Reply reply =
         call(impl_->transport(), "POST", target, tr::client::batch_request_body(request));
-    return read_answer("POST " + target, reply, tr::client::read_batch_response);
+    return read_answer("POST " + target, reply, [&reply](std::string_view text) {
+        return tr::client::read_batch_response(text, reply.status == 202);
+    });
 }
 
 BatchStatus Client::get_batch(const std::string &batch_id) {

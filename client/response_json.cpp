@@ -188,7 +188,7 @@ SubmitResponse read_submit_response(std::string_view body, bool created) {
     return answer;
 }
 
-BatchResponse read_batch_response(std::string_view body) {
+BatchResponse read_batch_response(std::string_view body, bool created) {
     const JsonPtr json = parse_body(body);
     const Fields fields(json.get(), "batch");
     BatchResponse batch;
@@ -197,6 +197,7 @@ BatchResponse read_batch_response(std::string_view body) {
     batch.continue_on_error = fields.boolean_or("continue_on_error");
     batch.created_at = fields.string_or("created_at");
     batch.tasks = read_batch_tasks(fields);
+    batch.created = created;
     batch.json = std::string(body);
     return batch;
 }

@@ -12,7 +12,7 @@ namespace tr::client {
 
 task_runner::TaskResponse read_task_response(std::string_view body);
 task_runner::SubmitResponse read_submit_response(std::string_view body, bool created);
-task_runner::BatchResponse read_batch_response(std::string_view body);
+task_runner::BatchResponse read_batch_response(std::string_view body, bool created);
 task_runner::BatchStatus read_batch_status(std::string_view body);
 task_runner::TaskList read_task_list(std::string_view body);
 task_runner::ServiceStatus read_service_status(std::string_view body);

@@ -179,6 +179,9 @@ struct BatchResponse {
     bool continue_on_error = false;
     std::string created_at;
     std::vector<BatchTask> tasks; // in the order given
+    // false: the very same batch had been submitted before (every task_id given, each naming
+    // the task at its position), and the answer is that batch, nothing new created (200)
+    bool created = false;
     std::string json;
 };
 

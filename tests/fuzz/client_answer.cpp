@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     const std::string_view text = tr::fuzz::as_text(data, size);
     read_or_refuse([&] { tr::client::read_task_response(text); });
     read_or_refuse([&] { tr::client::read_submit_response(text, true); });
-    read_or_refuse([&] { tr::client::read_batch_response(text); });
+    read_or_refuse([&] { tr::client::read_batch_response(text, true); });
     read_or_refuse([&] { tr::client::read_batch_status(text); });
     read_or_refuse([&] { tr::client::read_task_list(text); });
     read_or_refuse([&] { tr::client::read_service_status(text); });

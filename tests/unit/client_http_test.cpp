@@ -252,10 +252,22 @@ TEST(ClientHttp, BatchSendsEveryTaskAndReadsTheIds) {
     batch.continue_on_error = true;
     const task_runner::BatchResponse answer = client.batch(batch);
     EXPECT_EQ(answer.batch_id, "b1");
+    EXPECT_TRUE(answer.created); // 202
     ASSERT_EQ(answer.tasks.size(), 2u);
     EXPECT_EQ(answer.tasks[1].task_id, "b");
     EXPECT_EQ(server.requests()[0].body, R"({"tasks":[{"task":"one"},{"task":"two"}],)"
                                          R"("mode":"sequential","continue_on_error":true})");
+}
+
+TEST(ClientHttp, TheSameBatchAgainIsReadAsNotCreated) {
+    const LoopbackHttpServer server =
+        answering(200, R"({"batch_id":"b1","tasks":[{"task_id":"a","status":"completed"}]})");
+    task_runner::Client client = client_for(server);
+    task_runner::BatchRequest batch;
+    batch.tasks = {task_runner::TaskRequest("one")};
+    const task_runner::BatchResponse answer = client.batch(batch);
+    EXPECT_FALSE(answer.created); // 200: the batch made before, nothing new
+    EXPECT_EQ(answer.tasks.at(0).status, "completed");
 }
 
 TEST(ClientHttp, AnEmptyIdIsRefusedWithoutARequest) {
