@@ -128,8 +128,10 @@ ModelClient::Attempt ModelClient::perform(const HttpCall &http, const ResolvedMo
         headers.append(header);
     Sink sink{&attempt.body, &attempt.headers, &attempt.oversize};
     char error[CURL_ERROR_SIZE] = "";
+    const milliseconds remaining = control.remaining();
     const milliseconds total =
-        std::min<milliseconds>(std::chrono::seconds(model.timeout_seconds), control.remaining());
+        std::min<milliseconds>(std::chrono::seconds(model.timeout_seconds), remaining);
+    attempt.deadline_bound = total == remaining;
     curl_easy_setopt(curl, CURLOPT_URL, http.url.c_str());
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, http.body.c_str());
@@ -232,6 +234,12 @@ ChatReply ModelClient::call(const ResolvedModel &model, const Wire &wire,
         if (result.code == CURLE_ABORTED_BY_CALLBACK ||
             (result.code != CURLE_OK && control.stop_reason()))
             throw TaskStopped("stopped during a call to " + provider);
+        // A call cut off by the task's deadline is the task's timeout, not the provider's
+        // failure; curl's clock may end it a moment before ours says the deadline has passed.
+        if (result.code == CURLE_OPERATION_TIMEDOUT && result.deadline_bound) {
+            wait_unless_stopped(control.remaining() + milliseconds(1), control);
+            throw TaskStopped("stopped during a call to " + provider);
+        }
 
         std::string failure;
         if (result.answered()) {

@@ -53,6 +53,7 @@ private:
         std::string body;
         std::vector<std::string> headers;
         bool oversize = false;
+        bool deadline_bound = false; // its time limit was what was left of the task's
         // Whether the provider answered with a reply to read (HTTP 2xx, whole).
         bool answered() const {
             return code == CURLE_OK && !oversize && status >= 200 && status < 300;
