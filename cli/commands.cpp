@@ -120,8 +120,9 @@ Command submit_command_spec() {
         "/api/v1/tasks/batch, {\"tasks\": [{\"task\": \"...\"}], \"mode\": \"sequential\"}, or "
         "text with one task per line; blank lines and lines starting with # are skipped. Each "
         "task without a task_id gets HASH-N: N its position, HASH the first 16 hex digits of "
-        "the SHA-256 of the file, so the same file submitted again (a retry, a second run) "
-        "creates nothing and reports the tasks it made the first time. An exclusive flock on "
+        "the SHA-256 of the file and the key, so the same file submitted again with the same "
+        "key (a retry, a second run) creates nothing and reports the tasks it made the first "
+        "time, and another key's identical file makes tasks of its own. An exclusive flock on "
         "the lock file makes a run that overlaps another exit at once with 4.",
         {{exit_ok, "every task completed (with --wait), or the batch was accepted (without)"},
          {exit_not_completed, "some task did not complete, or was still running when --wait ended"},

@@ -2,6 +2,7 @@
 // an exit status a cron job can act on.
 #include "cli/submit_command.h"
 
+#include "cli/client_settings.h"
 #include "cli/command_line.h"
 #include "cli/exit_codes.h"
 #include "cli/file_lock.h"
@@ -177,7 +178,9 @@ int submit_command(const Invocation &invocation) {
     if (output != "text" && output != "json")
         throw UsageError("--output must be text or json (got \"" + output.substr(0, 40) + "\")");
     const std::string content = read_input(path);
-    const TasksFile file = parse_tasks_file(path, content, invocation.value("--id-prefix"));
+    const ClientSettings settings = client_settings(invocation);
+    const TasksFile file =
+        parse_tasks_file(path, content, invocation.value("--id-prefix"), settings.key);
     const task_runner::BatchRequest batch = batch_request(file, invocation);
 
     const std::string lock_path = lock_path_for(invocation, file);
@@ -190,7 +193,7 @@ int submit_command(const Invocation &invocation) {
         return exit_locked;
     }
 
-    Server server(client_settings(invocation));
+    Server server(settings);
     const InterruptScope interrupt; // Ctrl-C stops waiting; the batch goes on
     JsonPtr reply;
     bool created = false;

@@ -98,7 +98,7 @@ void read_json(std::string_view name, std::string_view content, TasksFile &file)
 }
 
 void assign_ids(TasksFile &file, const std::optional<std::string> &id_prefix) {
-    const std::string prefix = id_prefix.value_or(file.content_hash.substr(0, 16));
+    const std::string prefix = id_prefix.value_or(file.id_hash.substr(0, 16));
     std::vector<std::string> seen;
     for (std::size_t i = 0; i < file.tasks.size(); ++i) {
         json_t *request = file.tasks[i].request.get();
@@ -292,10 +292,14 @@ std::vector<int> task_element_lines(std::string_view content) {
 }
 
 TasksFile parse_tasks_file(std::string_view name, std::string_view content,
-                           const std::optional<std::string> &id_prefix) {
+                           const std::optional<std::string> &id_prefix,
+                           std::string_view submitter) {
     TasksFile file;
     file.name = name;
     file.content_hash = sha256_hex(content);
+    // The key enters only through its own hash: the ids show 64 bits of a hash of a hash.
+    file.id_hash = submitter.empty() ? file.content_hash
+                                     : sha256_hex(file.content_hash + "\n" + sha256_hex(submitter));
     if (id_prefix) {
         // The ids are PREFIX-N; the server allows 128 characters of [A-Za-z0-9._:-].
         if (id_prefix->empty() || id_prefix->size() > 100 ||

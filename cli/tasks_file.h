@@ -29,13 +29,19 @@ struct TasksFile {
     std::optional<std::string> mode; // from a JSON file
     std::optional<bool> continue_on_error;
     std::string content_hash; // full SHA-256 hex of the bytes
+    // What the derived ids start with (without --id-prefix): the content's hash, mixed with the
+    // submitting key's when there is one, so two keys' identical files never name the same
+    // tasks (task ids are global on the server).
+    std::string id_hash;
 };
 
 // Throws InputError "NAME:LINE: reason" for anything that cannot become a batch: malformed
 // JSON, a task that is not an object with a "task" string, an empty file, more tasks than a
 // batch holds, a task_id given twice, an --id-prefix that would make invalid ids.
+// `submitter`: the API key that will submit it (empty: none).
 TasksFile parse_tasks_file(std::string_view name, std::string_view content,
-                           const std::optional<std::string> &id_prefix);
+                           const std::optional<std::string> &id_prefix,
+                           std::string_view submitter = {});
 
 // The lines where the elements of the top-level object's "tasks" array start, in order (JSON
 // parsers keep no positions). Assumes `content` is valid JSON.

@@ -9,6 +9,7 @@ wrong key), 4 (the lock is held).
 """
 
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -172,3 +173,26 @@ def test_the_readme_setup_block_puts_the_files_where_the_job_looks(tmp_path):
     assert (home / "cron" / "nightly.tasks").read_text() == (CRON / "nightly.tasks").read_text()
     conf = home / ".config" / "task-runner" / "client.conf"
     assert conf.stat().st_mode & 0o777 == 0o600
+
+
+def test_two_keys_submitting_the_same_file_each_get_their_own_tasks(make_stack, tmp_path):
+    # Task ids are global on a server: ids derived from the content alone would make the second
+    # key's run a 409 (exit 2) for good, and tell it the first key had submitted that file.
+    secured = make_stack({"service.require_api_key": True})
+    keys = {owner: secured.create_key(owner, "read,submit") for owner in ("alice", "bob")}
+    tasks = tmp_path / "shared.tasks"
+    tasks.write_text("list the files in .\nrun the command: echo shared\n")
+    ids = {}
+    for owner, key in [*keys.items(), ("alice", keys["alice"])]:
+        env = dict(os.environ, TASK_RUNNER_KEY=key, XDG_STATE_HOME=str(tmp_path / owner))
+        done = subprocess.run([str(BIN / "task-runner"), "submit", str(tasks), "--server", secured.url,
+                               "--wait", "60", "--output", "json"], capture_output=True, text=True,
+                              timeout=120, env=env, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert [t["status"] for t in report["tasks"]] == ["completed", "completed"]
+        ids.setdefault(owner, []).append([t["task_id"] for t in report["tasks"]])
+    assert ids["alice"][0] == ids["alice"][1]  # alice's second run: the same tasks, nothing new
+    assert not set(ids["alice"][0]) & set(ids["bob"][0])
+    owners = secured.query("SELECT owner, count(*) FROM tasks GROUP BY owner ORDER BY owner")
+    assert [tuple(row) for row in owners] == [("alice", 2), ("bob", 2)]

@@ -49,6 +49,22 @@ TEST(TasksFile, TheSameBytesGiveTheSameIdsAndOtherBytesOthers) {
     EXPECT_NE(id_of(a.tasks[0]), id_of(c.tasks[0]));
 }
 
+// Task ids are global on a server: two keys' identical files must not name the same tasks (one
+// would be refused, and could learn the other had submitted that file).
+TEST(TasksFile, TheSameBytesFromAnotherKeyGiveOtherIds) {
+    const std::string content = "list the files in .\n";
+    const TasksFile alice = parse_tasks_file("a", content, std::nullopt, "trk_alice_secret");
+    const TasksFile again = parse_tasks_file("a", content, std::nullopt, "trk_alice_secret");
+    const TasksFile bob = parse_tasks_file("a", content, std::nullopt, "trk_bob_secret");
+    const TasksFile none = parse_tasks_file("a", content, std::nullopt);
+    EXPECT_EQ(id_of(alice.tasks[0]), id_of(again.tasks[0]));
+    EXPECT_NE(id_of(alice.tasks[0]), id_of(bob.tasks[0]));
+    EXPECT_NE(id_of(alice.tasks[0]), id_of(none.tasks[0]));
+    EXPECT_EQ(alice.content_hash, none.content_hash); // the lock of stdin is the content's
+    EXPECT_EQ(id_of(none.tasks[0]), none.content_hash.substr(0, 16) + "-1");
+    EXPECT_EQ(id_of(alice.tasks[0]).find("alice"), std::string::npos);
+}
+
 TEST(TasksFile, AnIdPrefixReplacesTheHashAndAGivenTaskIdIsKept) {
     const std::string content =
         "{\"tasks\": [{\"task\": \"a\"}, {\"task\": \"b\", \"task_id\": "
