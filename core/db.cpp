@@ -112,6 +112,9 @@ Db::Db(const std::string &path, Durability durability)
     database_.exec(durability == Durability::Full ? "PRAGMA synchronous=FULL"
                                                   : "PRAGMA synchronous=NORMAL");
     database_.exec("PRAGMA foreign_keys=ON");
+    // A reader that keeps a transaction open (an auditor's sqlite3 session) stops checkpoints
+    // from starting the WAL over, so it grows; this has the next reset cut it back.
+    database_.exec("PRAGMA journal_size_limit=" + std::to_string(wal_size_limit_bytes));
 }
 
 Db::Db(const StorageConfig &storage)

@@ -109,6 +109,9 @@ enum class WriteFailure {
 // seconds still notices the fix soon.
 constexpr std::chrono::seconds write_failure_retry{10};
 
+// What a WAL that has grown (behind a long read transaction) is cut back to when it starts over.
+inline constexpr long long wal_size_limit_bytes = 8LL * 1024 * 1024;
+
 // The 503 for it: "the database's disk is full", "the database cannot be written: read-only"...
 // with write_failure_retry as its Retry-After.
 Error write_failure_error(WriteFailure failure);

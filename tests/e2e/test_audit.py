@@ -289,7 +289,7 @@ def shell_blocks(markdown):
 def test_the_documents_way_in_opens_the_database_read_only(audited):
     """docs/audit.md's command line, run where the configuration is (the database path is
     relative to it), with a question on its standard input."""
-    (command,) = shell_blocks(DOC.read_text())
+    command = shell_blocks(DOC.read_text())[0]
     done = subprocess.run(["bash", "-ec", command], cwd=audited.config_path.parent, text=True,
                           input="SELECT count(*) AS tasks FROM audit_tasks;\n"
                                 "INSERT INTO tasks (id, task) VALUES ('x', 'y');\n",
@@ -357,3 +357,27 @@ def test_the_views_answer_a_user_who_may_only_read_the_database(audited, tmp_pat
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
+
+
+def test_an_auditor_copy_made_online_has_everything_but_the_model_key(audited, tmp_path):
+    """docs/audit.md's copy for an auditor who should not see the model key: made while the
+    stack runs, with a model key set through the API (then put back as it was)."""
+    (copy_commands,) = [b for b in shell_blocks(DOC.read_text()) if ".backup" in b]
+    authorize(audited, audited.keys_made["ops"])
+    audited.use_scripted_model()
+    try:
+        database = audited.db_path
+        key_row = "SELECT count(*) AS n FROM config_overrides WHERE path = 'model.api_key'"
+        assert rows_of(database, key_row) == [{"n": 1}]
+        script = copy_commands.replace("data/task-runner.db", str(database))
+        done = subprocess.run(["bash", "-ec", script], cwd=tmp_path, text=True,
+                              capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        copy = tmp_path / "audit-copy.db"
+        assert rows_of(copy, key_row) == [{"n": 0}]
+        assert rows_of(copy, "PRAGMA integrity_check") == [{"integrity_check": "ok"}]
+        assert rows_of(copy, "SELECT count(*) AS n FROM audit_tasks") == [{"n": len(audited.tasks)}]
+        assert rows_of(database, key_row) == [{"n": 1}]  # the service's own file is as it was
+    finally:
+        audited.use_builtin_model()
+

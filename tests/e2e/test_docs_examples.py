@@ -136,6 +136,8 @@ RUNNERS = {
         [("tests/e2e/test_pytest_plugin.py", "test_the_example_project_passes_against_the_installed_plugin")],
     ("docs/audit.md", "Auditing with sqlite3", "sqlite3 -readonly -header -column data/task-runner.db"):
         [(AUDIT, "test_the_documents_way_in_opens_the_database_read_only")],
+    ("docs/audit.md", "Auditing with sqlite3", 'sqlite3 data/task-runner.db ".backup audit-copy.db"'):
+        [(AUDIT, "test_an_auditor_copy_made_online_has_everything_but_the_model_key")],
     ("docs/audit.md", "What ran, when, for whom, with which model?", "SELECT "): [EVERY_AUDIT_QUERY],
     ("docs/audit.md", "How much did each owner use?", "SELECT "): [EVERY_AUDIT_QUERY],
     ("docs/audit.md", "Which commands ran, and how did they end?", "SELECT "): [EVERY_AUDIT_QUERY],

@@ -14,7 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <SQLiteCpp/Transaction.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include <string>
 #include <vector>
@@ -88,6 +91,27 @@ void expect_write_failure(const SQLite::Exception &e, const std::string &message
     EXPECT_EQ(error.retry_after(), write_failure_retry);
     EXPECT_GT(error.retry_after(), std::chrono::seconds(1));
     EXPECT_TRUE(is_write_failure(e)) << e.what();
+}
+
+// An auditor's sqlite3 left in a transaction holds checkpoints back and the WAL grows; once it
+// ends, the WAL is cut back instead of keeping its largest size for good.
+TEST(Db, AWalGrownBehindAnOpenReadIsCutBackOnceTheReadEnds) {
+    TempDir dir;
+    const std::string path = dir / "tasks.db";
+    Db db(path);
+    db.handle().exec("CREATE TABLE t (x BLOB)");
+    const auto wal_bytes = [&] { return std::filesystem::file_size(path + "-wal"); };
+    {
+        SQLite::Database reader(path, SQLite::OPEN_READONLY);
+        SQLite::Transaction open_read(reader); // BEGIN; the SELECT makes it a read snapshot
+        reader.execAndGet("SELECT count(*) FROM t");
+        for (int i = 0; i < 40; ++i)
+            db.handle().exec("INSERT INTO t VALUES (randomblob(500000))"); // 20 MB
+        EXPECT_GT(wal_bytes(), static_cast<std::uintmax_t>(2 * wal_size_limit_bytes));
+    } // the reader ends (its transaction rolls back)
+    db.handle().exec("PRAGMA wal_checkpoint(PASSIVE)");
+    db.handle().exec("INSERT INTO t VALUES (1)"); // the WAL starts over: it is cut back
+    EXPECT_LE(wal_bytes(), static_cast<std::uintmax_t>(wal_size_limit_bytes));
 }
 
 TEST(DatabaseError, AFullDatabaseIsServiceUnavailableAndSaysSo) {
