@@ -6,13 +6,13 @@
 #include "cli/interrupt.h"
 #include "cli/line_reader.h"
 #include "cli/task_command.h"
+#include "cli/terminal_text.h"
 #include "cli/usage_error.h"
 #include "cli/user_dirs.h"
 #include "core/paths.h"
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <iostream>
 
 namespace tr::cli {
@@ -27,8 +27,9 @@ constexpr const char *repl_help =
     "  :help          this text\n"
     "  :quit          leave (so does Ctrl-D)\n";
 
-std::string text_of(const json_t *object, const char *key) {
-    return json_string_member(object, key).value_or("");
+// A field of the server's, on one line as the terminal may show it (see terminal_text).
+std::string text_of(const json_t *object, const char *key, std::size_t width = std::string::npos) {
+    return terminal_text(json_string_member(object, key).value_or(""), Lines::Join, width);
 }
 
 std::string trimmed(const std::string &text) {
@@ -65,12 +66,13 @@ public:
             });
         else if (command == ":cancel")
             with_task(argument, [&](const std::string &id) {
-                std::cout << "Task " << id << ": " << server_.client().cancel(id).status << "\n";
+                std::cout << "Task " << terminal_text(id) << ": "
+                          << terminal_text(server_.client().cancel(id).status) << "\n";
             });
         else if (command == ":list")
             list();
         else
-            std::cout << "unknown command " << command << "; :help lists them\n";
+            std::cout << "unknown command " << terminal_text(command) << "; :help lists them\n";
         return true;
     }
 
@@ -92,7 +94,7 @@ private:
         try {
             action(id);
         } catch (const task_runner::Error &e) {
-            std::cout << "task-runner: " << e.what() << "\n";
+            std::cout << "task-runner: " << terminal_text(e.what()) << "\n";
             // As `task-runner cancel` says it: a task that had already ended is 1, not 3.
             note(http_status_of(e) == 409 ? exit_not_completed : exit_server);
         }
@@ -111,7 +113,7 @@ private:
             const int status = follow_task(server_, last_id_, options);
             note(status == exit_interrupted ? exit_not_completed : status);
         } catch (const task_runner::Error &e) {
-            std::cout << "task-runner: " << e.what() << "\n";
+            std::cout << "task-runner: " << terminal_text(e.what()) << "\n";
             note(exit_server);
         }
     }
@@ -124,13 +126,11 @@ private:
             std::size_t index;
             json_t *task;
             json_array_foreach(json_object_get(page.get(), "tasks"), index, task) {
-                std::string text = text_of(task, "task");
-                std::replace(text.begin(), text.end(), '\n', ' ');
                 std::cout << text_of(task, "task_id") << "  " << text_of(task, "status") << "  "
-                          << text.substr(0, 60) << "\n";
+                          << text_of(task, "task", 60) << "\n";
             }
         } catch (const task_runner::Error &e) {
-            std::cout << "task-runner: " << e.what() << "\n";
+            std::cout << "task-runner: " << terminal_text(e.what()) << "\n";
             note(exit_server);
         }
     }

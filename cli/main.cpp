@@ -6,6 +6,7 @@
 // 130 Ctrl-C while waiting.
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/terminal_text.h"
 #include "cli/usage_error.h"
 #include "core/config.h"
 #include "core/curl.h"
@@ -44,7 +45,7 @@ namespace {
 
 // A usage mistake: the message, then the synopsis of the command meant (or the overview).
 void report_usage(const std::vector<std::string> &args, const char *message) {
-    std::cerr << "task-runner: " << message << "\n";
+    std::cerr << "task-runner: " << tr::cli::terminal_text(message, tr::cli::Lines::Keep) << "\n";
     const tr::cli::Command *command = args.empty() ? nullptr : tr::cli::find_command(args[0]);
     if (command)
         std::cerr << "usage: " << tr::cli::synopsis(*command) << "\n(see task-runner "
@@ -64,10 +65,13 @@ int main(int argc, char **argv) {
         report_usage(args, e.what());
         return tr::cli::exit_bad_input;
     } catch (const tr::cli::InputError &e) {
-        std::cerr << "task-runner: " << e.what() << "\n";
+        std::cerr << "task-runner: " << tr::cli::terminal_text(e.what(), tr::cli::Lines::Keep)
+                  << "\n";
         return tr::cli::exit_bad_input;
     } catch (const std::exception &e) { // ApiError, tr::Error: the server or the system
-        std::cerr << "task-runner: " << e.what() << "\n";
+        // The server's own words (an error's code and message) may carry control sequences.
+        std::cerr << "task-runner: " << tr::cli::terminal_text(e.what(), tr::cli::Lines::Keep)
+                  << "\n";
         return tr::cli::exit_server;
     }
 }

@@ -1,6 +1,7 @@
 // Rendering task events.
 #include "cli/progress.h"
 
+#include "cli/terminal_text.h"
 #include "core/json.h"
 
 #include <unistd.h>
@@ -14,18 +15,10 @@ namespace {
 constexpr const char spinner_frames[] = {'|', '/', '-', '\\'};
 constexpr std::chrono::milliseconds frame_interval{100};
 
-std::string text_of(const json_t *object, const char *key) {
-    return json_string_member(object, key).value_or("");
-}
-
-// Control characters from the server (a model's description) would move the cursor.
-std::string printable(std::string text, std::size_t limit) {
-    for (char &c : text)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-            c = ' ';
-    if (text.size() > limit)
-        text = text.substr(0, limit) + "...";
-    return text;
+// Every field is the server's (a model's description, a command's error): shown on one line,
+// controls made visible, so none of them moves the cursor or reaches the terminal.
+std::string text_of(const json_t *object, const char *key, std::size_t limit = 120) {
+    return terminal_text(json_string_member(object, key).value_or(""), Lines::Join, limit);
 }
 
 std::string step_label(const json_t *step) {
@@ -35,12 +28,12 @@ std::string step_label(const json_t *step) {
     if (const std::string tool = text_of(step, "tool"); !tool.empty())
         label += " " + tool;
     if (const std::string description = text_of(step, "description"); !description.empty())
-        label += ": " + printable(description, 120);
+        label += ": " + description;
     return label;
 }
 
 std::string plan_line(const json_t *plan) {
-    std::string line = "plan: " + printable(text_of(plan, "understanding"), 200);
+    std::string line = "plan: " + text_of(plan, "understanding", 200);
     const std::string complexity = text_of(plan, "complexity");
     const json_t *steps = json_object_get(plan, "estimated_steps");
     if (!complexity.empty() || json_is_integer(steps)) {
@@ -51,8 +44,8 @@ std::string plan_line(const json_t *plan) {
                     (json_integer_value(steps) == 1 ? " step" : " steps");
         line += ")";
     }
-    if (const std::string approach = text_of(plan, "approach"); !approach.empty())
-        line += "\n  approach: " + printable(approach, 200);
+    if (const std::string approach = text_of(plan, "approach", 200); !approach.empty())
+        line += "\n  approach: " + approach;
     return line;
 }
 
@@ -61,8 +54,8 @@ std::string step_end_line(const json_t *step) {
     std::string line = (status == "completed" ? "done " : status + " ") + step_label(step);
     if (const json_t *ms = json_object_get(step, "execution_time_ms"); json_is_integer(ms))
         line += " (" + std::to_string(json_integer_value(ms)) + " ms)";
-    if (const std::string error = text_of(step, "error"); !error.empty())
-        line += ": " + printable(error, 300);
+    if (const std::string error = text_of(step, "error", 300); !error.empty())
+        line += ": " + error;
     return line;
 }
 
@@ -127,7 +120,7 @@ void Progress::show(const std::string &task_id, const task_runner::TaskEvent &ev
     } else if (event.kind == "status") {
         const std::string status = text_of(data.get(), "status");
         if (status == "queued" || status == "running")
-            print_line("task " + task_id + ": " + status);
+            print_line("task " + terminal_text(task_id) + ": " + status);
     } else if (event.kind == "step") {
         const std::string status = text_of(data.get(), "status");
         if (status == "running") {

@@ -5,6 +5,7 @@
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
+#include "cli/terminal_text.h"
 #include "cli/usage_error.h"
 
 #include <unistd.h>
@@ -15,8 +16,9 @@
 namespace tr::cli {
 namespace {
 
-std::string text_of(const json_t *object, const char *key) {
-    return json_string_member(object, key).value_or("");
+// A field of the server's task, as the terminal may show it (see terminal_text).
+std::string text_of(const json_t *object, const char *key, Lines lines = Lines::Join) {
+    return terminal_text(json_string_member(object, key).value_or(""), lines);
 }
 
 void print_step(const json_t *step, std::ostream &out) {
@@ -78,15 +80,17 @@ OutputMode output_mode(const Invocation &invocation) {
 
 // Ctrl-C: the task must not go on running unwatched. Cancel it, say so, exit 130.
 int cancel_interrupted(Server &server, const std::string &id) {
-    std::cerr << "\ntask-runner: interrupted; cancelling task " << id << "\n";
+    std::cerr << "\ntask-runner: interrupted; cancelling task " << terminal_text(id) << "\n";
     InterruptScope::clear(); // the cancel itself must not be cut short by the same Ctrl-C
     server.set_deadline(std::nullopt);
     try {
         const task_runner::TaskResponse task = server.client().cancel(id);
-        std::cerr << "task-runner: task " << id << " is " << task.status << "\n";
+        std::cerr << "task-runner: task " << terminal_text(id) << " is "
+                  << terminal_text(task.status) << "\n";
     } catch (const task_runner::Error &e) {
         // Already ended (409) or the server is gone: say which, and still exit as interrupted.
-        std::cerr << "task-runner: could not cancel task " << id << ": " << e.what() << "\n";
+        std::cerr << "task-runner: could not cancel task " << terminal_text(id) << ": "
+                  << terminal_text(e.what()) << "\n";
     }
     return exit_interrupted;
 }
@@ -105,7 +109,8 @@ void print_task(const json_t *task, OutputMode mode, std::ostream &out) {
     }
     out << "\n";
     if (json_is_object(error))
-        out << "Error (" << text_of(error, "code") << "): " << text_of(error, "message") << "\n";
+        out << "Error (" << text_of(error, "code")
+            << "): " << text_of(error, "message", Lines::Keep) << "\n";
     if (mode == OutputMode::Verbose) {
         out << "Steps:\n";
         std::size_t index;
@@ -115,10 +120,10 @@ void print_task(const json_t *task, OutputMode mode, std::ostream &out) {
     }
     if (!json_is_object(result))
         return;
-    if (const std::string summary = text_of(result, "summary");
+    if (const std::string summary = text_of(result, "summary", Lines::Keep);
         !summary.empty() && !json_is_object(error))
         out << "Summary: " << summary << "\n";
-    if (const std::string details = text_of(result, "details"); !details.empty())
+    if (const std::string details = text_of(result, "details", Lines::Keep); !details.empty())
         out << "\n" << details << (details.back() == '\n' ? "" : "\n");
     std::size_t index;
     json_t *artifact;
@@ -167,9 +172,9 @@ int follow_task(Server &server, const std::string &id, const FollowOptions &opti
     else
         print_task(json_of(task.json).get(), options.output, std::cout);
     if (waited_out && !task.is_terminal()) {
-        std::cerr << "task-runner: task " << id << " is still " << task.status << " after "
-                  << options.wait_limit.count() << " s; follow it with: task-runner events " << id
-                  << "\n";
+        std::cerr << "task-runner: task " << terminal_text(id) << " is still "
+                  << terminal_text(task.status) << " after " << options.wait_limit.count()
+                  << " s; follow it with: task-runner events " << terminal_text(id) << "\n";
         return exit_not_completed;
     }
     return task.status == "completed" ? exit_ok : exit_not_completed;
@@ -186,7 +191,8 @@ int task_command(const Invocation &invocation) {
     const task_runner::SubmitResponse submitted = server.client().submit(request);
     const std::string &id = submitted.task_id;
     if (invocation.has("--no-wait")) {
-        std::cout << (options.output == OutputMode::Json ? submitted.json : id) << "\n";
+        std::cout << (options.output == OutputMode::Json ? submitted.json : terminal_text(id))
+                  << "\n";
         return exit_ok;
     }
     return follow_task(server, id, options);

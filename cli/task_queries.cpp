@@ -7,6 +7,7 @@
 #include "cli/progress.h"
 #include "cli/server.h"
 #include "cli/task_command.h"
+#include "cli/terminal_text.h"
 #include "cli/usage_error.h"
 
 #include <unistd.h>
@@ -17,8 +18,9 @@
 namespace tr::cli {
 namespace {
 
-std::string text_of(const json_t *object, const char *key) {
-    return json_string_member(object, key).value_or("");
+// A field of the server's, as one table cell the terminal may show (see terminal_text).
+std::string text_of(const json_t *object, const char *key, std::size_t width = std::string::npos) {
+    return terminal_text(json_string_member(object, key).value_or(""), Lines::Join, width);
 }
 
 bool json_output(const Invocation &invocation) {
@@ -26,13 +28,6 @@ bool json_output(const Invocation &invocation) {
     if (mode != "text" && mode != "json")
         throw UsageError("--output must be text or json (got \"" + mode.substr(0, 40) + "\")");
     return mode == "json";
-}
-
-std::string one_line(std::string text, std::size_t width) {
-    for (char &c : text)
-        if (static_cast<unsigned char>(c) < 0x20)
-            c = ' ';
-    return text.size() > width ? text.substr(0, width - 3) + "..." : text;
 }
 
 } // namespace
@@ -76,10 +71,10 @@ int list_command(const Invocation &invocation) {
     std::size_t index;
     json_t *task;
     json_array_foreach(json_object_get(page.get(), "tasks"), index, task) {
-        std::cout << std::setw(38) << one_line(text_of(task, "task_id"), 37) << std::setw(11)
-                  << text_of(task, "status") << std::setw(10) << text_of(task, "priority")
-                  << std::setw(26) << text_of(task, "created_at")
-                  << one_line(text_of(task, "task"), 60) << "\n";
+        std::cout << std::setw(38) << text_of(task, "task_id", 37) << std::setw(11)
+                  << text_of(task, "status", 10) << std::setw(10) << text_of(task, "priority", 9)
+                  << std::setw(26) << text_of(task, "created_at", 25) << text_of(task, "task", 60)
+                  << "\n";
     }
     if (const std::string next = text_of(page.get(), "next_cursor"); !next.empty())
         std::cout << "(more: raise --limit, at most 100, or filter with --status)\n";
@@ -92,16 +87,16 @@ int cancel_command(const Invocation &invocation) {
     try {
         const std::string status = server.client().cancel(id).status;
         if (status == "cancelled")
-            std::cout << "Task " << id << ": cancelled\n";
+            std::cout << "Task " << terminal_text(id) << ": cancelled\n";
         else
-            std::cout << "Task " << id << ": " << status
+            std::cout << "Task " << terminal_text(id) << ": " << terminal_text(status)
                       << "; its runner stops it within a second\n";
         return exit_ok;
     } catch (const task_runner::ApiError &e) {
         if (e.http_status() != 409)
             throw;
         // The one expected refusal: it ended before the cancel arrived.
-        std::cerr << "task-runner: " << e.what() << "\n";
+        std::cerr << "task-runner: " << terminal_text(e.what()) << "\n";
         return exit_not_completed;
     }
 }
@@ -122,7 +117,9 @@ int events_command(const Invocation &invocation) {
             if (progress) {
                 progress->show(id, event);
                 if (event.ends_task())
-                    std::cout << "task " << id << ": " << final_status << "\n" << std::flush;
+                    std::cout << "task " << terminal_text(id) << ": " << terminal_text(final_status)
+                              << "\n"
+                              << std::flush;
                 return true;
             }
             JsonPtr data = json_of(event.data_json);

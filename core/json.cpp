@@ -34,11 +34,10 @@ JsonPtr json_share(json_t *json) {
 }
 
 json_t *json_text(std::string_view text) {
-    if (json_t *value = json_stringn(text.data(), text.size()))
-        return value;
-    const std::string repaired = to_valid_utf8(text); // json_stringn refuses invalid UTF-8
+    // Always repaired: json_stringn refuses invalid UTF-8 but takes NUL, which readers refuse.
+    const std::string repaired = to_valid_utf8(text);
     json_t *value = json_stringn(repaired.data(), repaired.size());
-    return value ? value : json_null(); // only NUL bytes remain as a reason; Jansson refuses them
+    return value ? value : json_null(); // out of memory only
 }
 
 json_t *json_from_column(const std::optional<std::string> &text) {
@@ -115,7 +114,9 @@ std::string to_valid_utf8(std::string_view bytes) {
     std::size_t i = 0;
     while (i < bytes.size()) {
         const std::size_t length = utf8_sequence_length(bytes, i);
-        if (length == 0) {
+        // NUL is valid UTF-8 but no JSON client reads "\u0000" by default (Jansson refuses
+        // it without JSON_ALLOW_NUL), so a stored output holding one would be unreadable.
+        if (length == 0 || bytes[i] == '\0') {
             out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
             ++i;
             continue;

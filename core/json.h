@@ -28,7 +28,7 @@ std::string dump_json(const json_t *json);
 // A borrowed reference made owning: for values kept beyond the life of their container.
 JsonPtr json_share(json_t *json);
 
-// json_string for a string_view (Jansson copies it); invalid UTF-8 is repaired first.
+// json_string for a string_view (Jansson copies it); made valid first (to_valid_utf8).
 json_t *json_text(std::string_view text);
 
 // A stored JSON column: NULL stays JSON null, text is parsed (stored text is always valid JSON).
@@ -41,8 +41,9 @@ std::optional<std::string> json_string_member(const json_t *object, const char *
 // what was given instead of what was wanted.
 const char *json_type_name(const json_t *value);
 
-// Replaces invalid UTF-8 sequences with U+FFFD so any bytes (a command's output, a file's
-// content) can travel inside JSON.
+// Replaces invalid UTF-8 sequences and NUL bytes with U+FFFD so any bytes (a command's output,
+// a file's content) can travel inside JSON and every client can parse it back: "\u0000" is
+// legal JSON, but Jansson and many other parsers refuse it by default.
 std::string to_valid_utf8(std::string_view bytes);
 
 } // namespace tr

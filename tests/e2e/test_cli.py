@@ -680,3 +680,73 @@ def test_a_submit_only_key_can_submit_a_file_twice(make_stack, tmp_path):
 def test_the_man_page_is_of_this_version():
     version = cli("version").stdout.split()[1]
     assert f'"Task Runner {version}"' in MAN_PAGE.read_text()
+
+
+# -- hostile text: control sequences and NUL bytes ------------------------------------------------
+
+# ESC starts every CSI/OSC sequence (OSC 0 sets the window title, OSC 52 writes the clipboard,
+# CSI 2J clears the screen), BEL ends an OSC, U+009B is a CSI by itself in UTF-8.
+CONTROL_BYTES = (b"\x1b", b"\x07", b"\xc2\x9b")
+
+
+def cli_bytes(*args, input=None, timeout=60):
+    return subprocess.run([str(BIN / "task-runner"), *args], capture_output=True, input=input,
+                          timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+
+
+def assert_no_control_bytes(done, what):
+    for stream in (done.stdout, done.stderr):
+        for byte in CONTROL_BYTES:
+            assert byte not in stream, (what, byte, stream)
+
+
+def test_control_sequences_from_a_task_or_the_server_never_reach_the_terminal(stack):
+    # The command prints them, and the task's own text (another user's, in a listing) holds them
+    # raw, early enough to be in the listing's column: the shell's ':' takes them as its argument.
+    command = "printf 'T\\033]0;PWNED\\007\\033]52;c;cHduZWQ=\\007\\033[2J\\302\\233x'"
+    text = f"run the command: : '\x1b]0;TITLE\x07\u009b[2J'; {command}"
+    done = cli_bytes("task", text, "--server", stack.url, "--id", "cli-escapes-1")
+    assert done.returncode == 0, done.stderr
+    assert_no_control_bytes(done, "task")
+    assert b"T\\x1b]0;PWNED\\x07\\x1b]52;c;cHduZWQ=\\x07\\x1b[2J\\u009bx" in done.stdout, done.stdout
+    runs = {
+        "task --output verbose": ["task", text, "--server", stack.url, "--output", "verbose"],
+        "status": ["status", "cli-escapes-1", "--server", stack.url],
+        "list": ["list", "--server", stack.url],
+        "events": ["events", "cli-escapes-1", "--server", stack.url],
+    }
+    for what, args in runs.items():
+        shown = cli_bytes(*args)
+        assert shown.returncode == 0, (what, shown.stderr)
+        assert_no_control_bytes(shown, what)
+        assert b"\\x1b]0;" in shown.stdout, (what, shown.stdout)  # shown, made visible
+    session = cli_bytes("interactive", "--server", stack.url,
+                        input=(text + "\n:status\n:list\n:status cli-escapes-1\n").encode())
+    assert session.returncode == 0, session.stderr
+    assert_no_control_bytes(session, "interactive")
+    assert session.stdout.count(b"\\x1b]0;TITLE\\x07") >= 3, session.stdout  # the run, :status, :list
+    # JSON output stays JSON: the same text, escaped by the encoder, not by the CLI.
+    # (JSON escapes C0 controls; U+0080..U+009F are plain characters to it and stay UTF-8.)
+    as_json = cli_bytes("status", "cli-escapes-1", "--server", stack.url, "--output", "json")
+    assert b"\x1b" not in as_json.stdout and b"\x07" not in as_json.stdout
+    assert "\x1b]0;TITLE\x07" in json.loads(as_json.stdout)["task"]
+    # The server's own error message (it names the task id asked for) goes to stderr made visible.
+    missing = cli_bytes("status", "no-such\x1b]0;X\x07", "--server", stack.url)
+    assert missing.returncode == 3
+    assert_no_control_bytes(missing, "an error message")
+
+
+def test_a_nul_byte_in_a_commands_output_is_stored_as_the_replacement_character(stack):
+    done = cli_bytes("task", "run the command: printf 'a\\000b'", "--server", stack.url,
+                     "--id", "cli-nul-1")
+    assert done.returncode == 0, done.stderr
+    assert "a\ufffdb".encode() in done.stdout, done.stdout
+    for args in (["status", "cli-nul-1"], ["events", "cli-nul-1"],
+                 ["status", "cli-nul-1", "--output", "json"], ["events", "cli-nul-1", "--output", "json"]):
+        shown = cli_bytes(*args, "--server", stack.url)
+        assert shown.returncode == 0, (args, shown.stderr)
+    # Stored without NUL, so a strict reader (Jansson's default, the C++ client's) takes it.
+    body = stack.get("/api/v1/tasks/cli-nul-1").content
+    assert b"\\u0000" not in body
+    outputs = [step.get("output") or "" for step in json.loads(body)["steps"]]
+    assert any("a\ufffdb" in output for output in outputs), outputs

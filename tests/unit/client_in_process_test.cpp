@@ -65,6 +65,23 @@ TEST(ClientInProcess, FollowsTheEventsOfATaskToItsEnd) {
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), "step"), kinds.end());
 }
 
+// A NUL byte in a command's output is stored as U+FFFD: the client's strict parser (no
+// JSON_ALLOW_NUL) could not read the task back otherwise.
+TEST(ClientInProcess, ReadsBackATaskWhoseOutputHadANulByte) {
+    const TempDir dir;
+    const std::string config = write_config(dir);
+    task_runner::Client client = task_runner::ClientBuilder().in_process_config(config).build();
+    const task_runner::TaskResponse task =
+        client.execute_simple_task("run the command: printf 'a\\000b'", 60s);
+    ASSERT_EQ(task.status, "completed") << task.json;
+    ASSERT_TRUE(task.result);
+    EXPECT_NE(task.result->details.find("a\xEF\xBF\xBD"
+                                        "b"),
+              std::string::npos)
+        << task.json;
+    EXPECT_EQ(client.get(task.task_id).status, "completed");
+}
+
 TEST(ClientInProcess, AnswersWithTheApisErrors) {
     const TempDir dir;
     task_runner::Client client =

@@ -156,6 +156,20 @@ TEST(ToValidUtf8, ReplacesCodePointsAboveTheUnicodeRange) {
               replacement + replacement + replacement + replacement);
 }
 
+// A command that prints NUL (printf 'a\000b') must leave an output every JSON reader takes back.
+TEST(ToValidUtf8, ReplacesNulBytes) {
+    EXPECT_EQ(to_valid_utf8(std::string_view("a\0b", 3)), "a" + replacement + "b");
+    EXPECT_EQ(to_valid_utf8(std::string_view("\0\0", 2)), replacement + replacement);
+}
+
+TEST(JsonText, StoresNulAsTheReplacementSoTheDumpParsesBack) {
+    const JsonPtr value(json_text(std::string_view("a\0b", 3)));
+    const std::string dumped = dump_json(value.get());
+    EXPECT_EQ(dumped.find("\\u0000"), std::string::npos) << dumped;
+    const JsonPtr parsed = parse_json("{\"output\":" + dumped + "}"); // strict: no ALLOW_NUL
+    EXPECT_EQ(json_string_member(parsed.get(), "output"), "a" + replacement + "b");
+}
+
 TEST(ToValidUtf8, ReplacesASequenceCutShortAndKeepsWhatFollows) {
     EXPECT_EQ(to_valid_utf8("\xE4\xBD"), replacement + replacement); // "你" without its last byte
     EXPECT_EQ(to_valid_utf8("\xE4\xBD"
@@ -184,17 +198,19 @@ TEST(JsonText, NeverReturnsNullForInvalidUtf8) {
               "out" + replacement + replacement + replacement + "put");
 }
 
-TEST(JsonText, KeepsEmbeddedNulBytes) {
+// NUL became U+FFFD too: a stored "\u0000" is what strict readers (Jansson's default) refuse.
+TEST(JsonText, ReplacesEmbeddedNulBytes) {
     const JsonPtr value(json_text(std::string_view("a\0b", 3)));
     ASSERT_TRUE(json_is_string(value.get()));
-    EXPECT_EQ(json_string_length(value.get()), 3u);
+    EXPECT_EQ(std::string(json_string_value(value.get()), json_string_length(value.get())),
+              "a" + replacement + "b");
 }
 
 TEST(JsonText, RepairsInvalidUtf8NextToNulBytes) {
     const JsonPtr value(json_text(std::string_view("a\0\xFF", 3)));
     ASSERT_TRUE(json_is_string(value.get()));
     EXPECT_EQ(std::string(json_string_value(value.get()), json_string_length(value.get())),
-              std::string("a\0", 2) + replacement);
+              "a" + replacement + replacement);
 }
 
 TEST(JsonFromColumn, NullStaysNull) {
