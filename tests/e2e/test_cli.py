@@ -643,6 +643,7 @@ def test_submit_is_idempotent_by_default_and_names_lines(stack, tmp_path):
     tasks.write_text("list the files in .\nrun the command: echo changed\n")
     changed = submit(stack, str(tasks), "--id-prefix", "cli-prefix", env=env)
     assert changed.returncode == 2 and f"{tasks}:1: CONFLICT" in changed.stderr, changed.stderr
+    assert "the ids derived from this file are taken by a different request" in changed.stderr
 
 
 def test_submit_refuses_bad_files_with_file_and_line(stack, tmp_path):
