@@ -2,16 +2,14 @@
 #include "cli/client_settings.h"
 
 #include "cli/command_line.h"
+#include "cli/trusted_file.h"
 #include "cli/usage_error.h"
 #include "cli/user_dirs.h"
 #include "core/error.h"
 #include "core/paths.h"
 
-#include <libconfig.h++>
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstdlib>
+#include <libconfig.h++>
 #include <optional>
 
 namespace tr::cli {
@@ -44,18 +42,15 @@ std::string file_string(const libconfig::Setting &root, const char *name, const 
                      " (a client file has url and key)");
 }
 
+// The file is trusted whole or not at all: a url others can change sends the key (from any
+// source) to their server, as surely as a key they can read gives it away.
 std::optional<FileSettings> read_client_file(const std::string &path) {
-    struct stat info {};
-    if (::stat(path.c_str(), &info) != 0) {
-        if (errno == ENOENT)
-            return std::nullopt;
-        throw UsageError(system_error_text("stat " + path, errno));
-    }
+    const std::optional<TrustedContent> content = read_trusted_file(path);
+    if (!content)
+        return std::nullopt;
     libconfig::Config file;
     try {
-        file.readFile(path.c_str());
-    } catch (const libconfig::FileIOException &) {
-        throw UsageError(path + ": cannot be read");
+        file.readString(content->text);
     } catch (const libconfig::ParseException &e) {
         throw UsageError(path + ":" + std::to_string(e.getLine()) + ": " + e.getError());
     }
@@ -69,12 +64,11 @@ std::optional<FileSettings> read_client_file(const std::string &path) {
     if (root.exists("url"))
         settings.url = file_string(root, "url", path);
     if (root.exists("key")) {
-        if ((info.st_mode & 077) != 0)
-            throw Error(ErrorCode::AuthenticationError,
-                        path +
-                            " holds an API key and others may read it; make it private: "
-                            "chmod 600 " +
-                            path);
+        if ((content->mode & 077) != 0)
+            throw InputError(path +
+                             " holds an API key and others may read it; make it private: "
+                             "chmod 600 " +
+                             path);
         settings.key = file_string(root, "key", path);
     }
     return settings;

@@ -7,8 +7,10 @@
 //     url = "https://tasks.example.org";
 //     key = "trk_...";
 //
-// A file that holds a key must be private to its owner (mode 0600 or stricter), as ssh insists
-// for its keys: a key others can read is refused, not used.
+// The file is refused whole (its url too) unless it is a regular file, not a symbolic link,
+// owned by the user (or root) and writable by its owner alone, in a directory others cannot
+// write (or a sticky one such as /tmp). A file that holds a key must also be private to its
+// owner (mode 0600 or stricter), as ssh insists for its keys: a key others can read is refused.
 #pragma once
 
 #include <string>
@@ -24,7 +26,8 @@ struct ClientSettings {
 };
 
 // Throws UsageError naming the file and line when the client configuration file is unreadable,
-// malformed or has a setting it does not know; Error when it holds a key and is not private.
+// malformed or has a setting it does not know; InputError when it is not trusted (above) or
+// holds a key and is not private.
 ClientSettings client_settings(const Invocation &invocation);
 
 // Where the client configuration file is looked for (it need not exist).

@@ -13,6 +13,8 @@ class FileLock {
 public:
     // Opens (creating, 0600) `path` and takes the lock without waiting. nullopt when another
     // process holds it. Throws Error naming the path and errno when the file cannot be opened.
+    // The holder ("pid N") is written only into a file this call created, or one that is empty
+    // or holds only such a line: an existing file (the tasks file itself) keeps its content.
     static std::optional<FileLock> try_take(const std::string &path);
 
     const std::string &path() const noexcept { return path_; }

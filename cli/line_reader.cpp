@@ -1,15 +1,54 @@
 // libedit, or plain lines.
 #include "cli/line_reader.h"
 
-#include "core/unique_fd.h"
+#include "cli/trusted_file.h"
+#include "core/error.h"
+#include "core/paths.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <iostream>
 
 namespace tr::cli {
+namespace {
+
+// The user's history file, or an invalid descriptor after a warning. Root with another user's
+// HOME (sudo -E) must not follow a link planted there, nor write a file that user owns.
+UniqueFd open_history(const std::string &path) {
+    const std::string directory_path = parent_directory(path);
+    struct stat directory {};
+    if (::stat(directory_path.c_str(), &directory) != 0) {
+        std::cerr << "task-runner: no history: "
+                  << system_error_text("stat " + directory_path, errno) << "\n";
+        return UniqueFd();
+    }
+    if (const std::string why = untrusted_directory(directory); !why.empty()) {
+        std::cerr << "task-runner: no history: " << directory_path << " " << why << "\n";
+        return UniqueFd();
+    }
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+    if (!fd.valid()) {
+        std::cerr << "task-runner: no history: " << system_error_text("open " + path, errno)
+                  << "\n";
+        return UniqueFd();
+    }
+    struct stat file {};
+    if (::fstat(fd.get(), &file) != 0 || !S_ISREG(file.st_mode) || file.st_uid != ::geteuid()) {
+        std::cerr << "task-runner: no history: " << path
+                  << " is not a regular file of your own; left alone\n";
+        return UniqueFd();
+    }
+    // Tasks may name private things: the file is the user's alone.
+    if ((file.st_mode & 077) != 0)
+        ::fchmod(fd.get(), 0600);
+    return fd;
+}
+
+} // namespace
 
 LineReader::LineReader(std::string prompt, std::string history_path)
     : prompt_(std::move(prompt)), history_path_(std::move(history_path)) {
@@ -25,7 +64,13 @@ LineReader::LineReader(std::string prompt, std::string history_path)
     history(history_.get(), &event, H_SETSIZE, 1000);
     history(history_.get(), &event, H_SETUNIQUE, 1);
     if (!history_path_.empty())
-        history(history_.get(), &event, H_LOAD, history_path_.c_str()); // none yet is fine
+        history_fd_ = open_history(history_path_);
+    if (history_fd_.valid()) {
+        // libedit loads only by name; /dev/fd/N names the file this descriptor has open (the
+        // kernel does not walk the path again), so a link swapped in meanwhile is not followed.
+        const std::string opened = "/dev/fd/" + std::to_string(history_fd_.get());
+        history(history_.get(), &event, H_LOAD, opened.c_str()); // an empty new file is fine
+    }
     el_set(editor_.get(), EL_CLIENTDATA, this);
     el_set(editor_.get(), EL_PROMPT, &LineReader::prompt_of);
     el_set(editor_.get(), EL_EDITOR, "emacs");
@@ -35,15 +80,19 @@ LineReader::LineReader(std::string prompt, std::string history_path)
 }
 
 LineReader::~LineReader() {
-    if (!history_ || history_path_.empty())
+    if (!history_ || !history_fd_.valid())
         return;
-    // Tasks may name private things: the file is the user's alone, made so before it is
-    // written (H_SAVE would create it with the umask's mode).
-    const UniqueFd made(::open(history_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    if (made.valid())
-        ::fchmod(made.get(), 0600);
+    // Rewritten in place through the descriptor opened (and checked) at the start.
+    if (::ftruncate(history_fd_.get(), 0) != 0 || ::lseek(history_fd_.get(), 0, SEEK_SET) != 0)
+        return;
+    UniqueFd copy(::dup(history_fd_.get()));
+    std::FILE *file = copy.valid() ? ::fdopen(copy.get(), "w") : nullptr;
+    if (!file)
+        return;
+    copy.release(); // the FILE closes it
     HistEvent event;
-    history(history_.get(), &event, H_SAVE, history_path_.c_str());
+    history(history_.get(), &event, H_SAVE_FP, file);
+    std::fclose(file); // a history that could not be written is lost, the session is not
 }
 
 const char *LineReader::prompt_of(EditLine *editor) noexcept {

@@ -2,6 +2,8 @@
 // file), plain reads otherwise (a pipe, a file, a here-document), without a prompt.
 #pragma once
 
+#include "core/unique_fd.h"
+
 #include <histedit.h>
 
 #include <cstdio>
@@ -20,7 +22,10 @@ struct HistoryEnd {
 
 class LineReader {
 public:
-    // `history_path` empty: no history file. A terminal gets libedit with `prompt`.
+    // `history_path` empty: no history file. A terminal gets libedit with `prompt`. The history
+    // file is opened once, without following a symbolic link, and loaded and saved through that
+    // descriptor; one that is not the user's own regular file, or in a directory others can
+    // write, is warned about and left alone (the session goes on without history).
     LineReader(std::string prompt, std::string history_path);
     LineReader(const LineReader &) = delete;
     LineReader &operator=(const LineReader &) = delete;
@@ -36,6 +41,7 @@ private:
 
     std::string prompt_;
     std::string history_path_;
+    UniqueFd history_fd_;
     std::unique_ptr<History, HistoryEnd> history_;
     std::unique_ptr<EditLine, EditLineEnd> editor_;
 };

@@ -17,6 +17,7 @@
 #include "core/sha256.h"
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -79,8 +80,9 @@ int refused(const TasksFile &file, const task_runner::Error &e) {
     std::cerr << "task-runner: " << file.name << ":" << line.value_or(1) << ": " << e.what()
               << "\n";
     if (http_status_of(e) == 409)
-        std::cerr << "task-runner: the ids come from the file's content and --id-prefix; a "
-                     "changed file with the same --id-prefix names tasks that exist already\n";
+        std::cerr << "task-runner: the ids derived from this file are taken by a different "
+                     "request: a changed file with the same --id-prefix, or another key's "
+                     "tasks\n";
     return exit_bad_input;
 }
 
@@ -166,9 +168,17 @@ int outcome(const json_t *tasks, std::chrono::seconds wait_limit) {
 } // namespace
 
 std::string default_lock_path(const std::string &absolute_path) {
-    const std::string name = absolute_path.substr(absolute_path.rfind('/') + 1);
-    return join_path(join_path(user_state_dir(), "locks"),
-                     name + "-" + sha256_hex(absolute_path).substr(0, 12) + ".lock");
+    const std::string suffix = "-" + sha256_hex(absolute_path).substr(0, 12) + ".lock";
+    std::string name = absolute_path.substr(absolute_path.rfind('/') + 1);
+    // The hash keeps a shortened name unique; the name is only there for a human to read. Cut
+    // at a character boundary, not inside a UTF-8 sequence.
+    if (name.size() + suffix.size() > NAME_MAX) {
+        std::size_t keep = NAME_MAX - suffix.size();
+        while (keep > 0 && (static_cast<unsigned char>(name[keep]) & 0xC0) == 0x80)
+            --keep;
+        name.resize(keep);
+    }
+    return join_path(join_path(user_state_dir(), "locks"), name + suffix);
 }
 
 int submit_command(const Invocation &invocation) {
@@ -183,8 +193,14 @@ int submit_command(const Invocation &invocation) {
         parse_tasks_file(path, content, invocation.value("--id-prefix"), settings.key);
     const task_runner::BatchRequest batch = batch_request(file, invocation);
 
-    const std::string lock_path = lock_path_for(invocation, file);
-    const std::optional<FileLock> lock = FileLock::try_take(lock_path);
+    std::string lock_path;
+    std::optional<FileLock> lock;
+    try {
+        lock_path = lock_path_for(invocation, file);
+        lock = FileLock::try_take(lock_path);
+    } catch (const Error &e) {
+        throw InputError(e.what()); // a local file, not the server: exit status 2
+    }
     if (!lock) {
         const std::string holder = lock_holder(lock_path);
         std::cerr << "task-runner: another run holds the lock " << lock_path

@@ -13,7 +13,8 @@ class Invocation;
 int submit_command(const Invocation &invocation);
 
 // The lock file a submission of `path` takes unless --lock names one:
-// <state dir>/locks/<file name>-<first 12 hex digits of SHA-256 of the absolute path>.lock.
+// <state dir>/locks/<file name>-<first 12 hex digits of SHA-256 of the absolute path>.lock, the
+// file name cut short (at a character boundary) so the whole fits NAME_MAX.
 std::string default_lock_path(const std::string &absolute_path);
 
 } // namespace tr::cli

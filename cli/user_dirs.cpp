@@ -1,6 +1,7 @@
 // XDG base directories.
 #include "cli/user_dirs.h"
 
+#include "cli/trusted_file.h"
 #include "cli/usage_error.h"
 #include "core/error.h"
 #include "core/paths.h"
@@ -38,8 +39,13 @@ void make_private_directories(const std::string &path) {
     if (path.empty() || path == "/")
         return;
     struct stat info {};
-    if (::stat(path.c_str(), &info) == 0)
+    if (::stat(path.c_str(), &info) == 0) {
+        // One made before, by us or by whoever could write here (root with another user's
+        // HOME, sudo -E): files kept in it are only the user's if it is.
+        if (const std::string why = untrusted_directory(info); !why.empty())
+            throw InputError(path + " " + why + "; not keeping files in it");
         return;
+    }
     make_private_directories(parent_directory(path));
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
         throw Error(ErrorCode::InternalError, system_error_text("mkdir " + path, errno));

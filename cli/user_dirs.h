@@ -14,7 +14,8 @@ std::string user_config_dir();
 std::string user_state_dir();
 
 // Makes `path` and its missing parents, each new one private to the user (0700). Throws Error
-// naming the directory and errno.
+// naming the directory and errno; InputError when the nearest one that exists already is not
+// the user's (untrusted_directory in cli/trusted_file.h).
 void make_private_directories(const std::string &path);
 
 } // namespace tr::cli

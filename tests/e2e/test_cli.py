@@ -480,6 +480,33 @@ def test_interactive_on_a_terminal_edits_lines_and_keeps_history(stack, tmp_path
     assert history.stat().st_mode & 0o777 == 0o600
 
 
+def test_the_history_file_is_not_followed_through_a_link_nor_kept_in_another_users_directory(stack, tmp_path):
+    # Root with another user's HOME (sudo -E): a link planted as the history must not make the
+    # session chmod and overwrite the file it points to.
+    state = tmp_path / "state" / "task-runner"
+    state.mkdir(parents=True, mode=0o700)
+    precious = tmp_path / "precious"
+    precious.write_text("root's own file\n")
+    precious.chmod(0o644)
+    (state / "history").symlink_to(precious)
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "HOME": str(tmp_path)}
+    steps = lambda output, sent: output.count("task> ") > sent
+    status, output = run_in_pty(["interactive", "--server", stack.url], env=env,
+                                input_lines=[":quit"], until=steps)
+    assert status == 0, output
+    assert "no history" in output, output
+    assert precious.read_text() == "root's own file\n" and precious.stat().st_mode & 0o777 == 0o644
+    assert (state / "history").is_symlink()
+    # A state directory others may write: no history either, and the session still works.
+    (state / "history").unlink()
+    state.chmod(0o777)
+    status, output = run_in_pty(["interactive", "--server", stack.url], env=env,
+                                input_lines=["list the files in .", ":quit"], until=steps)
+    assert status == 0 and re.search(r"Task \S+: completed", output), output
+    assert "no history" in output and f"{state} is writable by others" in output, output
+    assert not (state / "history").exists()
+
+
 # -- where the server and the key come from --------------------------------------------------------
 
 def test_the_server_comes_from_the_flag_then_the_environment_then_the_client_file(stack, tmp_path):
@@ -501,6 +528,37 @@ def test_the_server_comes_from_the_flag_then_the_environment_then_the_client_fil
     assert broken.returncode == 2 and f"{conf}:2: unknown setting url_typo" in broken.stderr
     conf.write_text('url = "ftp://example.org";\n')
     assert cli("list", env=env).returncode == 2
+
+
+def test_a_client_file_others_could_change_is_refused_whole(make_stack, tmp_path):
+    # Another user's url would receive the key from TASK_RUNNER_KEY: the file is not used at all.
+    secured = make_stack({"service.require_api_key": True})
+    key = secured.create_key("redirected", "read")
+    remember_secret(key)
+    conf = tmp_path / "client.conf"
+    conf.write_text(f'url = "{secured.url}";\n')
+    env = {"TASK_RUNNER_CLIENT_CONFIG": str(conf), "TASK_RUNNER_URL": "", "TASK_RUNNER_KEY": key}
+    assert cli("list", "--limit", "1", env=env).returncode == 0
+    conf.chmod(0o666)
+    writable = cli("list", "--limit", "1", env=env)
+    assert writable.returncode == 2 and f"{conf} is writable by others" in writable.stderr, writable.stderr
+    conf.chmod(0o644)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (shared / "client.conf").write_text(f'url = "{secured.url}";\n')
+    in_shared = cli("list", env={**env, "TASK_RUNNER_CLIENT_CONFIG": str(shared / "client.conf")})
+    assert in_shared.returncode == 2 and f"which is writable by others" in in_shared.stderr
+    link = tmp_path / "link.conf"
+    link.symlink_to(conf)
+    linked = cli("list", env={**env, "TASK_RUNNER_CLIENT_CONFIG": str(link)})
+    assert linked.returncode == 2 and "is a symbolic link" in linked.stderr
+    if os.geteuid() == 0:  # another user's file: only root can make one
+        os.chown(conf, 65534, 65534)
+        theirs = cli("list", env=env)
+        assert theirs.returncode == 2 and "is owned by uid 65534" in theirs.stderr, theirs.stderr
+    for done in (writable, in_shared, linked):
+        assert key not in done.stdout + done.stderr
 
 
 def test_the_key_is_never_printed(make_stack, tmp_path):
@@ -528,7 +586,7 @@ def test_the_key_is_never_printed(make_stack, tmp_path):
     ]
     conf.chmod(0o644)
     exposed = cli("list", env=from_file)
-    assert exposed.returncode == 3 and "chmod 600" in exposed.stderr
+    assert exposed.returncode == 2 and "chmod 600" in exposed.stderr
     runs.append(exposed)
     assert runs[0].returncode == 0 and runs[2].returncode == 0, runs[0].stderr
     for done in runs:
@@ -585,6 +643,7 @@ def test_submit_is_idempotent_by_default_and_names_lines(stack, tmp_path):
     tasks.write_text("list the files in .\nrun the command: echo changed\n")
     changed = submit(stack, str(tasks), "--id-prefix", "cli-prefix", env=env)
     assert changed.returncode == 2 and f"{tasks}:1: CONFLICT" in changed.stderr, changed.stderr
+    assert "the ids derived from this file are taken by a different request" in changed.stderr
 
 
 def test_submit_refuses_bad_files_with_file_and_line(stack, tmp_path):
@@ -634,6 +693,37 @@ def test_an_overlapping_submit_exits_four_at_once(stack, tmp_path):
     # The lock went with the process that held it.
     third = submit(stack, str(tasks), "--lock", str(lock), "--id-prefix", "cli-overlap")
     assert third.returncode == 0 and "submitted before" in third.stdout, third.stderr
+
+
+def test_the_lock_file_keeps_what_an_existing_file_holds(stack, tmp_path):
+    # `--lock tasks.txt` (the `flock -n "$0"` habit): the tasks file is locked, not overwritten.
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text("list the files in .\n")
+    keep = tmp_path / "keep.txt"
+    keep.write_text("my notes\n")
+    for lock in (tasks, keep):
+        done = submit(stack, str(tasks), "--lock", str(lock), "--id-prefix", "cli-keep")
+        assert done.returncode == 0, done.stderr
+    assert tasks.read_text() == "list the files in .\n" and keep.read_text() == "my notes\n"
+    fresh = tmp_path / "fresh.lock"
+    assert submit(stack, str(tasks), "--lock", str(fresh), "--id-prefix", "cli-keep").returncode == 0
+    assert re.fullmatch(r"pid \d+\n", fresh.read_text())
+
+
+def test_a_long_tasks_file_name_still_gets_its_lock_and_local_errors_exit_two(stack, tmp_path):
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    tasks = tmp_path / ("n" * 250)
+    tasks.write_text("list the files in .\n")
+    done = submit(stack, str(tasks), "--id-prefix", "cli-long", env=env)
+    assert done.returncode == 0, done.stderr
+    locks = list((tmp_path / "state" / "task-runner" / "locks").iterdir())
+    assert len(locks) == 1 and len(locks[0].name) <= 255
+    # A lock file that cannot be opened, a state directory others may write: the user's files.
+    unopenable = submit(stack, str(tasks), "--lock", str(tmp_path / "no-such-dir" / "x.lock"))
+    assert unopenable.returncode == 2 and "open lock file" in unopenable.stderr, unopenable.stderr
+    (tmp_path / "state" / "task-runner" / "locks").chmod(0o777)
+    shared = submit(stack, str(tasks), "--id-prefix", "cli-long", env=env)
+    assert shared.returncode == 2 and "is writable by others" in shared.stderr, shared.stderr
 
 
 # -- the README's examples -----------------------------------------------------------------------
