@@ -10,6 +10,7 @@
 #include "cli/server.h"
 #include "cli/task_command.h"
 #include "cli/tasks_file.h"
+#include "cli/terminal_text.h"
 #include "cli/usage_error.h"
 #include "cli/user_dirs.h"
 #include "core/error.h"
@@ -73,12 +74,12 @@ bool refuses_the_input(const task_runner::Error &e) {
 
 int refused(const TasksFile &file, const task_runner::Error &e) {
     if (unreachable_or_refused_key(e) || !refuses_the_input(e)) {
-        std::cerr << "task-runner: " << e.what() << "\n";
+        std::cerr << "task-runner: " << terminal_text(e.what(), Lines::Keep) << "\n";
         return exit_server;
     }
     const std::optional<int> line = line_of_task_message(file, e.what());
-    std::cerr << "task-runner: " << file.name << ":" << line.value_or(1) << ": " << e.what()
-              << "\n";
+    std::cerr << "task-runner: " << terminal_text(file.name) << ":" << line.value_or(1) << ": "
+              << terminal_text(e.what(), Lines::Keep) << "\n";
     if (http_status_of(e) == 409)
         std::cerr << "task-runner: the ids derived from this file are taken by a different "
                      "request: a changed file with the same --id-prefix, or another key's "
@@ -115,15 +116,17 @@ void print_report(const TasksFile &file, const json_t *reply, bool created, cons
         return;
     }
     const std::size_t count = json_array_size(tasks);
-    std::cout << "Batch " << text_of(reply, "batch_id") << " (" << text_of(reply, "mode")
-              << "): " << count << (count == 1 ? " task " : " tasks ")
+    std::cout << "Batch " << terminal_text(text_of(reply, "batch_id")) << " ("
+              << terminal_text(text_of(reply, "mode")) << "): " << count
+              << (count == 1 ? " task " : " tasks ")
               << (created ? "submitted" : "submitted before, nothing new created") << "\n";
     std::size_t index;
     json_t *task;
     json_array_foreach(const_cast<json_t *>(tasks), index, task) {
         const int line = index < file.tasks.size() ? file.tasks[index].line : 0;
-        std::cout << "  " << file.name << ":" << line << "  " << text_of(task, "task_id") << "  "
-                  << text_of(task, "status") << "\n";
+        std::cout << "  " << terminal_text(file.name) << ":" << line << "  "
+                  << terminal_text(text_of(task, "task_id")) << "  "
+                  << terminal_text(text_of(task, "status")) << "\n";
     }
 }
 
@@ -159,8 +162,9 @@ int outcome(const json_t *tasks, std::chrono::seconds wait_limit) {
         const std::string status = text_of(task, "status");
         all_completed = all_completed && status == "completed";
         if (!is_finished(status))
-            std::cerr << "task-runner: task " << text_of(task, "task_id") << " is still " << status
-                      << " after " << wait_limit.count() << " s\n";
+            std::cerr << "task-runner: task " << terminal_text(text_of(task, "task_id"))
+                      << " is still " << terminal_text(status) << " after " << wait_limit.count()
+                      << " s\n";
     }
     return all_completed ? exit_ok : exit_not_completed;
 }
@@ -233,7 +237,7 @@ int submit_command(const Invocation &invocation) {
     } catch (const task_runner::Interrupted &) {
         return exit_interrupted; // Ctrl-C: stop waiting; the batch goes on
     } catch (const task_runner::Error &e) {
-        std::cerr << "task-runner: " << e.what() << "\n";
+        std::cerr << "task-runner: " << terminal_text(e.what(), Lines::Keep) << "\n";
         return exit_server;
     }
     const json_t *tasks = json_object_get(finished.get(), "tasks");
