@@ -347,10 +347,17 @@ std::string value_of(const Text &text, std::size_t clause_begin, const std::smat
     return text.original(begin, end);
 }
 
-BuiltinAction project_summary() {
+BuiltinAction list_action(const std::string &path, bool recursive) {
     BuiltinAction action;
     action.tool = "list_files";
-    action.arguments.reset(json_pack("{s:s,s:b}", "path", ".", "recursive", false));
+    action.arguments.reset(json_pack("{s:s,s:b}", "path", path.c_str(), "recursive", recursive));
+    action.description = "list " + path + (recursive ? " recursively" : "");
+    return action;
+}
+
+// The working directory's listing, which the provider follows with a read of its README.
+BuiltinAction project_summary() {
+    BuiltinAction action = list_action(".", false);
     action.description = "list the project's files";
     action.reads_readme = true;
     return action;
@@ -361,14 +368,6 @@ BuiltinAction read_action(const std::string &path) {
     action.tool = "read_file";
     action.arguments.reset(json_pack("{s:s}", "path", path.c_str()));
     action.description = "read " + path;
-    return action;
-}
-
-BuiltinAction list_action(const std::string &path, bool recursive) {
-    BuiltinAction action;
-    action.tool = "list_files";
-    action.arguments.reset(json_pack("{s:s,s:b}", "path", path.c_str(), "recursive", recursive));
-    action.description = "list " + path + (recursive ? " recursively" : "");
     return action;
 }
 
