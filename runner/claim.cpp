@@ -4,6 +4,10 @@
 #include "core/task.h"
 
 #include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <tuple>
 
 namespace tr::runner {
 
@@ -13,43 +17,93 @@ void bind_claim(SQLite::Statement &statement, const AttemptClaim &claim) {
     statement.bind(":runner", claim.runner_id);
 }
 
-std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
-                                           TimePoint lease_until) {
+namespace {
+
+// The caller's write transaction when one is open (the group commit's), else an IMMEDIATE one
+// of its own: the statements in between are then one write either way.
+class WriteScope {
+public:
+    explicit WriteScope(Db &db) {
+        if (sqlite3_get_autocommit(db.handle().getHandle()))
+            own_.emplace(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    }
+    void commit() {
+        if (own_)
+            own_->commit();
+    }
+
+private:
+    std::optional<SQLite::Transaction> own_;
+};
+
+} // namespace
+
+std::vector<ClaimedTask> claim_tasks(Db &db, const std::string &runner_id, TimePoint lease_until,
+                                     int limit) {
     // One UPDATE ... RETURNING: the choice and the take are a single write, so two runners
-    // cannot both see the same row as queued. The subquery walks the tasks_queue index, passing
-    // over a task of a sequential batch while an earlier task of that batch is unfinished.
-    // In autocommit the RETURNING row arrives before the commit, whose failure (SQLITE_FULL)
-    // would be swallowed by the statement's reset; inside an explicit transaction the commit
-    // is a statement of its own, and it throws.
-    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::optional<ClaimedTask> task;
+    // cannot both see the same row as queued. The subquery, evaluated once before any row
+    // changes, walks the tasks_queue index (named: without it the planner takes tasks_by_status
+    // and sorts every queued task at each claim), passing over a task of a sequential batch while
+    // an earlier task of that batch is unfinished — so of one such batch at most its next task is
+    // taken, however many are asked for. In autocommit the RETURNING rows arrive before the
+    // commit, whose failure (SQLITE_FULL) would be swallowed by the statement's reset; inside a
+    // transaction the commit is a statement of its own, and it throws.
+    WriteScope scope(db);
+    std::vector<ClaimedTask> tasks;
     {
         Query claim = db.query(
             "UPDATE tasks SET status = 'running', runner_id = :runner, lease_expires_at = :lease, "
             "started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), attempts = attempts + 1 "
-            "WHERE id = (SELECT t.id FROM tasks t WHERE t.status = 'queued' "
+            "WHERE id IN (SELECT t.id FROM tasks t INDEXED BY tasks_queue WHERE t.status = "
+            "'queued' "
             "              AND (t.batch_id IS NULL OR NOT EXISTS ("
             "                  SELECT 1 FROM tasks earlier JOIN batches b ON b.id = "
             "earlier.batch_id "
             "                  WHERE earlier.batch_id = t.batch_id AND b.mode = 'sequential' "
             "                    AND earlier.batch_seq < t.batch_seq "
             "                    AND earlier.status IN ('queued', 'running'))) "
-            "            ORDER BY t.priority_rank DESC, t.created_at, t.rowid LIMIT 1) "
-            "RETURNING id, task, context, priority, attempts, coalesce(owner, '')");
+            "            ORDER BY t.priority_rank DESC, t.created_at, t.rowid LIMIT :limit) "
+            "RETURNING id, task, context, priority, attempts, coalesce(owner, ''), "
+            "priority_rank, created_at, rowid");
         claim->bind(":runner", runner_id);
         claim->bind(":lease", format_utc(lease_until));
-        if (!claim->executeStep())
-            return std::nullopt; // the transaction rolls back: nothing was written
-        task.emplace();
-        task->id = claim->getColumn(0).getString();
-        task->task = claim->getColumn(1).getString();
-        task->context = optional_text(claim->getColumn(2));
-        task->priority = claim->getColumn(3).getString();
-        task->attempt = claim->getColumn(4).getInt();
-        task->owner = claim->getColumn(5).getString();
+        claim->bind(":limit", limit);
+        struct Ranked {
+            int rank;
+            std::string created;
+            long long rowid;
+            ClaimedTask task;
+        };
+        std::vector<Ranked> ranked;
+        while (claim->executeStep()) {
+            ClaimedTask task;
+            task.id = claim->getColumn(0).getString();
+            task.task = claim->getColumn(1).getString();
+            task.context = optional_text(claim->getColumn(2));
+            task.priority = claim->getColumn(3).getString();
+            task.attempt = claim->getColumn(4).getInt();
+            task.owner = claim->getColumn(5).getString();
+            ranked.push_back({claim->getColumn(6).getInt(), claim->getColumn(7).getString(),
+                              claim->getColumn(8).getInt64(), std::move(task)});
+        }
+        // RETURNING comes in no promised order; the queue's is what starts first.
+        std::sort(ranked.begin(), ranked.end(), [](const Ranked &a, const Ranked &b) {
+            return std::tie(b.rank, a.created, a.rowid) < std::tie(a.rank, b.created, b.rowid);
+        });
+        for (Ranked &entry : ranked)
+            tasks.push_back(std::move(entry.task));
     } // reset here: the commit must find no statement running
-    transaction.commit();
-    return task;
+    if (!tasks.empty())
+        scope.commit(); // with nothing claimed, nothing was written: the scope rolls back
+    return tasks;
+}
+
+std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
+                                           TimePoint lease_until) {
+    std::vector<ClaimedTask> tasks = claim_tasks(db, runner_id, lease_until, 1);
+    if (tasks.empty())
+        return std::nullopt;
+    return std::move(tasks.front());
 }
 
 bool renew_lease(Db &db, const AttemptClaim &claim, TimePoint lease_until) {
@@ -62,7 +116,7 @@ bool renew_lease(Db &db, const AttemptClaim &claim, TimePoint lease_until) {
 
 int recover_expired_leases(Db &db, TimePoint now) {
     const std::string cutoff = format_utc(now);
-    SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
+    WriteScope scope(db);
     // Only the lapsed attempt's steps: what they did may or may not have taken effect.
     Query steps = db.query(
         "UPDATE steps SET status = 'interrupted', finished_at = :now, "
@@ -91,7 +145,7 @@ int recover_expired_leases(Db &db, TimePoint now) {
         count->bind(1, recovered);
         count->exec();
     }
-    transaction.commit();
+    scope.commit();
     return recovered;
 }
 

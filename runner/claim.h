@@ -47,19 +47,23 @@ struct ClaimedTask {
     AttemptClaim claim(const std::string &runner_id) const { return {id, runner_id, attempt}; }
 };
 
-// Atomically moves the best queued task (priority first, then age) to running under this
-// runner's lease. nullopt when the queue is empty. The claim counts only once committed: a
-// commit that fails (a full disk) throws, and nothing was claimed.
+// Atomically moves up to `limit` of the best queued tasks (priority first, then age) to running
+// under this runner's lease, in one statement; none when the queue is empty. The claim counts
+// only once committed: run inside a write transaction (the runner's group commit; alone, it
+// makes its own), whose failing commit (a full disk) throws with nothing claimed.
 // started_at is the database's clock at the moment of the write (see TaskRecorder::finish).
+std::vector<ClaimedTask> claim_tasks(Db &db, const std::string &runner_id, TimePoint lease_until,
+                                     int limit);
+// claim_tasks for one.
 std::optional<ClaimedTask> claim_next_task(Db &db, const std::string &runner_id,
                                            TimePoint lease_until);
-
 // Extends one attempt's lease; false when the attempt no longer holds its task.
 bool renew_lease(Db &db, const AttemptClaim &claim, TimePoint lease_until);
 
 // Requeues (or, after max_attempts, fails with RUNNER_LOST) tasks whose lease has lapsed, and
-// marks the steps their attempt left running as interrupted. Returns how many tasks were
-// recovered; they are counted in ai_agent_lease_recoveries_total.
+// marks the steps their attempt left running as interrupted, in one transaction (the caller's,
+// if one is open). Returns how many tasks were recovered; they are counted in
+// ai_agent_lease_recoveries_total.
 int recover_expired_leases(Db &db, TimePoint now);
 
 // Gives a task back to the queue without counting the attempt (graceful shutdown).

@@ -1,8 +1,9 @@
 // What every task on this runner shares: the configuration, the log, the sandbox, the runner's
-// id and the flag that ends running tasks when a shutdown's grace period is over.
+// id, its writer and the flag that ends running tasks when a shutdown's grace period is over.
 #pragma once
 
 #include "core/config.h"
+#include "core/group_commit.h"
 #include "core/log.h"
 #include "runner/sandbox/sandbox.h"
 
@@ -16,6 +17,7 @@ struct RunnerEnvironment {
     const Log &log;
     const Sandbox &sandbox;
     std::string runner_id;
+    GroupCommitter &writes;            // every write of the runner's, in shared transactions
     const std::atomic<bool> &shutdown; // set when the grace period of a shutdown is over
 };
 

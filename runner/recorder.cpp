@@ -27,134 +27,180 @@ StepEnd StepEnd::failed(std::string error, std::string output) {
     return end;
 }
 
-TaskRecorder::TaskRecorder(Db &db, AttemptClaim claim) : db_(db), claim_(std::move(claim)) {
-    Query last = db_.query("SELECT coalesce(max(step_number), 0) FROM steps WHERE task_id = ?");
+TaskRecorder::TaskRecorder(Db &reads, GroupCommitter &writes, AttemptClaim claim)
+    : reads_(reads), writes_(writes), claim_(std::move(claim)) {
+    Query last = reads_.query("SELECT coalesce(max(step_number), 0) FROM steps WHERE task_id = ?");
     last->bind(1, claim_.task_id);
     last->executeStep();
     next_step_ = last->getColumn(0).getInt() + 1;
 }
 
-void TaskRecorder::check_lease() const {
-    if (lease_lost_)
+bool TaskRecorder::broken() const {
+    std::lock_guard<std::mutex> guard(trail_->mutex);
+    return trail_->failure != nullptr;
+}
+
+void TaskRecorder::check_record() const {
+    {
+        std::lock_guard<std::mutex> guard(trail_->mutex);
+        if (trail_->failure)
+            std::rethrow_exception(trail_->failure);
+    }
+    if (trail_->lease_lost)
         throw LeaseLost("task " + claim_.task_id + ": attempt " + std::to_string(claim_.attempt) +
                         " no longer holds the task");
 }
 
-void TaskRecorder::count_fenced_write() noexcept {
-    lease_lost_ = true;
+void TaskRecorder::lost(const char *write) const {
+    throw LeaseLost("task " + claim_.task_id + ": attempt " + std::to_string(claim_.attempt) +
+                    " lost its lease; its " + write + " was refused");
+}
+
+void TaskRecorder::run_fenced(Db &db, Trail &trail, const FencedWrite &write) {
+    if (trail.lease_lost)
+        return; // refused before: nothing of the attempt is written any more
+    if (write(db) == 1)
+        return;
+    trail.lease_lost = true;
     try {
-        db_.query("UPDATE metric_counters SET value = value + 1 "
-                  "WHERE name = 'ai_agent_fenced_writes_total' AND labels = ''")
+        db.query("UPDATE metric_counters SET value = value + 1 "
+                 "WHERE name = 'ai_agent_fenced_writes_total' AND labels = ''")
             ->exec();
     } catch (const std::exception &) {
         // The count is for operators; the refusal itself is what protects the task.
     }
 }
 
-void TaskRecorder::lost(const char *write) {
-    count_fenced_write();
-    throw LeaseLost("task " + claim_.task_id + ": attempt " + std::to_string(claim_.attempt) +
-                    " lost its lease; its " + write + " was refused");
+void TaskRecorder::write_now(const FencedWrite &write, const char *what) {
+    check_record();
+    Trail &trail = *trail_;
+    writes_.write([&](Db &db) { run_fenced(db, trail, write); });
+    check_record(); // an earlier write behind may have failed beside this one
+    if (trail.lease_lost)
+        lost(what);
+}
+
+void TaskRecorder::write_behind(FencedWrite write) {
+    check_record();
+    writes_.post(
+        [trail = trail_, write = std::move(write)](Db &db) { run_fenced(db, *trail, write); },
+        [trail = trail_](const std::exception_ptr &error) {
+            std::lock_guard<std::mutex> guard(trail->mutex);
+            if (error && !trail->failure)
+                trail->failure = error;
+        });
 }
 
 TaskRecorder::Step TaskRecorder::begin_step(StepType type, const std::string &description,
                                             const std::string &tool, const json_t *input) {
-    check_lease();
     const int number = next_step_++;
-    Query insert = db_.query(
-        "INSERT INTO steps (task_id, step_number, attempt, step_type, description, tool, input, "
-        "status, timestamp) SELECT :task, :number, :attempt, :type, :description, :tool, :input, "
-        "'running', :timestamp WHERE " +
-        fence_exists);
-    bind_claim(*insert, claim_);
-    insert->bind(":number", number);
-    insert->bind(":type", to_string(type));
-    insert->bind(":description", to_valid_utf8(description));
-    if (!tool.empty())
-        insert->bind(":tool", tool);
-    if (input)
-        insert->bind(":input", dump_json(input));
-    insert->bind(":timestamp", format_utc(Clock::now()));
-    if (insert->exec() != 1)
-        lost("step start");
+    const std::string input_text = input ? dump_json(input) : "";
+    const std::string timestamp = format_utc(Clock::now());
+    write_now(
+        [&](Db &db) {
+            Query insert = db.query("INSERT INTO steps (task_id, step_number, attempt, step_type, "
+                                    "description, tool, input, status, timestamp) "
+                                    "SELECT :task, :number, :attempt, :type, :description, :tool, "
+                                    ":input, 'running', :timestamp WHERE " +
+                                    fence_exists);
+            bind_claim(*insert, claim_);
+            insert->bind(":number", number);
+            insert->bind(":type", to_string(type));
+            insert->bind(":description", to_valid_utf8(description));
+            if (!tool.empty())
+                insert->bind(":tool", tool);
+            if (input)
+                insert->bind(":input", input_text);
+            insert->bind(":timestamp", timestamp);
+            return insert->exec();
+        },
+        "step start");
     return Step(*this, number);
 }
 
 void TaskRecorder::end_step(int step_number, const StepEnd &end) {
-    check_lease();
-    Query update =
-        db_.query("UPDATE steps SET status = :status, output = :output, error = :error, "
-                  "tokens_input = :tokens_input, tokens_output = :tokens_output, "
-                  "execution_time_ms = :milliseconds, finished_at = :finished "
-                  "WHERE task_id = :task AND attempt = :attempt AND step_number = :number "
-                  "AND status = 'running' AND " +
-                  fence_exists);
-    bind_claim(*update, claim_);
-    update->bind(":number", step_number);
-    update->bind(":status", to_string(end.status));
-    update->bind(":output", to_valid_utf8(end.output));
-    if (!end.error.empty())
-        update->bind(":error", to_valid_utf8(end.error));
-    if (end.tokens) {
-        update->bind(":tokens_input", static_cast<int64_t>(end.tokens->input));
-        update->bind(":tokens_output", static_cast<int64_t>(end.tokens->output));
-    }
-    update->bind(":milliseconds", static_cast<int64_t>(end.execution_time_ms));
-    update->bind(":finished", format_utc(Clock::now()));
-    if (update->exec() != 1)
-        lost("step end");
+    write_behind([claim = claim_, step_number, end, finished = format_utc(Clock::now())](Db &db) {
+        Query update =
+            db.query("UPDATE steps SET status = :status, output = :output, error = :error, "
+                     "tokens_input = :tokens_input, tokens_output = :tokens_output, "
+                     "execution_time_ms = :milliseconds, finished_at = :finished "
+                     "WHERE task_id = :task AND attempt = :attempt AND step_number = :number "
+                     "AND status = 'running' AND " +
+                     fence_exists);
+        bind_claim(*update, claim);
+        update->bind(":number", step_number);
+        update->bind(":status", to_string(end.status));
+        update->bind(":output", to_valid_utf8(end.output));
+        if (!end.error.empty())
+            update->bind(":error", to_valid_utf8(end.error));
+        if (end.tokens) {
+            update->bind(":tokens_input", static_cast<int64_t>(end.tokens->input));
+            update->bind(":tokens_output", static_cast<int64_t>(end.tokens->output));
+        }
+        update->bind(":milliseconds", static_cast<int64_t>(end.execution_time_ms));
+        update->bind(":finished", finished);
+        return update->exec();
+    });
 }
 
 void TaskRecorder::record_plan(const json_t *plan) {
-    check_lease();
-    Query update = db_.query(std::string("UPDATE tasks SET plan = :plan WHERE ") + attempt_fence);
-    bind_claim(*update, claim_);
-    update->bind(":plan", dump_json(plan));
-    if (update->exec() != 1)
-        lost("plan");
+    write_behind([claim = claim_, plan_text = dump_json(plan)](Db &db) {
+        Query update =
+            db.query(std::string("UPDATE tasks SET plan = :plan WHERE ") + attempt_fence);
+        bind_claim(*update, claim);
+        update->bind(":plan", plan_text);
+        return update->exec();
+    });
 }
 
 void TaskRecorder::record_model(const std::string &provider, const std::string &model) {
-    check_lease();
-    Query update =
-        db_.query(std::string("UPDATE tasks SET provider = :provider, model = :model WHERE ") +
-                  attempt_fence);
-    bind_claim(*update, claim_);
-    update->bind(":provider", provider);
-    update->bind(":model", model);
-    if (update->exec() != 1)
-        lost("model");
+    write_behind([claim = claim_, provider, model](Db &db) {
+        Query update =
+            db.query(std::string("UPDATE tasks SET provider = :provider, model = :model WHERE ") +
+                     attempt_fence);
+        bind_claim(*update, claim);
+        update->bind(":provider", provider);
+        update->bind(":model", model);
+        return update->exec();
+    });
 }
 
 bool TaskRecorder::finish(const TaskEnd &end) {
-    if (lease_lost_)
+    if (lease_lost())
         return false;
-    Query update = db_.query(
-        std::string("UPDATE tasks SET status = :status, result = :result, error_code = :code, "
-                    "error_message = :message, metrics = :metrics, "
-                    "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
-                    "lease_expires_at = NULL WHERE ") +
-        attempt_fence);
-    bind_claim(*update, claim_);
-    update->bind(":status", to_string(end.status));
-    if (end.result)
-        update->bind(":result", dump_json(end.result.get()));
-    if (!end.error_code.empty()) {
-        update->bind(":code", end.error_code);
-        update->bind(":message", to_valid_utf8(end.error_message));
+    try {
+        write_now(
+            [&](Db &db) {
+                Query update = db.query(
+                    std::string(
+                        "UPDATE tasks SET status = :status, result = :result, error_code = :code, "
+                        "error_message = :message, metrics = :metrics, "
+                        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+                        "lease_expires_at = NULL WHERE ") +
+                    attempt_fence);
+                bind_claim(*update, claim_);
+                update->bind(":status", to_string(end.status));
+                if (end.result)
+                    update->bind(":result", dump_json(end.result.get()));
+                if (!end.error_code.empty()) {
+                    update->bind(":code", end.error_code);
+                    update->bind(":message", to_valid_utf8(end.error_message));
+                }
+                if (end.metrics)
+                    update->bind(":metrics", dump_json(end.metrics.get()));
+                return update->exec();
+            },
+            "end");
+    } catch (const LeaseLost &) {
+        return false;
     }
-    if (end.metrics)
-        update->bind(":metrics", dump_json(end.metrics.get()));
-    if (update->exec() == 1)
-        return true;
-    count_fenced_write();
-    return false;
+    return true;
 }
 
 std::vector<EarlierCall> TaskRecorder::earlier_calls() {
-    Query select = db_.query("SELECT attempt, tool, description, status FROM steps "
-                             "WHERE task_id = ? AND attempt < ? AND tool IS NOT NULL "
-                             "ORDER BY step_number, attempt");
+    Query select = reads_.query("SELECT attempt, tool, description, status FROM steps "
+                                "WHERE task_id = ? AND attempt < ? AND tool IS NOT NULL "
+                                "ORDER BY step_number, attempt");
     select->bind(1, claim_.task_id);
     select->bind(2, claim_.attempt);
     std::vector<EarlierCall> calls;
@@ -191,7 +237,8 @@ TaskRecorder::Step::~Step() {
 void TaskRecorder::Step::end(StepEnd end) {
     end.execution_time_ms = elapsed_ms(started_);
     recorder_->end_step(number_, end);
-    ended_ = true; // not before: a failed write is tried once more, as failed, by the destructor
+    ended_ =
+        true; // not before: a refused hand-over is tried once more, as failed, by the destructor
 }
 
 } // namespace tr::runner

@@ -72,7 +72,8 @@ Stored store_end(TaskRecorder &recorder, const TaskEnd &end, const Log &log,
         try {
             return recorder.finish(end) ? Stored::Yes : Stored::LeaseLost;
         } catch (const SQLite::Exception &e) {
-            if (SteadyClock::now() + delay >= give_up_at) {
+            // A record broken by an earlier write stays broken: its order cannot be mended.
+            if (recorder.broken() || SteadyClock::now() + delay >= give_up_at) {
                 log.error(
                     "task.unrecorded",
                     {{"task_id", recorder.claim().task_id}, {"tries", tries}, {"error", e.what()}});
@@ -129,7 +130,7 @@ TaskEnd answered_end(const FinalAnswer &answer, const Agent &agent,
 
 // The end of an attempt its control stopped; nullopt when it must write nothing more (its lease
 // is gone) or gave the task back (a shutdown).
-std::optional<TaskEnd> stopped_end(Db &db, const AgentSetup &setup) {
+std::optional<TaskEnd> stopped_end(const AgentSetup &setup) {
     const Log &log = setup.environment.log;
     const std::optional<StopReason> reason = setup.control.stop_reason();
     if (reason == StopReason::LeaseLost) {
@@ -137,7 +138,8 @@ std::optional<TaskEnd> stopped_end(Db &db, const AgentSetup &setup) {
         return std::nullopt;
     }
     if (reason == StopReason::Shutdown) {
-        release_task(db, setup.recorder.claim());
+        setup.environment.writes.write(
+            [&](Db &writer) { release_task(writer, setup.recorder.claim()); });
         log.info("task.released", {{"task_id", setup.task.id}, {"reason", "shutdown"}});
         return std::nullopt;
     }
@@ -175,7 +177,7 @@ std::optional<TaskEnd> unexpected_end(const std::exception &e, const AgentSetup 
 }
 
 // Runs the agent and says how the attempt ended; nullopt when it must write nothing more.
-std::optional<TaskEnd> run_agent(Db &db, const AgentSetup &setup, SteadyClock::time_point started) {
+std::optional<TaskEnd> run_agent(const AgentSetup &setup, SteadyClock::time_point started) {
     std::optional<Agent> agent;
     std::optional<TaskEnd> end;
     try {
@@ -185,7 +187,7 @@ std::optional<TaskEnd> run_agent(Db &db, const AgentSetup &setup, SteadyClock::t
         log_lease_lost(setup.environment.log, setup.recorder.claim());
         return std::nullopt;
     } catch (const TaskStopped &) {
-        end = stopped_end(db, setup);
+        end = stopped_end(setup);
     } catch (const TaskFailure &failure) {
         end = failed_end(failure.code(), failure.what());
     } catch (const std::exception &e) {
@@ -202,7 +204,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
                       const ClaimedTask &task, const ControlRegistration &register_control) {
     const SteadyClock::time_point started = SteadyClock::now();
     const Log &log = environment.log;
-    TaskRecorder recorder(db, task.claim(environment.runner_id));
+    TaskRecorder recorder(db, environment.writes, task.claim(environment.runner_id));
     log.info("task.started",
              {{"task_id", task.id}, {"attempt", task.attempt}, {"priority", task.priority}});
 
@@ -231,7 +233,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
     const ControlScope scope(register_control, recorder.claim(), control);
     const ProviderResources resources{client, db, log, environment.config.execution};
     const std::optional<TaskEnd> end =
-        run_agent(db, {environment, task, context, model, resources, *control, recorder}, started);
+        run_agent({environment, task, context, model, resources, *control, recorder}, started);
     if (!end)
         return;
     const Stored stored = store_end(recorder, *end, log, lease_of(environment));

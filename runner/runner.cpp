@@ -96,16 +96,19 @@ int Runner::run() {
 
 int Runner::run_until_stopped(const sigset_t *stop_signals) {
     const UniqueFd signals = signal_fd(stop_signals);
+    writes_.emplace(config_.storage, log_, "runner " + id_, GroupCommitter::Settings{});
     {
-        Db db(config_.storage);
         char host[256] = "";
         ::gethostname(host, sizeof host - 1);
-        register_runner(db,
-                        {id_, host, static_cast<long>(::getpid()),
-                         config_.service.max_concurrent_tasks, to_string(sandbox_.kind()),
-                         sandbox_.user_text(), sandbox_.cgroups().description(),
-                         config_.tools.network},
-                        Clock::now());
+        const RunnerRecord record{id_,
+                                  host,
+                                  static_cast<long>(::getpid()),
+                                  config_.service.max_concurrent_tasks,
+                                  to_string(sandbox_.kind()),
+                                  sandbox_.user_text(),
+                                  sandbox_.cgroups().description(),
+                                  config_.tools.network};
+        writes_->write([&](Db &writer) { register_runner(writer, record, Clock::now()); });
     }
     log_.info("runner.started", {{"runner", id_},
                                  {"workers", config_.service.max_concurrent_tasks},
@@ -142,10 +145,12 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
     changed_.notify_all();
     supervisor.join();
 
-    Db db(config_.storage);
-    for (const ClaimedTask &task : unstarted)
-        release_task(db, task.claim(id_));
-    record_runner_stopped(db, id_, Clock::now());
+    writes_->write([&](Db &writer) {
+        for (const ClaimedTask &task : unstarted)
+            release_task(writer, task.claim(id_));
+        record_runner_stopped(writer, id_, Clock::now());
+    });
+    writes_.reset();
     log_.info("runner.stopped", {{"runner", id_}});
     return 0;
 }
@@ -153,7 +158,7 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
 void Runner::work() {
     Db db(config_.storage);
     ModelClient client; // this worker's connection to the provider, kept open between calls
-    const RunnerEnvironment environment{config_, log_, sandbox_, id_, abort_tasks_};
+    const RunnerEnvironment environment{config_, log_, sandbox_, id_, *writes_, abort_tasks_};
     const ControlRegistration registration = [this](const AttemptClaim &claim,
                                                     std::shared_ptr<TaskControl> control) {
         register_control(claim, std::move(control));
@@ -193,23 +198,32 @@ void Runner::register_control(const AttemptClaim &claim, std::shared_ptr<TaskCon
 }
 
 void Runner::claim_while_idle(Db &db) {
-    if (!anything_queued(db))
-        return;
-    for (;;) {
-        {
-            std::lock_guard<std::mutex> guard(mutex_);
-            if (stopping_ || idle_workers_ <= static_cast<int>(queue_.size()))
-                return;
-        }
-        std::optional<ClaimedTask> task = claim_next_task(
-            db, id_, Clock::now() + std::chrono::seconds(config_.execution.lease_seconds));
-        if (!task)
-            return;
-        log_.debug("task.claimed", {{"task_id", task->id}, {"attempt", task->attempt}});
+    int wanted = 0;
+    {
         std::lock_guard<std::mutex> guard(mutex_);
-        queue_.push_back(std::move(*task));
-        changed_.notify_all();
+        if (stopping_ || !maybe_queued_)
+            return;
+        wanted = idle_workers_ - static_cast<int>(queue_.size());
     }
+    if (wanted <= 0)
+        return;
+    if (!anything_queued(db)) {
+        forget_queued_work();
+        return;
+    }
+    std::vector<ClaimedTask> claimed;
+    const TimePoint lease_until =
+        Clock::now() + std::chrono::seconds(config_.execution.lease_seconds);
+    writes_->write([&](Db &writer) { claimed = claim_tasks(writer, id_, lease_until, wanted); });
+    std::lock_guard<std::mutex> guard(mutex_);
+    // Fewer than asked for: the queue is empty (for this runner) until a wake or the next poll.
+    if (static_cast<int>(claimed.size()) < wanted)
+        maybe_queued_ = false;
+    for (ClaimedTask &task : claimed) {
+        log_.debug("task.claimed", {{"task_id", task.id}, {"attempt", task.attempt}});
+        queue_.push_back(std::move(task));
+    }
+    changed_.notify_all();
 }
 
 void Runner::deliver_cancellations(Db &db) {
@@ -223,7 +237,7 @@ void Runner::deliver_cancellations(Db &db) {
 // Per attempt, not per runner: an attempt's lease is renewed only while its worker pulses, and
 // an attempt whose lease is gone (recovered while this process was stopped, say) is told to
 // stop at once — its command killed, its model call aborted — and writes nothing more.
-void Runner::renew_leases(Db &db, TimePoint lease_until) {
+void Runner::renew_leases(Db &writer, TimePoint lease_until) {
     const auto pulse_window = std::chrono::seconds(config_.execution.lease_seconds) / 2;
     std::vector<Running> running;
     std::vector<AttemptClaim> waiting; // claimed, handed over, not yet started
@@ -239,17 +253,20 @@ void Runner::renew_leases(Db &db, TimePoint lease_until) {
             log_.warn("task.worker_stalled", {{"task_id", attempt.claim.task_id}});
             continue; // its lease lapses; recovery takes the task
         }
-        if (!renew_lease(db, attempt.claim, lease_until)) {
+        if (!renew_lease(writer, attempt.claim, lease_until)) {
             log_.warn("task.lease_lost",
                       {{"task_id", attempt.claim.task_id}, {"attempt", attempt.claim.attempt}});
             attempt.control->lose_lease();
         }
     }
     for (const AttemptClaim &claim : waiting)
-        renew_lease(db, claim, lease_until);
+        renew_lease(writer, claim, lease_until);
 }
 
-void Runner::heartbeat(Db &db, ProcessStats &stats) {
+// One write: the runner's row, every lease it holds, and the recovery of other runners' lapsed
+// leases. (A lease found lost stops its attempt at once; should the transaction then fail, the
+// attempt would have stopped anyway as its lease is not renewed.)
+void Runner::heartbeat(ProcessStats &stats) {
     Heartbeat beat;
     {
         std::lock_guard<std::mutex> guard(mutex_);
@@ -258,10 +275,14 @@ void Runner::heartbeat(Db &db, ProcessStats &stats) {
     stats.sample();
     beat.cpu_percent = stats.cpu_percent();
     beat.memory_mb = stats.memory_mb();
-    const TimePoint wall = Clock::now();
-    record_heartbeat(db, id_, beat, wall);
-    renew_leases(db, wall + std::chrono::seconds(config_.execution.lease_seconds));
-    if (const int recovered = recover_expired_leases(db, wall))
+    int recovered = 0;
+    writes_->write([&](Db &writer) {
+        const TimePoint wall = Clock::now();
+        record_heartbeat(writer, id_, beat, wall);
+        renew_leases(writer, wall + std::chrono::seconds(config_.execution.lease_seconds));
+        recovered = recover_expired_leases(writer, wall);
+    });
+    if (recovered)
         log_.warn("tasks.recovered", {{"count", recovered}});
 }
 
@@ -287,23 +308,26 @@ void Runner::supervise() {
     const auto poll = std::chrono::milliseconds(config_.execution.poll_interval_ms);
     SteadyClock::time_point next_heartbeat = SteadyClock::now();
     SteadyClock::time_point next_cancel_check = SteadyClock::now();
+    SteadyClock::time_point next_poll = SteadyClock::now() + poll;
     ProcessStats stats; // CPU between heartbeats, memory at each
     for (;;) {
         const SteadyClock::time_point now = SteadyClock::now();
         try {
             if (now >= next_heartbeat) {
                 next_heartbeat = now + runner_heartbeat_interval;
-                heartbeat(db, stats);
+                heartbeat(stats);
                 watchdog_.beat(); // only after the leases were renewed
                 note_writes_succeed();
             }
             if (now >= next_cancel_check) {
-                deliver_cancellations(db);
+                if (has_running_tasks())
+                    deliver_cancellations(db);
                 next_cancel_check = now + cancel_check_interval;
             }
             if (!writes_failing_)
                 claim_while_idle(db);
         } catch (const SQLite::Exception &e) {
+            forget_queued_work(); // until the next poll: no claim again at once
             if (is_write_failure(e)) {
                 note_write_failure(e);
                 next_heartbeat = now + write_backoff_;
@@ -312,12 +336,37 @@ void Runner::supervise() {
             }
         } catch (const std::exception &e) {
             // A failing tick must not end supervision; the next one tries again.
+            forget_queued_work();
             log_.warn("runner.supervision_failed", {{"error", e.what()}});
         }
+        // Until the next tick of the poll, the heartbeat or the cancellation check — or sooner,
+        // when a worker is idle while there may be queued work: a task that ends makes room
+        // for the next at once, not at the next poll.
         std::unique_lock<std::mutex> lock(mutex_);
-        if (changed_.wait_for(lock, poll, [this] { return supervisor_done_; }))
+        const SteadyClock::time_point wake =
+            std::min({next_poll, next_heartbeat,
+                      running_.empty() ? SteadyClock::time_point::max() : next_cancel_check});
+        const bool claim_now = changed_.wait_until(lock, wake, [this] {
+            return supervisor_done_ || (maybe_queued_ && !stopping_ && !writes_failing_ &&
+                                        idle_workers_ > static_cast<int>(queue_.size()));
+        });
+        if (supervisor_done_)
             return;
+        if (!claim_now || SteadyClock::now() >= next_poll) {
+            maybe_queued_ = true; // the poll: whatever was submitted meanwhile is looked for
+            next_poll = SteadyClock::now() + poll;
+        }
     }
+}
+
+bool Runner::has_running_tasks() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return !running_.empty();
+}
+
+void Runner::forget_queued_work() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    maybe_queued_ = false;
 }
 
 } // namespace tr::runner

@@ -1,5 +1,6 @@
 // The runner process: one supervisor thread and max_concurrent_tasks worker threads, each with
-// its own SQLite connection.
+// its own SQLite connection for reads, and one group committer through which all of them write,
+// so the runner's writes share transactions (see core/group_commit.h).
 //
 // The supervisor claims tasks only while a worker is idle (so a claimed task never waits in
 // memory), renews each attempt's lease with the heartbeat while its worker shows it is alive,
@@ -11,6 +12,7 @@
 #pragma once
 
 #include "core/config.h"
+#include "core/group_commit.h"
 #include "core/log.h"
 #include "core/process_stats.h"
 #include "core/unique_fd.h"
@@ -26,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace tr::runner {
@@ -52,10 +55,14 @@ private:
     int run_until_stopped(const sigset_t *stop_signals);
     void supervise();
     void work();
+    // Claims as many tasks as workers are idle, in one statement.
     void claim_while_idle(Db &db);
+    bool has_running_tasks();
+    // The queue was found empty: no claim is tried until a poll (or a wake) says otherwise.
+    void forget_queued_work();
     void deliver_cancellations(Db &db);
-    void heartbeat(Db &db, ProcessStats &stats);
-    void renew_leases(Db &db, TimePoint lease_until);
+    void heartbeat(ProcessStats &stats);
+    void renew_leases(Db &writer, TimePoint lease_until);
     void register_control(const AttemptClaim &claim, std::shared_ptr<TaskControl> control);
     void note_write_failure(const std::exception &e);
     void note_writes_succeed();
@@ -65,14 +72,16 @@ private:
     const Sandbox &sandbox_;
     const Watchdog &watchdog_;
     std::string id_;
-    UniqueFd stop_requests_; // an eventfd: request_stop() writes, run() polls
+    UniqueFd stop_requests_;               // an eventfd: request_stop() writes, run() polls
+    std::optional<GroupCommitter> writes_; // while run() runs
 
     std::mutex mutex_;
     std::condition_variable changed_; // queue, idle count, active count or stopping changed
     std::deque<ClaimedTask> queue_;
     int idle_workers_ = 0;
     int active_tasks_ = 0;
-    bool stopping_ = false; // no more claims; workers exit when idle
+    bool stopping_ = false;    // no more claims; workers exit when idle
+    bool maybe_queued_ = true; // false once a look found nothing to claim, until the next poll
     bool supervisor_done_ = false;
     struct Running {
         AttemptClaim claim;

@@ -39,9 +39,18 @@ protected:
         prepare_database_file(path_);
         db_ = std::make_unique<Db>(path_);
         migrate(db_->handle());
+        storage_.database = path_;
+        writes_ = std::make_unique<GroupCommitter>(storage_, log_, "claim_test",
+                                                   GroupCommitter::Settings{});
     }
 
     Db &db() { return *db_; }
+    // The writer a recorder writes through, as the runner's do.
+    GroupCommitter &writes() { return *writes_; }
+    // Returns once every write handed over before it is committed (or refused).
+    void settle() {
+        writes().write([](Db &) {});
+    }
 
     std::string insert(const std::string &text, Priority priority = Priority::Normal,
                        TimePoint created = t0, std::optional<std::string> id = std::nullopt) {
@@ -87,6 +96,9 @@ protected:
     TempDir dir_;
     std::string path_;
     std::unique_ptr<Db> db_;
+    StorageConfig storage_;
+    Log log_{"claim_test", LogLevel::Error};
+    std::unique_ptr<GroupCommitter> writes_;
 };
 
 TEST_F(ClaimTest, ClaimingAnEmptyQueueReturnsNothing) {
@@ -235,7 +247,7 @@ TEST_F(ClaimTest, RenewLeaseRefusesTasksThatAreNoLongerRunning) {
     const std::string id = insert("done");
     const std::optional<ClaimedTask> task = claim("a", now);
     ASSERT_TRUE(task);
-    TaskRecorder recorder(db(), task->claim("a"));
+    TaskRecorder recorder(db(), writes(), task->claim("a"));
     ASSERT_TRUE(recorder.finish(TaskEnd{}));
     EXPECT_FALSE(renew_lease(db(), task->claim("a"), now + seconds(90)));
     EXPECT_EQ(column(id, "status"), "completed");
@@ -247,9 +259,12 @@ TEST_F(ClaimTest, ALapsedLeaseHoldsNothingEvenBeforeRecovery) {
     const std::optional<ClaimedTask> task = claim("r", Clock::now() - seconds(40), seconds(30));
     ASSERT_TRUE(task);
     EXPECT_FALSE(renew_lease(db(), task->claim("r"), Clock::now() + seconds(30)));
-    TaskRecorder recorder(db(), task->claim("r"));
-    EXPECT_THROW(recorder.record_plan(JsonPtr(json_object()).get()), LeaseLost);
+    TaskRecorder recorder(db(), writes(), task->claim("r"));
+    // Handed over without a wait; the refusal shows at the next write, which waits.
+    recorder.record_plan(JsonPtr(json_object()).get());
+    EXPECT_THROW(recorder.begin_step(StepType::Planning, "plan", "", nullptr), LeaseLost);
     EXPECT_TRUE(recorder.lease_lost());
+    EXPECT_THROW(recorder.record_plan(JsonPtr(json_object()).get()), LeaseLost);
     EXPECT_FALSE(recorder.finish(TaskEnd{}));
     EXPECT_EQ(column(id, "status"), "running"); // until recovery takes it
 }
@@ -259,7 +274,7 @@ TEST_F(ClaimTest, RecoverRequeuesAnExpiredTaskAndInterruptsItsRunningSteps) {
     const TimePoint now = Clock::now();
     const std::optional<ClaimedTask> task = claim("dead", now, seconds(30));
     ASSERT_TRUE(task);
-    TaskRecorder recorder(db(), task->claim("dead"));
+    TaskRecorder recorder(db(), writes(), task->claim("dead"));
     recorder.begin_step(StepType::Planning, "plan", "", nullptr).end(StepEnd::completed("ok"));
     std::optional<TaskRecorder::Step> running;
     running.emplace(recorder.begin_step(StepType::ToolUse, "read a.txt", "read_file", nullptr));
@@ -284,6 +299,7 @@ TEST_F(ClaimTest, RecoverRequeuesAnExpiredTaskAndInterruptsItsRunningSteps) {
     EXPECT_EQ(again->attempt, 2);
     // The step the dead attempt left open is not ended by it any more.
     running.reset();
+    settle();
     EXPECT_EQ(step_column(id, 2, "status"), "interrupted");
 }
 
@@ -295,12 +311,12 @@ TEST_F(ClaimTest, AStaleAttemptChangesNothingOfTheAttemptThatReplacedIt) {
         const TimePoint now = Clock::now();
         const std::optional<ClaimedTask> first = claim("same", now - seconds(31), seconds(30));
         ASSERT_TRUE(first);
-        TaskRecorder stale(db(), first->claim("same"));
+        TaskRecorder stale(db(), writes(), first->claim("same"));
         ASSERT_EQ(recover_expired_leases(db(), now), 1);
         const std::optional<ClaimedTask> second = claim(next_runner, now);
         ASSERT_EQ(second->id, id);
         ASSERT_EQ(second->attempt, 2);
-        TaskRecorder live(db(), second->claim(next_runner));
+        TaskRecorder live(db(), writes(), second->claim(next_runner));
         live.begin_step(StepType::Planning, "plan", "", nullptr).end(StepEnd::completed("plan"));
         const double fenced_before = counter("ai_agent_fenced_writes_total");
 
@@ -331,7 +347,7 @@ TEST_F(ClaimTest, AStepOpenWhenTheLeaseIsLostIsLeftForRecoveryToInterrupt) {
     const std::string id = insert("lost mid-step");
     const TimePoint now = Clock::now();
     const std::optional<ClaimedTask> first = claim("r", now - seconds(31), seconds(30));
-    TaskRecorder stale(db(), first->claim("r"));
+    TaskRecorder stale(db(), writes(), first->claim("r"));
     {
         SQLite::Statement open(db().handle(),
                                "INSERT INTO steps (task_id, step_number, attempt, step_type, "
@@ -362,7 +378,7 @@ TEST_F(ClaimTest, EarlierCallsListTheToolCallsOfEarlierAttempts) {
     }
     ASSERT_EQ(recover_expired_leases(db(), now), 1);
     const std::optional<ClaimedTask> second = claim("r", now);
-    TaskRecorder recorder(db(), second->claim("r"));
+    TaskRecorder recorder(db(), writes(), second->claim("r"));
     const std::vector<EarlierCall> calls = recorder.earlier_calls();
     ASSERT_EQ(calls.size(), 1u);
     EXPECT_EQ(calls[0].attempt, 1);
@@ -391,7 +407,7 @@ TEST_F(ClaimTest, RecoverLeavesOtherRunnersLiveTasksAndFinishedTasksAlone) {
     ASSERT_EQ(claim("alive", now, seconds(60))->id, live);
     const std::optional<ClaimedTask> done = claim("alive", now, seconds(10));
     ASSERT_EQ(done->id, finished);
-    ASSERT_TRUE(TaskRecorder(db(), done->claim("alive")).finish(TaskEnd{}));
+    ASSERT_TRUE(TaskRecorder(db(), writes(), done->claim("alive")).finish(TaskEnd{}));
 
     EXPECT_EQ(recover_expired_leases(db(), now + seconds(20)), 1);
     EXPECT_EQ(column(expired, "status"), "queued");

@@ -149,11 +149,11 @@ TEST_F(GroupCommitTest, WithoutADatabaseEverySubmissionIsRefusedAsUnavailable) {
                 ADD_FAILURE() << "a submission was answered without a database";
             } catch (const Error &e) {
                 EXPECT_EQ(e.code(), ErrorCode::ServiceUnavailable);
-                EXPECT_EQ(std::string(e.what()), "the database cannot be opened");
+                EXPECT_EQ(std::string(e.what()), "the database's files cannot be opened");
             }
         }
     }
-    EXPECT_TRUE(contains(test::read_text(dir_ / "commit.log"), "event=group_commit.failed"));
+    EXPECT_TRUE(contains(test::read_text(dir_ / "commit.log"), "event=group_commit.cannot_open"));
     EXPECT_FALSE(test::exists(dir_ / "missing"));
 }
 
