@@ -64,7 +64,8 @@ std::vector<ClaimedTask> claim_tasks(Db &db, const std::string &runner_id, TimeP
             "                    AND earlier.status IN ('queued', 'running'))) "
             "            ORDER BY t.priority_rank DESC, t.created_at, t.rowid LIMIT :limit) "
             "RETURNING id, task, context, priority, attempts, coalesce(owner, ''), "
-            "priority_rank, created_at, rowid");
+            "priority_rank, created_at, rowid, "
+            "(SELECT coalesce(max(step_number), 0) FROM steps WHERE task_id = tasks.id)");
         claim->bind(":runner", runner_id);
         claim->bind(":lease", format_utc(lease_until));
         claim->bind(":limit", limit);
@@ -83,6 +84,7 @@ std::vector<ClaimedTask> claim_tasks(Db &db, const std::string &runner_id, TimeP
             task.priority = claim->getColumn(3).getString();
             task.attempt = claim->getColumn(4).getInt();
             task.owner = claim->getColumn(5).getString();
+            task.last_step = claim->getColumn(9).getInt();
             ranked.push_back({claim->getColumn(6).getInt(), claim->getColumn(7).getString(),
                               claim->getColumn(8).getInt64(), std::move(task)});
         }

@@ -7,9 +7,11 @@
 // task; the lapsed attempt's writes are fenced out from then on (see AttemptClaim).
 #pragma once
 
+#include "core/config.h"
 #include "core/db.h"
 #include "core/time.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +45,10 @@ struct ClaimedTask {
     std::string priority;
     std::string owner; // the submitting key's owner; empty without authentication
     int attempt = 0;   // 1 for the first run
+    int last_step = 0; // the highest step number earlier attempts left; new steps follow it
+    // The live (model) settings (core/config_store.h) as they were when the task was claimed: a
+    // change applies from the next claim on. Set by the runner; null: read them at the start.
+    std::shared_ptr<const ModelConfig> model;
 
     AttemptClaim claim(const std::string &runner_id) const { return {id, runner_id, attempt}; }
 };

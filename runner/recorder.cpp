@@ -9,6 +9,12 @@ namespace {
 const std::string fence_exists =
     std::string("EXISTS (SELECT 1 FROM tasks WHERE ") + attempt_fence + ")";
 
+bool holds_fence(Db &db, const AttemptClaim &claim) {
+    Query fence = db.query("SELECT " + fence_exists);
+    bind_claim(*fence, claim);
+    return fence->executeStep() && fence->getColumn(0).getInt() == 1;
+}
+
 } // namespace
 
 StepEnd StepEnd::completed(std::string output, std::optional<TokenUsage> tokens) {
@@ -27,8 +33,13 @@ StepEnd StepEnd::failed(std::string error, std::string output) {
     return end;
 }
 
-TaskRecorder::TaskRecorder(Db &reads, GroupCommitter &writes, AttemptClaim claim)
+TaskRecorder::TaskRecorder(Db &reads, GroupCommitter &writes, AttemptClaim claim,
+                           std::optional<int> last_step)
     : reads_(reads), writes_(writes), claim_(std::move(claim)) {
+    if (last_step) {
+        next_step_ = *last_step + 1;
+        return;
+    }
     Query last = reads_.query("SELECT coalesce(max(step_number), 0) FROM steps WHERE task_id = ?");
     last->bind(1, claim_.task_id);
     last->executeStep();
@@ -98,12 +109,16 @@ TaskRecorder::Step TaskRecorder::begin_step(StepType type, const std::string &de
     const std::string timestamp = format_utc(Clock::now());
     write_now(
         [&](Db &db) {
+            // The fence, then the insert: one write, as both run in the committer's transaction.
+            // (An INSERT ... SELECT on a table with triggers goes through a temporary table.)
+            if (!holds_fence(db, claim_))
+                return 0;
             Query insert = db.query("INSERT INTO steps (task_id, step_number, attempt, step_type, "
                                     "description, tool, input, status, timestamp) "
-                                    "SELECT :task, :number, :attempt, :type, :description, :tool, "
-                                    ":input, 'running', :timestamp WHERE " +
-                                    fence_exists);
-            bind_claim(*insert, claim_);
+                                    "VALUES (:task, :number, :attempt, :type, :description, :tool, "
+                                    ":input, 'running', :timestamp)");
+            insert->bind(":task", claim_.task_id);
+            insert->bind(":attempt", claim_.attempt);
             insert->bind(":number", number);
             insert->bind(":type", to_string(type));
             insert->bind(":description", to_valid_utf8(description));

@@ -80,9 +80,11 @@ class TaskRecorder {
 public:
     class Step;
 
-    // Numbers new steps after any left by an earlier attempt of the same task. `reads` is the
-    // worker's own connection; the writes go through `writes`.
-    TaskRecorder(Db &reads, GroupCommitter &writes, AttemptClaim claim);
+    // Numbers new steps after `last_step`, the last one an earlier attempt of the same task left
+    // (read from the database when not given). `reads` is the worker's own connection; the
+    // writes go through `writes`.
+    TaskRecorder(Db &reads, GroupCommitter &writes, AttemptClaim claim,
+                 std::optional<int> last_step = std::nullopt);
 
     // Inserts a step in status running, and returns once that is committed. Throws LeaseLost.
     Step begin_step(StepType type, const std::string &description, const std::string &tool,

@@ -204,7 +204,8 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
                       const ClaimedTask &task, const ControlRegistration &register_control) {
     const SteadyClock::time_point started = SteadyClock::now();
     const Log &log = environment.log;
-    TaskRecorder recorder(db, environment.writes, task.claim(environment.runner_id));
+    TaskRecorder recorder(db, environment.writes, task.claim(environment.runner_id),
+                          task.last_step);
     log.info("task.started",
              {{"task_id", task.id}, {"attempt", task.attempt}, {"priority", task.priority}});
 
@@ -221,7 +222,7 @@ void run_claimed_task(Db &db, ModelClient &client, const RunnerEnvironment &envi
     // PUT /api/v1/config/model) applies from the next task on.
     ResolvedModel model;
     try {
-        model = resolve_model(live_config(environment.config, db).model);
+        model = resolve_model(task.model ? *task.model : live_config(environment.config, db).model);
     } catch (const Error &e) {
         finish_early(recorder, environment, task_error::model_error,
                      std::string("the model configuration cannot be used: ") + e.what());

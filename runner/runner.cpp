@@ -1,6 +1,7 @@
 // Supervisor and workers.
 #include "runner/runner.h"
 
+#include "core/config_store.h"
 #include "core/db.h"
 #include "core/process_stats.h"
 #include "core/random.h"
@@ -214,12 +215,23 @@ void Runner::claim_while_idle(Db &db) {
     std::vector<ClaimedTask> claimed;
     const TimePoint lease_until =
         Clock::now() + std::chrono::seconds(config_.execution.lease_seconds);
-    writes_->write([&](Db &writer) { claimed = claim_tasks(writer, id_, lease_until, wanted); });
+    std::shared_ptr<const ModelConfig> model;
+    writes_->write([&](Db &writer) {
+        claimed = claim_tasks(writer, id_, lease_until, wanted);
+        if (claimed.empty())
+            return;
+        try { // in the claim's transaction: what a change committed before it holds
+            model = std::make_shared<const ModelConfig>(live_config(config_, writer).model);
+        } catch (const Error &) {
+            // A stored setting no longer valid: each task reads them again, and fails saying why.
+        }
+    });
     std::lock_guard<std::mutex> guard(mutex_);
     // Fewer than asked for: the queue is empty (for this runner) until a wake or the next poll.
     if (static_cast<int>(claimed.size()) < wanted)
         maybe_queued_ = false;
     for (ClaimedTask &task : claimed) {
+        task.model = model;
         log_.debug("task.claimed", {{"task_id", task.id}, {"attempt", task.attempt}});
         queue_.push_back(std::move(task));
     }

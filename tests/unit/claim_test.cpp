@@ -3,6 +3,7 @@
 // shutdown. Every test works on a real, freshly migrated SQLite file.
 #include "runner/claim.h"
 
+#include "core/batch_store.h"
 #include "core/db.h"
 #include "core/error.h"
 #include "core/migrate.h"
@@ -118,6 +119,61 @@ TEST_F(ClaimTest, ClaimOrderIsPriorityFirstThenAge) {
         order.push_back(task->id);
     EXPECT_EQ(order, (std::vector<std::string>{critical, critical_new, high, normal_old, normal_new,
                                                low}));
+}
+
+TEST_F(ClaimTest, OneClaimTakesSeveralTasksInQueueOrder) {
+    const std::string low = insert("low", Priority::Low, t0);
+    const std::string normal = insert("normal", Priority::Normal, t0 + milliseconds(1));
+    const std::string critical = insert("critical", Priority::Critical, t0 + milliseconds(2));
+    const std::string high = insert("high", Priority::High, t0 + milliseconds(3));
+    const std::vector<ClaimedTask> first = claim_tasks(db(), "r1", t0 + seconds(30), 3);
+    std::vector<std::string> ids;
+    for (const ClaimedTask &task : first) {
+        ids.push_back(task.id);
+        EXPECT_EQ(task.attempt, 1);
+        EXPECT_EQ(task.last_step, 0);
+        EXPECT_EQ(column(task.id, "status"), "running");
+        EXPECT_EQ(column(task.id, "runner_id"), "r1");
+    }
+    EXPECT_EQ(ids, (std::vector<std::string>{critical, high, normal}));
+    const std::vector<ClaimedTask> rest = claim_tasks(db(), "r2", t0 + seconds(30), 10);
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(rest[0].id, low);
+    EXPECT_TRUE(claim_tasks(db(), "r3", t0 + seconds(30), 10).empty());
+}
+
+TEST_F(ClaimTest, OneClaimTakesOnlyTheNextTaskOfASequentialBatch) {
+    BatchRequest batch;
+    batch.sequential = true;
+    for (const char *text : {"first", "second", "third"}) {
+        TaskRequest request;
+        request.task = text;
+        batch.tasks.push_back(std::move(request));
+    }
+    const SubmittedBatch stored = insert_batch(db(), batch, "", t0);
+    const std::string alone = insert("alone", Priority::Normal, t0 + milliseconds(1));
+    const std::vector<ClaimedTask> claimed = claim_tasks(db(), "r1", t0 + seconds(30), 10);
+    std::vector<std::string> ids;
+    for (const ClaimedTask &task : claimed)
+        ids.push_back(task.id);
+    EXPECT_EQ(ids, (std::vector<std::string>{stored.tasks[0].id, alone}));
+}
+
+TEST_F(ClaimTest, AClaimSaysWhereTheStepsOfEarlierAttemptsEnd) {
+    const std::string id = insert("again");
+    const std::optional<ClaimedTask> first = claim("r", Clock::now());
+    ASSERT_TRUE(first);
+    {
+        TaskRecorder recorder(db(), writes(), first->claim("r"), first->last_step);
+        recorder.begin_step(StepType::Planning, "plan", "", nullptr).end(StepEnd::completed("p"));
+        recorder.begin_step(StepType::ToolUse, "list", "list_files", nullptr)
+            .end(StepEnd::completed("l"));
+        settle();
+    }
+    ASSERT_TRUE(release_task(db(), first->claim("r")));
+    const std::optional<ClaimedTask> second = claim("r", Clock::now());
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->last_step, 2);
 }
 
 TEST_F(ClaimTest, TasksSubmittedInTheSameMillisecondAreClaimedInSubmissionOrder) {
