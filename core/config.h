@@ -107,8 +107,9 @@ struct ServiceConfig {
 
 struct StorageConfig {
     std::string database = "data/task-runner.db";
-    std::string synchronous = "normal"; // normal: survives a crash; full: survives power loss
-    std::string run_dir;                // sockets and nginx state; empty: a private temp dir
+    std::string synchronous =
+        "full";          // what an API answer survives: full, power loss; normal, a crash
+    std::string run_dir; // sockets and nginx state; empty: a private temp dir
 };
 
 struct Config {

@@ -22,11 +22,15 @@ std::string describe(const std::exception_ptr &error) {
     }
 }
 
+// SQLite's own default for automatic checkpoints, in pages.
+constexpr int checkpoint_pages = 1000;
+
 } // namespace
 
 GroupCommitter::GroupCommitter(const StorageConfig &storage, const Log &log, std::string name,
                                Settings settings)
     : storage_(storage), log_(log), name_(std::move(name)), settings_(std::move(settings)),
+      checkpointer_(&GroupCommitter::run_checkpoints, this),
       committer_(&GroupCommitter::run, this) {}
 
 GroupCommitter::~GroupCommitter() {
@@ -36,6 +40,32 @@ GroupCommitter::~GroupCommitter() {
     }
     queued_.notify_all();
     committer_.join();
+    checkpoint_due_.notify_all();
+    checkpointer_.join();
+}
+
+void GroupCommitter::run_checkpoints() {
+    std::optional<Db> db;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        checkpoint_due_.wait(lock, [&] { return stopping_ || wal_full_; });
+        if (stopping_)
+            return;
+        wal_full_ = false;
+        lock.unlock();
+        try {
+            if (!db)
+                db.emplace(storage_);
+            const int status = sqlite3_wal_checkpoint_v2(
+                db->handle().getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            if (status != SQLITE_OK && status != SQLITE_BUSY) // busy: another is checkpointing
+                log_.warn("group_commit.checkpoint_failed",
+                          {{"writer", name_}, {"error", sqlite3_errstr(status)}});
+        } catch (const std::exception &e) {
+            log_.warn("group_commit.checkpoint_failed", {{"writer", name_}, {"error", e.what()}});
+        }
+        lock.lock();
+    }
 }
 
 void GroupCommitter::write(Write write) {
@@ -96,6 +126,19 @@ bool GroupCommitter::open_connection(std::deque<Pending> &group) {
         return true;
     try {
         db_.emplace(storage_);
+        // In place of SQLite's automatic checkpoint (itself a WAL hook): tell the checkpointer.
+        sqlite3_wal_hook(
+            db_->handle().getHandle(),
+            [](void *self, sqlite3 *, const char *, int pages) {
+                if (pages >= checkpoint_pages) {
+                    auto &committer = *static_cast<GroupCommitter *>(self);
+                    std::lock_guard<std::mutex> guard(committer.mutex_);
+                    committer.wal_full_ = true;
+                    committer.checkpoint_due_.notify_one();
+                }
+                return SQLITE_OK;
+            },
+            this);
         return true;
     } catch (const std::exception &e) {
         log_.error("group_commit.cannot_open", {{"writer", name_}, {"error", e.what()}});

@@ -5,6 +5,11 @@
 // the process holds SQLite's single write lock once per group instead of once per write, which
 // is what the other processes writing the same database wait for.
 //
+// The committer does not checkpoint: copying the WAL back into the database (every 1000 pages,
+// SQLite's default) would hold up every write queued behind it. A second thread does it on its
+// own connection, PASSIVE (it never waits for writers or readers), when a commit tells it the
+// WAL has grown that far.
+//
 // A write is a function run on the committer's connection inside the group's transaction. It
 // must not begin or end transactions of its own (savepoints are fine), and must not wait for
 // another write: the committer runs one write at a time, in the order they were handed over.
@@ -68,6 +73,7 @@ private:
     };
 
     void run();
+    void run_checkpoints();
     void commit(std::deque<Pending> &group);
     // Opens the connection if it is not open; false (with every write of the group failed) when
     // it cannot be.
@@ -86,6 +92,10 @@ private:
     std::condition_variable queued_;
     std::deque<Pending> queue_;
     bool stopping_ = false;
+    std::condition_variable checkpoint_due_;
+    bool wal_full_ = false; // a commit left the WAL at the checkpoint size or beyond
+
+    std::thread checkpointer_;
     std::thread committer_; // last: started once everything above exists
 };
 

@@ -47,7 +47,8 @@ bool anything_queued(Db &db) {
 Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox,
                const Watchdog &watchdog)
     : config_(config), log_(log), sandbox_(sandbox), watchdog_(watchdog), id_(make_runner_id()),
-      stop_requests_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      stop_requests_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), progress_storage_(config.storage) {
+    progress_storage_.synchronous = "normal";
     if (!stop_requests_.valid())
         throw Error(ErrorCode::InternalError, system_error_text("eventfd", errno));
 }
@@ -97,7 +98,7 @@ int Runner::run() {
 
 int Runner::run_until_stopped(const sigset_t *stop_signals) {
     const UniqueFd signals = signal_fd(stop_signals);
-    writes_.emplace(config_.storage, log_, "runner " + id_, GroupCommitter::Settings{});
+    writes_.emplace(progress_storage_, log_, "runner " + id_, GroupCommitter::Settings{});
     {
         char host[256] = "";
         ::gethostname(host, sizeof host - 1);

@@ -72,7 +72,13 @@ private:
     const Sandbox &sandbox_;
     const Watchdog &watchdog_;
     std::string id_;
-    UniqueFd stop_requests_;               // an eventfd: request_stop() writes, run() polls
+    UniqueFd stop_requests_; // an eventfd: request_stop() writes, run() polls
+    // The runner's writes are committed with synchronous=normal whatever storage.synchronous
+    // says: that setting is what an answer of the API promises (a 202 survives power loss). The
+    // runner's last moments of progress lost to a power loss leave its tasks as if it had stopped
+    // a moment earlier, which the leases recover from: those tasks run again. (A handler's durable
+    // commit also makes durable every runner write before it in the WAL.)
+    StorageConfig progress_storage_;
     std::optional<GroupCommitter> writes_; // while run() runs
 
     std::mutex mutex_;

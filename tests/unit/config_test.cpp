@@ -106,7 +106,7 @@ TEST(LoadConfig, AnEmptyFileGivesTheDefaults) {
     EXPECT_TRUE(config.service.allowed_hosts.empty());
     EXPECT_EQ(effective_allowed_hosts(config.service),
               (std::vector<std::string>{"127.0.0.1:8080", "localhost:8080", "[::1]:8080"}));
-    EXPECT_EQ(config.storage.synchronous, "normal");
+    EXPECT_EQ(config.storage.synchronous, "full");
     // The default "." is the config file's directory.
     EXPECT_EQ(config.tools.working_directory, dir.path());
     EXPECT_EQ(config.tools.allowed_paths, std::vector<std::string>{dir.path()});
