@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -189,6 +190,9 @@ int main(int argc, char **argv) {
              "body TEXT NOT NULL, created_at TEXT NOT NULL)");
         if (FCGX_Init() != 0)
             throw std::runtime_error("probe: FCGX_Init failed");
+        // libfcgi turns SIGTERM into "finish after the next request", which never comes to a
+        // thread blocked in accept. Every answered request is committed: nothing to finish.
+        std::signal(SIGTERM, SIG_DFL);
         const int listen_socket = FCGX_OpenSocket(options.socket.c_str(), 1024);
         if (listen_socket < 0)
             throw std::runtime_error("probe: cannot listen on " + options.socket);
