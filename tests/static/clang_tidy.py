@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-LAYERS = ("core", "fcgi", "runner", "cli", "client")
+LAYERS = ("core", "fcgi", "runner", "cli", "client", "bench")  # bench: the probe
 SKIPPED = 77
 
 
