@@ -154,7 +154,7 @@ std::vector<Setting> tools_settings() {
 std::vector<Setting> service_settings() {
     return {
         text("service.bind_address", [](Config &c) -> std::string & { return c.service.bind_address; }, "BIND_ADDRESS"),
-        integer("service.max_concurrent_tasks", [](Config &c) -> int & { return c.service.max_concurrent_tasks; }, 1, 256, "TASK_RUNNER_MAX_CONCURRENT_TASKS"),
+        integer("service.max_concurrent_tasks", [](Config &c) -> int & { return c.service.max_concurrent_tasks; }, 1, 1024, "TASK_RUNNER_MAX_CONCURRENT_TASKS"),
         integer("service.default_task_timeout", [](Config &c) -> int & { return c.service.default_task_timeout; }, 1, 86400, "TASK_RUNNER_DEFAULT_TASK_TIMEOUT"),
         boolean("service.enable_metrics", [](Config &c) -> bool & { return c.service.enable_metrics; }, "TASK_RUNNER_ENABLE_METRICS"),
         text("service.log_level", [](Config &c) -> std::string & { return c.service.log_level; }, "TASK_RUNNER_LOG_LEVEL", {"debug", "info", "warn", "error"}),

@@ -237,17 +237,19 @@ public:
     // is as planned; kills it (and throws Error naming the difference) when it is not.
     // `spawned` sees the child before bwrap is let go to start the command.
     ChildProcess start(std::chrono::steady_clock::time_point deadline,
-                       const std::function<void(const ChildProcess &)> &spawned) {
+                       const std::function<void(const ChildProcess &)> &spawned,
+                       const WaitingCallback &waiting) {
         ChildProcess child = ChildProcess::spawn(process_);
         spawned(child);
         handed_.clear();
         pins_.clear();
         if (!plan_)
             return child;
-        const std::optional<pid_t> builder = read_sandbox_pid(sandbox_info_.get(), deadline);
+        const std::optional<pid_t> builder =
+            read_sandbox_pid(sandbox_info_.get(), deadline, waiting);
         bool as_planned = false;
         try {
-            as_planned = builder && wait_for_sandbox(*builder, block_fd, deadline);
+            as_planned = builder && wait_for_sandbox(*builder, block_fd, deadline, waiting);
             if (as_planned)
                 check_sandbox(*builder, *plan_);
         } catch (const Error &) {
@@ -379,10 +381,12 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
     // can run, and forgets it only after the child is reaped (its pidfd tells it apart).
     std::optional<Watchdog::Watch> watched;
     ChildProcess child = launch.start(
-        std::min(deadline, started + std::chrono::seconds(20)), [&](const ChildProcess &spawned) {
+        std::min(deadline, started + std::chrono::seconds(20)),
+        [&](const ChildProcess &spawned) {
             if (const Watchdog *watchdog = sandbox.watchdog())
                 watched.emplace(watchdog->watch(spawned.pid(), group.kill_paths()));
-        });
+        },
+        [&control] { control.pulse(); });
     while (true) {
         read_available(child, result, spec.max_output_bytes, poll_slice_ms);
         if (const std::optional<ExitStatus> status = child.poll()) {

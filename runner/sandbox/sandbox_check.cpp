@@ -93,10 +93,13 @@ PlannedSandbox pin_layout(const SandboxLayout &layout) {
     return plan;
 }
 
-std::optional<pid_t> read_sandbox_pid(int info_fd, SteadyClock::time_point deadline) {
+std::optional<pid_t> read_sandbox_pid(int info_fd, SteadyClock::time_point deadline,
+                                      const WaitingCallback &waiting) {
     std::string text;
     char buffer[512];
     while (SteadyClock::now() < deadline) {
+        if (waiting)
+            waiting();
         pollfd ready{info_fd, POLLIN, 0};
         if (::poll(&ready, 1, 50) <= 0)
             continue;
@@ -114,10 +117,13 @@ std::optional<pid_t> read_sandbox_pid(int info_fd, SteadyClock::time_point deadl
     return pid > 0 ? std::optional<pid_t>(static_cast<pid_t>(pid)) : std::nullopt;
 }
 
-bool wait_for_sandbox(pid_t pid, int block_fd, SteadyClock::time_point deadline) {
+bool wait_for_sandbox(pid_t pid, int block_fd, SteadyClock::time_point deadline,
+                      const WaitingCallback &waiting) {
     const std::string proc = "/proc/" + std::to_string(pid);
     auto pause = std::chrono::microseconds(100);
     while (!blocked_reading(pid, block_fd)) {
+        if (waiting)
+            waiting();
         if (::access(proc.c_str(), F_OK) != 0 || SteadyClock::now() >= deadline)
             return false; // it failed to build the sandbox; its exit says why
         std::this_thread::sleep_for(pause);

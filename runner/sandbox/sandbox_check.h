@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,12 +41,18 @@ struct PlannedSandbox {
 // in it or is gone (then nothing ran).
 PlannedSandbox pin_layout(const SandboxLayout &layout);
 
+// Called at every turn of the waits below: a task's pulse (task_control.h), as a sandbox can
+// take seconds to build on a loaded machine, and its worker is not stalled meanwhile.
+using WaitingCallback = std::function<void()>;
+
 // bwrap's --info-fd says which process builds the sandbox; nullopt when bwrap ended first.
-std::optional<pid_t> read_sandbox_pid(int info_fd, std::chrono::steady_clock::time_point deadline);
+std::optional<pid_t> read_sandbox_pid(int info_fd, std::chrono::steady_clock::time_point deadline,
+                                      const WaitingCallback &waiting = {});
 
 // Waits until `pid` is blocked reading descriptor `block_fd`: its setup done, the command not
 // yet started. False when it ended first, or the deadline passed.
-bool wait_for_sandbox(pid_t pid, int block_fd, std::chrono::steady_clock::time_point deadline);
+bool wait_for_sandbox(pid_t pid, int block_fd, std::chrono::steady_clock::time_point deadline,
+                      const WaitingCallback &waiting = {});
 
 // Compares the root of `pid`, a finished sandbox, with the plan. Throws Error(InternalError)
 // naming the first place that is not as planned.
