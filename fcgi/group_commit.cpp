@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace tr::fcgi {
 namespace {
 
@@ -26,7 +28,8 @@ std::string describe(const std::exception_ptr &error) {
 } // namespace
 
 GroupCommit::GroupCommit(const Config &config, const Log &log, std::mutex &write_gate)
-    : config_(config), log_(log), write_gate_(write_gate), committer_(&GroupCommit::run, this) {}
+    : config_(config), log_(log), write_gate_(write_gate),
+      runners_(wake_directory(config.storage.database), log), committer_(&GroupCommit::run, this) {}
 
 GroupCommit::~GroupCommit() {
     {
@@ -70,6 +73,9 @@ void GroupCommit::run() {
         lock.unlock();
         if (db) {
             commit(*db, group);
+            if (std::any_of(group.begin(), group.end(),
+                            [](const Pending *p) { return p->result && !p->result->existing; }))
+                runners_.wake(); // before the answers: the task may start as its 202 leaves
         } else {
             for (Pending *pending : group)
                 pending->error = std::make_exception_ptr(

@@ -10,6 +10,7 @@
 #include "core/db.h"
 #include "core/log.h"
 #include "core/task_store.h"
+#include "core/wake_channel.h"
 
 #include <condition_variable>
 #include <deque>
@@ -53,6 +54,7 @@ private:
     std::condition_variable answered_;
     std::deque<Pending *> queue_;
     bool stopping_ = false;
+    RunnerWaker runners_; // told after each commit that stored a new task
     std::thread committer_;
 };
 
