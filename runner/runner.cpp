@@ -46,7 +46,8 @@ bool anything_queued(Db &db) {
 Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox,
                const Watchdog &watchdog)
     : config_(config), log_(log), sandbox_(sandbox), watchdog_(watchdog), id_(make_runner_id()),
-      stop_requests_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      stop_requests_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      other_runners_(wake_directory(config.storage.database), log) {
     if (!stop_requests_.valid())
         throw Error(ErrorCode::InternalError, system_error_text("eventfd", errno));
 }
@@ -107,9 +108,13 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
                          config_.tools.network},
                         Clock::now());
     }
+    // Bound before the supervisor's first look: a task queued after that look wakes it.
+    std::optional<WakeRelay> wakes;
+    listen_for_wakes(wakes);
     log_.info("runner.started", {{"runner", id_},
                                  {"workers", config_.service.max_concurrent_tasks},
-                                 {"sandbox", to_string(sandbox_.kind())}});
+                                 {"sandbox", to_string(sandbox_.kind())},
+                                 {"wake_socket", wakes ? wakes->listener().path() : "none"}});
     std::vector<std::thread> workers;
     workers.reserve(static_cast<std::size_t>(config_.service.max_concurrent_tasks));
     for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
@@ -141,10 +146,13 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
     }
     changed_.notify_all();
     supervisor.join();
+    wakes.reset(); // the socket goes: senders forget this runner
 
     Db db(config_.storage);
     for (const ClaimedTask &task : unstarted)
         release_task(db, task.claim(id_));
+    if (!unstarted.empty())
+        other_runners_.wake();
     record_runner_stopped(db, id_, Clock::now());
     log_.info("runner.stopped", {{"runner", id_}});
     return 0;
@@ -179,6 +187,7 @@ void Runner::work() {
         }
         lock.lock();
         --active_tasks_;
+        queue_empty_ = false; // a finished task may have freed the next of a sequential batch
         changed_.notify_all();
     }
 }
@@ -198,8 +207,12 @@ void Runner::claim_while_idle(Db &db) {
     for (;;) {
         {
             std::lock_guard<std::mutex> guard(mutex_);
-            if (stopping_ || idle_workers_ <= static_cast<int>(queue_.size()))
+            if (stopping_)
                 return;
+            if (idle_workers_ <= static_cast<int>(queue_.size())) {
+                queue_empty_ = false; // more may wait: look again when a worker is idle
+                return;
+            }
         }
         std::optional<ClaimedTask> task = claim_next_task(
             db, id_, Clock::now() + std::chrono::seconds(config_.execution.lease_seconds));
@@ -213,6 +226,11 @@ void Runner::claim_while_idle(Db &db) {
 }
 
 void Runner::deliver_cancellations(Db &db) {
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        if (running_.empty())
+            return; // nothing to cancel: no query
+    }
     const std::vector<std::string> cancelled = cancel_requests(db, id_);
     std::lock_guard<std::mutex> guard(mutex_);
     for (const std::string &id : cancelled)
@@ -261,8 +279,10 @@ void Runner::heartbeat(Db &db, ProcessStats &stats) {
     const TimePoint wall = Clock::now();
     record_heartbeat(db, id_, beat, wall);
     renew_leases(db, wall + std::chrono::seconds(config_.execution.lease_seconds));
-    if (const int recovered = recover_expired_leases(db, wall))
+    if (const int recovered = recover_expired_leases(db, wall)) {
         log_.warn("tasks.recovered", {{"count", recovered}});
+        note_requeued();
+    }
 }
 
 // Said once when writes start failing and once when they pass again, not at every try.
@@ -282,11 +302,61 @@ void Runner::note_writes_succeed() {
     write_backoff_ = std::chrono::milliseconds(0);
 }
 
+void Runner::listen_for_wakes(std::optional<WakeRelay> &relay) {
+    try {
+        relay.emplace(WakeListener(wake_directory(config_.storage.database), id_),
+                      [this] { note_wake(); });
+    } catch (const std::exception &e) {
+        // Turned into a value: without the channel, the runner finds tasks by polling alone.
+        log_.warn("runner.wake_unavailable",
+                  {{"error", e.what()},
+                   {"action", "polling every " +
+                                  std::to_string(config_.execution.poll_interval_ms) + " ms"}});
+    }
+}
+
+void Runner::note_wake() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    woken_ = true;
+    changed_.notify_all();
+}
+
+// Tasks went back to the queue: this runner looks again, and tells the others.
+void Runner::note_requeued() {
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        queue_empty_ = false;
+    }
+    other_runners_.wake();
+}
+
+// Whether to look at the queue now: a wake, the poll tick, or a look that may find more, and
+// a worker free to take what it finds. Without a free worker, the look waits for one.
+bool Runner::time_to_look(bool poll_due) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    const bool asked = woken_ || poll_due || !queue_empty_;
+    woken_ = false;
+    if (!asked)
+        return false;
+    if (stopping_ || idle_workers_ <= static_cast<int>(queue_.size())) {
+        queue_empty_ = false;
+        return false;
+    }
+    queue_empty_ = true; // unless this look finds more than the idle workers take
+    return true;
+}
+
+bool Runner::supervisor_has_work() const {
+    return !writes_failing_ && (woken_ || (!queue_empty_ && !stopping_ &&
+                                           idle_workers_ > static_cast<int>(queue_.size())));
+}
+
 void Runner::supervise() {
     Db db(config_.storage);
     const auto poll = std::chrono::milliseconds(config_.execution.poll_interval_ms);
     SteadyClock::time_point next_heartbeat = SteadyClock::now();
     SteadyClock::time_point next_cancel_check = SteadyClock::now();
+    SteadyClock::time_point next_poll = SteadyClock::now();
     ProcessStats stats; // CPU between heartbeats, memory at each
     for (;;) {
         const SteadyClock::time_point now = SteadyClock::now();
@@ -301,7 +371,10 @@ void Runner::supervise() {
                 deliver_cancellations(db);
                 next_cancel_check = now + cancel_check_interval;
             }
-            if (!writes_failing_)
+            const bool poll_due = now >= next_poll;
+            if (poll_due)
+                next_poll = now + poll;
+            if (!writes_failing_ && time_to_look(poll_due))
                 claim_while_idle(db);
         } catch (const SQLite::Exception &e) {
             if (is_write_failure(e)) {
@@ -315,7 +388,13 @@ void Runner::supervise() {
             log_.warn("runner.supervision_failed", {{"error", e.what()}});
         }
         std::unique_lock<std::mutex> lock(mutex_);
-        if (changed_.wait_for(lock, poll, [this] { return supervisor_done_; }))
+        // Until whatever is due first; cancellations only matter while something runs.
+        SteadyClock::time_point until = std::min(next_heartbeat, next_poll);
+        if (!running_.empty())
+            until = std::min(until, next_cancel_check);
+        changed_.wait_until(lock, until,
+                            [this] { return supervisor_done_ || supervisor_has_work(); });
+        if (supervisor_done_)
             return;
     }
 }

@@ -4,7 +4,10 @@
 // The supervisor claims tasks only while a worker is idle (so a claimed task never waits in
 // memory), renews each attempt's lease with the heartbeat while its worker shows it is alive,
 // stops an attempt whose lease is gone, recovers tasks of dead runners, and delivers
-// cancellations. When the database cannot be written (a full disk, an I/O error) it stops
+// cancellations. It looks for work at each poll tick, when a worker finishes (its task may have
+// freed the next of a sequential batch), and when the wake-up channel (core/wake_channel.h)
+// says a task was queued on this host; a look that found nothing is not repeated before one
+// of those. When the database cannot be written (a full disk, an I/O error) it stops
 // claiming and backs off, and resumes by itself once writes succeed again. On SIGTERM it stops
 // claiming, lets running tasks finish for the grace period, then stops the rest and gives them
 // back to the queue: nothing is lost.
@@ -14,10 +17,12 @@
 #include "core/log.h"
 #include "core/process_stats.h"
 #include "core/unique_fd.h"
+#include "core/wake_channel.h"
 #include "runner/claim.h"
 #include "runner/run_task.h"
 #include "runner/sandbox/sandbox.h"
 #include "runner/task_control.h"
+#include "runner/wake_relay.h"
 #include "runner/watchdog.h"
 
 #include <atomic>
@@ -26,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace tr::runner {
@@ -53,6 +59,11 @@ private:
     void supervise();
     void work();
     void claim_while_idle(Db &db);
+    bool time_to_look(bool poll_due);
+    bool supervisor_has_work() const; // the supervisor's wait predicate; mutex_ held
+    void listen_for_wakes(std::optional<WakeRelay> &relay);
+    void note_wake();
+    void note_requeued();
     void deliver_cancellations(Db &db);
     void heartbeat(Db &db, ProcessStats &stats);
     void renew_leases(Db &db, TimePoint lease_until);
@@ -74,6 +85,8 @@ private:
     int active_tasks_ = 0;
     bool stopping_ = false; // no more claims; workers exit when idle
     bool supervisor_done_ = false;
+    bool woken_ = false;       // the wake-up channel: a task was queued on this host
+    bool queue_empty_ = false; // at the last look; until a wake, a finished task or the tick
     struct Running {
         AttemptClaim claim;
         std::shared_ptr<TaskControl> control;
@@ -83,6 +96,7 @@ private:
     // Writes are failing: no claims; the heartbeat, every write_backoff_, tells when they pass.
     bool writes_failing_ = false; // supervisor thread only
     std::chrono::milliseconds write_backoff_{0};
+    RunnerWaker other_runners_; // told when tasks go back to the queue (recovered, released)
 
     std::atomic<bool> abort_tasks_{false}; // the grace period is over: running tasks stop
 };
