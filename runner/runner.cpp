@@ -108,7 +108,6 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
                          config_.tools.network},
                         Clock::now());
     }
-    // Bound before the supervisor's first look: a task queued after that look wakes it.
     std::optional<WakeRelay> wakes;
     listen_for_wakes(wakes);
     log_.info("runner.started", {{"runner", id_},
@@ -302,6 +301,7 @@ void Runner::note_writes_succeed() {
     write_backoff_ = std::chrono::milliseconds(0);
 }
 
+// Before the supervisor's first look, so that a task queued after that look wakes it.
 void Runner::listen_for_wakes(std::optional<WakeRelay> &relay) {
     try {
         relay.emplace(WakeListener(wake_directory(config_.storage.database), id_),

@@ -94,6 +94,7 @@ TEST_F(WakeChannelTest, WithoutTheDirectoryThereIsNobodyToWakeAndNothingIsMade) 
 
 TEST_F(WakeChannelTest, EveryOneOfManyRunnersIsWokenByOneWake) {
     std::vector<std::unique_ptr<WakeListener>> listeners;
+    listeners.reserve(40);
     for (int i = 0; i < 40; ++i)
         listeners.push_back(
             std::make_unique<WakeListener>(directory_, "runner-" + std::to_string(i)));
@@ -109,6 +110,7 @@ TEST_F(WakeChannelTest, EveryOneOfManyRunnersIsWokenByOneWake) {
 TEST_F(WakeChannelTest, ARunnerThatJustStartedIsWokenByTheVeryNextWake) {
     RunnerWaker waker(directory_, log_);
     std::vector<std::unique_ptr<WakeListener>> listeners;
+    listeners.reserve(50);
     for (int i = 0; i < 50; ++i) {
         listeners.push_back(
             std::make_unique<WakeListener>(directory_, "runner-" + std::to_string(i)));
