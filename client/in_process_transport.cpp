@@ -73,8 +73,10 @@ InProcessTransport::InProcessTransport(Config config, std::string api_key,
                                        std::function<bool()> interrupted)
     : config_(std::move(config)), log_("in-process", in_process_log_level(config_)),
       db_(config_.storage.database, parse_durability(config_.storage.synchronous)),
-      process_(stopping_), router_(fcgi::all_routes()), api_key_(std::move(api_key)),
+      runners_(wake_directory(config_.storage.database), log_), process_(stopping_),
+      router_(fcgi::all_routes()), api_key_(std::move(api_key)),
       interrupted_(std::move(interrupted)) {
+    process_.runners = &runners_;
     try {
         runner_ = std::make_unique<EmbeddedRunner>(config_, log_);
     } catch (const tr::Error &e) {

@@ -10,6 +10,7 @@
 #include "core/curl.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/wake_channel.h"
 #include "fcgi/handler.h"
 #include "fcgi/router.h"
 
@@ -48,6 +49,7 @@ private:
     Db db_; // the handlers' connection; open for as long as the runner runs, it also keeps the
             // database's -wal and -shm in place for the sandbox's masks (runner/main.cpp)
     std::atomic<bool> stopping_{false};
+    RunnerWaker runners_; // tells the embedded runner (and any other here) of each new task
     fcgi::ProcessState process_;
     fcgi::Router router_;
     std::string api_key_;

@@ -39,7 +39,8 @@ struct ExecutionConfig {
     double retry_delay_seconds = 1;
     int timeout_seconds = 300;        // the hard ceiling of any task's wall-clock time
     int max_tokens_per_task = 200000; // input + output tokens of all model calls of one task
-    int poll_interval_ms = 100;
+    // The fallback: a task queued on this host wakes the runners at once (core/wake_channel.h).
+    int poll_interval_ms = 1000;
     int lease_seconds = 30;
     int shutdown_grace_seconds = 10;
 };

@@ -2,6 +2,7 @@
 #include "core/protected_paths.h"
 
 #include "core/paths.h"
+#include "core/wake_channel.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -90,6 +91,9 @@ ProtectedPaths protected_paths(const Config &config, const std::string &run_dir,
     const std::string database = resolved_file(config.storage.database);
     for (const char *suffix : {"", "-wal", "-shm", "-journal"})
         add_unique(paths.secret_files, database + suffix);
+    // The runners' wake-up sockets: a task that could write to one would only wake a runner,
+    // but nothing of the service's is a task's to touch.
+    add_unique(paths.secret_directories, wake_directory(config.storage.database));
     for (std::string &file : configuration_files(config))
         add_unique(paths.secret_files, std::move(file));
     if (!run_dir.empty())

@@ -1,8 +1,8 @@
 // What no task may touch, whatever the configuration grants (SPEC.md §5): the database with its
-// -wal, -shm and -journal, every configuration file and the run directory are never read or
-// written; the service's programs and every .git directory are never written. The file tools
-// refuse them by resolved path (and by inode, against hard links); the sandbox masks them or
-// binds them read-only.
+// -wal, -shm and -journal and its -wake directory (core/wake_channel.h), every configuration
+// file and the run directory are never read or written; the service's programs and every .git
+// directory are never written. The file tools refuse them by resolved path (and by inode, against
+// hard links); the sandbox masks them or binds them read-only.
 #pragma once
 
 #include "core/config.h"
@@ -17,7 +17,7 @@ namespace tr {
 
 struct ProtectedPaths {
     std::vector<std::string> secret_files;       // resolved; they may not exist (yet)
-    std::vector<std::string> secret_directories; // resolved: the run directory
+    std::vector<std::string> secret_directories; // resolved: the run and -wake directories
     std::vector<std::string> read_only;          // resolved: the directory of the programs
 
     // Within a secret file or directory.

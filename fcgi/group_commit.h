@@ -1,14 +1,17 @@
 // Group commit for submissions: every POST /api/v1/tasks of this process hands its validated
 // request to core's GroupCommitter, which writes all that are waiting in one transaction and
 // answers each only once the transaction holding its task has committed, so nothing is
-// acknowledged that is not stored.
+// acknowledged that is not stored. After a commit that stored a new task, and before its
+// answers go out, the runners on this host are woken (core/wake_channel.h).
 #pragma once
 
 #include "core/config.h"
 #include "core/group_commit.h"
 #include "core/log.h"
 #include "core/task_store.h"
+#include "core/wake_channel.h"
 
+#include <atomic>
 #include <mutex>
 
 namespace tr::fcgi {
@@ -23,7 +26,9 @@ public:
     SubmittedTask submit(const TaskRequest &request, const TaskPlacement &placement);
 
 private:
-    GroupCommitter committer_;
+    RunnerWaker runners_;
+    std::atomic<bool> stored_new_task_{false}; // since the last commit
+    GroupCommitter committer_;                 // last: its thread uses the members above
 };
 
 } // namespace tr::fcgi

@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/db.h"
 #include "core/log.h"
+#include "core/wake_channel.h"
 #include "core/write_probe.h"
 #include "fcgi/http.h"
 #include "fcgi/request_metrics.h"
@@ -37,7 +38,9 @@ struct ProcessState {
     std::atomic<double> cpu_percent{0}; // this process, sampled about once a second
     std::atomic<double> memory_mb{0};
     GroupCommit *submissions = nullptr; // set by main; without it, submissions commit one by one
-    WriteProbe write_probe;             // GET /health: can the database be written (once a second)
+    RunnerWaker *runners = nullptr;     // set by main: told of each task queued outside
+                                    // `submissions` (which has its own); without it, runners poll
+    WriteProbe write_probe; // GET /health: can the database be written (once a second)
 };
 
 struct HandlerContext {

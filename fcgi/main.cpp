@@ -17,6 +17,7 @@
 #include "core/stop_signals.h"
 #include "core/unique_fd.h"
 #include "core/unix_socket.h"
+#include "core/wake_channel.h"
 #include "fcgi/fcgi_request.h"
 #include "fcgi/group_commit.h"
 #include "fcgi/handlers/routes.h"
@@ -173,6 +174,8 @@ int serve_fastcgi(const Config &config, const Log &log, int listen_fd, int threa
     const Router router = make_router();
     std::atomic<bool> stopping{false};
     ProcessState process(stopping);
+    RunnerWaker runners(wake_directory(config.storage.database), log);
+    process.runners = &runners;
     Server server{config, log, router, process};
     std::optional<GroupCommit> submissions;
     submissions.emplace(config, log, process.write_gate);
@@ -210,6 +213,8 @@ int serve_cgi(const Config &config, const Log &log) {
     Db db(config.storage);
     const std::atomic<bool> stopping{false};
     ProcessState process(stopping);
+    RunnerWaker runners(wake_directory(config.storage.database), log);
+    process.runners = &runners;
     HandlerContext context{config, log, db, process};
     const StreamWriter stream = [](std::string_view bytes) {
         std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -47,7 +47,8 @@ bool anything_queued(Db &db) {
 Runner::Runner(const Config &config, const Log &log, const Sandbox &sandbox,
                const Watchdog &watchdog)
     : config_(config), log_(log), sandbox_(sandbox), watchdog_(watchdog), id_(make_runner_id()),
-      stop_requests_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), progress_storage_(config.storage) {
+      stop_requests_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), progress_storage_(config.storage),
+      other_runners_(wake_directory(config.storage.database), log) {
     progress_storage_.synchronous = "normal";
     if (!stop_requests_.valid())
         throw Error(ErrorCode::InternalError, system_error_text("eventfd", errno));
@@ -112,9 +113,12 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
                                   config_.tools.network};
         writes_->write([&](Db &writer) { register_runner(writer, record, Clock::now()); });
     }
+    std::optional<WakeRelay> wakes;
+    listen_for_wakes(wakes);
     log_.info("runner.started", {{"runner", id_},
                                  {"workers", config_.service.max_concurrent_tasks},
-                                 {"sandbox", to_string(sandbox_.kind())}});
+                                 {"sandbox", to_string(sandbox_.kind())},
+                                 {"wake_socket", wakes ? wakes->listener().path() : "none"}});
     std::vector<std::thread> workers;
     workers.reserve(static_cast<std::size_t>(config_.service.max_concurrent_tasks));
     for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
@@ -146,6 +150,7 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
     }
     changed_.notify_all();
     supervisor.join();
+    wakes.reset(); // the socket goes: senders forget this runner
 
     writes_->write([&](Db &writer) {
         for (const ClaimedTask &task : unstarted)
@@ -153,6 +158,8 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
         record_runner_stopped(writer, id_, Clock::now());
     });
     writes_.reset();
+    if (!unstarted.empty())
+        other_runners_.wake();
     log_.info("runner.stopped", {{"runner", id_}});
     return 0;
 }
@@ -186,6 +193,7 @@ void Runner::work() {
         }
         lock.lock();
         --active_tasks_;
+        queue_empty_ = false; // a finished task may have freed the next of a sequential batch
         changed_.notify_all();
     }
 }
@@ -200,19 +208,17 @@ void Runner::register_control(const AttemptClaim &claim, std::shared_ptr<TaskCon
 }
 
 void Runner::claim_while_idle(Db &db) {
+    if (!anything_queued(db))
+        return;
     int wanted = 0;
     {
         std::lock_guard<std::mutex> guard(mutex_);
-        if (stopping_ || !maybe_queued_)
+        if (stopping_)
             return;
         wanted = idle_workers_ - static_cast<int>(queue_.size());
     }
     if (wanted <= 0)
         return;
-    if (!anything_queued(db)) {
-        forget_queued_work();
-        return;
-    }
     std::vector<ClaimedTask> claimed;
     const TimePoint lease_until =
         Clock::now() + std::chrono::seconds(config_.execution.lease_seconds);
@@ -228,9 +234,8 @@ void Runner::claim_while_idle(Db &db) {
         }
     });
     std::lock_guard<std::mutex> guard(mutex_);
-    // Fewer than asked for: the queue is empty (for this runner) until a wake or the next poll.
-    if (static_cast<int>(claimed.size()) < wanted)
-        maybe_queued_ = false;
+    if (static_cast<int>(claimed.size()) == wanted)
+        queue_empty_ = false; // every idle worker got one: more may wait
     for (ClaimedTask &task : claimed) {
         task.model = model;
         log_.debug("task.claimed", {{"task_id", task.id}, {"attempt", task.attempt}});
@@ -240,6 +245,11 @@ void Runner::claim_while_idle(Db &db) {
 }
 
 void Runner::deliver_cancellations(Db &db) {
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        if (running_.empty())
+            return; // nothing to cancel: no query
+    }
     const std::vector<std::string> cancelled = cancel_requests(db, id_);
     std::lock_guard<std::mutex> guard(mutex_);
     for (const std::string &id : cancelled)
@@ -295,8 +305,10 @@ void Runner::heartbeat(ProcessStats &stats) {
         renew_leases(writer, wall + std::chrono::seconds(config_.execution.lease_seconds));
         recovered = recover_expired_leases(writer, wall);
     });
-    if (recovered)
+    if (recovered) {
         log_.warn("tasks.recovered", {{"count", recovered}});
+        note_requeued();
+    }
 }
 
 // Said once when writes start failing and once when they pass again, not at every try.
@@ -316,12 +328,62 @@ void Runner::note_writes_succeed() {
     write_backoff_ = std::chrono::milliseconds(0);
 }
 
+// Before the supervisor's first look, so that a task queued after that look wakes it.
+void Runner::listen_for_wakes(std::optional<WakeRelay> &relay) {
+    try {
+        relay.emplace(WakeListener(wake_directory(config_.storage.database), id_),
+                      [this] { note_wake(); });
+    } catch (const std::exception &e) {
+        // Turned into a value: without the channel, the runner finds tasks by polling alone.
+        log_.warn("runner.wake_unavailable",
+                  {{"error", e.what()},
+                   {"action", "polling every " +
+                                  std::to_string(config_.execution.poll_interval_ms) + " ms"}});
+    }
+}
+
+void Runner::note_wake() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    woken_ = true;
+    changed_.notify_all();
+}
+
+// Tasks went back to the queue: this runner looks again, and tells the others.
+void Runner::note_requeued() {
+    {
+        std::lock_guard<std::mutex> guard(mutex_);
+        queue_empty_ = false;
+    }
+    other_runners_.wake();
+}
+
+// Whether to look at the queue now: a wake, the poll tick, or a look that may find more, and
+// a worker free to take what it finds. Without a free worker, the look waits for one.
+bool Runner::time_to_look(bool poll_due) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    const bool asked = woken_ || poll_due || !queue_empty_;
+    woken_ = false;
+    if (!asked)
+        return false;
+    if (stopping_ || idle_workers_ <= static_cast<int>(queue_.size())) {
+        queue_empty_ = false;
+        return false;
+    }
+    queue_empty_ = true; // unless this look finds more than the idle workers take
+    return true;
+}
+
+bool Runner::supervisor_has_work() const {
+    return !writes_failing_ && (woken_ || (!queue_empty_ && !stopping_ &&
+                                           idle_workers_ > static_cast<int>(queue_.size())));
+}
+
 void Runner::supervise() {
     Db db(config_.storage);
     const auto poll = std::chrono::milliseconds(config_.execution.poll_interval_ms);
     SteadyClock::time_point next_heartbeat = SteadyClock::now();
     SteadyClock::time_point next_cancel_check = SteadyClock::now();
-    SteadyClock::time_point next_poll = SteadyClock::now() + poll;
+    SteadyClock::time_point next_poll = SteadyClock::now();
     ProcessStats stats; // CPU between heartbeats, memory at each
     for (;;) {
         const SteadyClock::time_point now = SteadyClock::now();
@@ -333,14 +395,15 @@ void Runner::supervise() {
                 note_writes_succeed();
             }
             if (now >= next_cancel_check) {
-                if (has_running_tasks())
-                    deliver_cancellations(db);
+                deliver_cancellations(db);
                 next_cancel_check = now + cancel_check_interval;
             }
-            if (!writes_failing_)
+            const bool poll_due = now >= next_poll;
+            if (poll_due)
+                next_poll = now + poll;
+            if (!writes_failing_ && time_to_look(poll_due))
                 claim_while_idle(db);
         } catch (const SQLite::Exception &e) {
-            forget_queued_work(); // until the next poll: no claim again at once
             if (is_write_failure(e)) {
                 note_write_failure(e);
                 next_heartbeat = now + write_backoff_;
@@ -349,37 +412,18 @@ void Runner::supervise() {
             }
         } catch (const std::exception &e) {
             // A failing tick must not end supervision; the next one tries again.
-            forget_queued_work();
             log_.warn("runner.supervision_failed", {{"error", e.what()}});
         }
-        // Until the next tick of the poll, the heartbeat or the cancellation check — or sooner,
-        // when a worker is idle while there may be queued work: a task that ends makes room
-        // for the next at once, not at the next poll.
         std::unique_lock<std::mutex> lock(mutex_);
-        const SteadyClock::time_point wake =
-            std::min({next_poll, next_heartbeat,
-                      running_.empty() ? SteadyClock::time_point::max() : next_cancel_check});
-        const bool claim_now = changed_.wait_until(lock, wake, [this] {
-            return supervisor_done_ || (maybe_queued_ && !stopping_ && !writes_failing_ &&
-                                        idle_workers_ > static_cast<int>(queue_.size()));
-        });
+        // Until whatever is due first; cancellations only matter while something runs.
+        SteadyClock::time_point until = std::min(next_heartbeat, next_poll);
+        if (!running_.empty())
+            until = std::min(until, next_cancel_check);
+        changed_.wait_until(lock, until,
+                            [this] { return supervisor_done_ || supervisor_has_work(); });
         if (supervisor_done_)
             return;
-        if (!claim_now || SteadyClock::now() >= next_poll) {
-            maybe_queued_ = true; // the poll: whatever was submitted meanwhile is looked for
-            next_poll = SteadyClock::now() + poll;
-        }
     }
-}
-
-bool Runner::has_running_tasks() {
-    std::lock_guard<std::mutex> guard(mutex_);
-    return !running_.empty();
-}
-
-void Runner::forget_queued_work() {
-    std::lock_guard<std::mutex> guard(mutex_);
-    maybe_queued_ = false;
 }
 
 } // namespace tr::runner

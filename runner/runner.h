@@ -5,7 +5,10 @@
 // The supervisor claims tasks only while a worker is idle (so a claimed task never waits in
 // memory), renews each attempt's lease with the heartbeat while its worker shows it is alive,
 // stops an attempt whose lease is gone, recovers tasks of dead runners, and delivers
-// cancellations. When the database cannot be written (a full disk, an I/O error) it stops
+// cancellations. It looks for work at each poll tick, when a worker finishes (its task may have
+// freed the next of a sequential batch), and when the wake-up channel (core/wake_channel.h)
+// says a task was queued on this host; a look that found nothing is not repeated before one
+// of those. When the database cannot be written (a full disk, an I/O error) it stops
 // claiming and backs off, and resumes by itself once writes succeed again. On SIGTERM it stops
 // claiming, lets running tasks finish for the grace period, then stops the rest and gives them
 // back to the queue: nothing is lost.
@@ -16,10 +19,12 @@
 #include "core/log.h"
 #include "core/process_stats.h"
 #include "core/unique_fd.h"
+#include "core/wake_channel.h"
 #include "runner/claim.h"
 #include "runner/run_task.h"
 #include "runner/sandbox/sandbox.h"
 #include "runner/task_control.h"
+#include "runner/wake_relay.h"
 #include "runner/watchdog.h"
 
 #include <atomic>
@@ -57,9 +62,11 @@ private:
     void work();
     // Claims as many tasks as workers are idle, in one statement.
     void claim_while_idle(Db &db);
-    bool has_running_tasks();
-    // The queue was found empty: no claim is tried until a poll (or a wake) says otherwise.
-    void forget_queued_work();
+    bool time_to_look(bool poll_due);
+    bool supervisor_has_work() const; // the supervisor's wait predicate; mutex_ held
+    void listen_for_wakes(std::optional<WakeRelay> &relay);
+    void note_wake();
+    void note_requeued();
     void deliver_cancellations(Db &db);
     void heartbeat(ProcessStats &stats);
     void renew_leases(Db &writer, TimePoint lease_until);
@@ -86,9 +93,10 @@ private:
     std::deque<ClaimedTask> queue_;
     int idle_workers_ = 0;
     int active_tasks_ = 0;
-    bool stopping_ = false;    // no more claims; workers exit when idle
-    bool maybe_queued_ = true; // false once a look found nothing to claim, until the next poll
+    bool stopping_ = false; // no more claims; workers exit when idle
     bool supervisor_done_ = false;
+    bool woken_ = false;       // the wake-up channel: a task was queued on this host
+    bool queue_empty_ = false; // at the last look; until a wake, a finished task or the tick
     struct Running {
         AttemptClaim claim;
         std::shared_ptr<TaskControl> control;
@@ -98,6 +106,7 @@ private:
     // Writes are failing: no claims; the heartbeat, every write_backoff_, tells when they pass.
     bool writes_failing_ = false; // supervisor thread only
     std::chrono::milliseconds write_backoff_{0};
+    RunnerWaker other_runners_; // told when tasks go back to the queue (recovered, released)
 
     std::atomic<bool> abort_tasks_{false}; // the grace period is over: running tasks stop
 };

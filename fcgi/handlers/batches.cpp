@@ -17,6 +17,8 @@ HttpResponse submit_batch(HandlerContext &context, const Call &call) {
         std::lock_guard<std::mutex> writer(context.process.write_gate);
         submitted = insert_batch(context.db, batch, call.principal.owner, Clock::now());
     }
+    if (!submitted.existing)
+        wake_runners(context);
     JsonPtr tasks(json_array());
     for (const SubmittedTask &task : submitted.tasks)
         json_array_append_new(tasks.get(), json_pack("{s:s,s:s}", "task_id", task.id.c_str(),

@@ -49,6 +49,11 @@ WaitSlot::~WaitSlot() {
     process_.waiting.fetch_sub(1);
 }
 
+void wake_runners(HandlerContext &context) noexcept {
+    if (context.process.runners)
+        context.process.runners->wake();
+}
+
 std::string wait_for_terminal(HandlerContext &context, const std::string &id, int seconds) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     for (;;) {

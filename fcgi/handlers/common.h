@@ -1,5 +1,5 @@
-// What several handlers share: reading a JSON body, task visibility, and waiting for a task
-// without letting waiters take every thread.
+// What several handlers share: reading a JSON body, task visibility, waking the runners, and
+// waiting for a task without letting waiters take every thread.
 #pragma once
 
 #include "core/task_store.h"
@@ -18,6 +18,10 @@ JsonPtr parse_body(const HttpRequest &request, const char *example);
 // authentication). Throws Error(TaskNotFound) otherwise, the same as for a task that does not
 // exist, so ids of others' tasks cannot be probed.
 TaskHead visible_task(HandlerContext &context, const Call &call, const std::string &id);
+
+// Tells the idle runners on this host that a task was queued, so they need not wait for their
+// next poll (core/wake_channel.h); does nothing in a process without a waker.
+void wake_runners(HandlerContext &context) noexcept;
 
 // The longest ?wait=N.
 constexpr int max_wait_seconds = 60;

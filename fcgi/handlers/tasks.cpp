@@ -38,8 +38,12 @@ HttpResponse submit_task(HandlerContext &context, const Call &call) {
     if (context.process.submissions) {
         task = context.process.submissions->submit(request, placement);
     } else {
-        std::lock_guard<std::mutex> writer(context.process.write_gate);
-        task = insert_task(context.db, request, placement, Clock::now());
+        {
+            std::lock_guard<std::mutex> writer(context.process.write_gate);
+            task = insert_task(context.db, request, placement, Clock::now());
+        }
+        if (!task.existing)
+            wake_runners(context); // the committer wakes them for what it writes
     }
     if (slot) {
         wait_for_terminal(context, task.id, *wait);

@@ -351,6 +351,22 @@ def test_the_database_can_be_neither_read_nor_written(jail):
     assert jail.query("SELECT count(*) FROM tasks")[0][0] >= before
 
 
+def test_the_runners_wake_up_sockets_can_be_neither_seen_nor_written(jail):
+    # The directory beside the database where each runner's socket waits for wakes
+    # (core/wake_channel.h): masked like the database, so a task can neither list it nor send.
+    wake = jail.db_path.parent / (jail.db_path.name + "-wake")
+    sockets = [p.name for p in wake.iterdir()]
+    assert sockets, "the runner has no wake-up socket"
+    send = ("import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+            f"s.sendto(b'w', '{wake}/{sockets[0]}'); print('WAKE' + '-SENT')")
+    _, out = shell(jail, f"chmod 0700 {wake}; ls -la {wake}; python3 -c \"{send}\"; echo sent=$?")
+    assert "WAKE-SENT" not in out and "sent=0" not in out, out
+    assert all(name not in out for name in sockets), out
+    task = jail.run(f"read the file data/{wake.name}/{sockets[0]}")
+    assert task["status"] == "failed", task
+    assert [p.name for p in wake.iterdir()] == sockets  # nothing made, moved or removed there
+
+
 def test_the_config_file_can_be_neither_read_nor_written(jail):
     before = jail.config_path.read_bytes()
     _, out = shell(jail, "cat task-runner.cfg; echo 'tools = {};' >> task-runner.cfg; grep -r bind_address .")
@@ -591,8 +607,9 @@ def test_auto_without_bubblewrap_says_so_and_still_contains_the_command(without_
     assert "curl=7" in out, out
     # The whole host is in view, but the service's own files are masked there too.
     _, out = shell(stack, f"cat {stack.config_path}; cat {stack.db_path} | head -c 16; "
-                          "ls -la /tmp/task-runner.*/; echo end")
+                          f"ls -la /tmp/task-runner.*/ {stack.db_path}-wake; echo end")
     assert CANARY_MODEL_KEY not in out and "SQLite format" not in out and "bind_address" not in out, out
+    assert ".sock" not in out, out  # the runners' wake-up sockets are masked too
     assert "fcgi.sock" not in out and "nginx.conf" not in out, out  # the run directory is masked
     wait_until(lambda: not sleeping_processes(f"sleep {marker}1") and not sleeping_processes(f"sleep {marker}2"),
                message="the background processes to be gone")

@@ -17,14 +17,14 @@ using namespace std::chrono_literals;
 using tr::test::TempDir;
 
 // A configuration of its own: the tasks work in `work/`, the database is data/tasks.db.
-std::string write_config(const TempDir &dir) {
+std::string write_config(const TempDir &dir, const std::string &more = "") {
     dir.make_dir("work");
     dir.write("work/hello.txt", "hello from the in-process test\n");
-    return dir.write("task-runner.cfg", "tools = {\n"
-                                        "    working_directory = \"work\";\n"
-                                        "    allowed_paths = [\"work\"];\n"
-                                        "};\n"
-                                        "storage = { database = \"data/tasks.db\"; };\n");
+    return dir.write("task-runner.cfg", more + "tools = {\n"
+                                               "    working_directory = \"work\";\n"
+                                               "    allowed_paths = [\"work\"];\n"
+                                               "};\n"
+                                               "storage = { database = \"data/tasks.db\"; };\n");
 }
 
 TEST(ClientInProcess, ExecutesATaskWithNoServerAndRecordsItInTheDatabase) {
@@ -44,6 +44,38 @@ TEST(ClientInProcess, ExecutesATaskWithNoServerAndRecordsItInTheDatabase) {
     row.bind(1, task.task_id);
     ASSERT_TRUE(row.executeStep());
     EXPECT_EQ(row.getColumn(0).getString(), "completed");
+}
+
+// The embedded runner is woken by the client's own submissions (core/wake_channel.h). It polls
+// every 10 s here, and after its first look at the queue an idle runner looks again only at
+// that tick or when woken: a task submitted after that look and started before the tick was
+// found by the wake.
+TEST(ClientInProcess, TheEmbeddedRunnerIsWokenBySubmissionsInsteadOfWaitingForItsPoll) {
+    const TempDir dir;
+    task_runner::Client client =
+        task_runner::ClientBuilder()
+            .in_process_config(write_config(dir, "execution = { poll_interval_ms = 10000; };\n"))
+            .build();
+    tr::Db db(dir / "data/tasks.db");
+    // Its supervisor heartbeats, then looks; the next heartbeat, 2 s on, comes after that look.
+    ASSERT_TRUE(tr::test::wait_until(
+        [&db] {
+            return db.handle()
+                       .execAndGet("SELECT count(*) FROM runners WHERE stopped_at IS NULL AND "
+                                   "(julianday(heartbeat_at) - julianday(started_at)) * 86400 >= 1")
+                       .getInt() == 1;
+        },
+        30s));
+    const task_runner::TaskResponse task = client.execute_simple_task("list the files in .", 60s);
+    ASSERT_EQ(task.status, "completed") << task.json;
+    SQLite::Statement times(db.handle(),
+                            "SELECT (julianday(t.started_at) - julianday(r.started_at)) * 86400, "
+                            "(julianday(t.started_at) - julianday(t.created_at)) * 86400 "
+                            "FROM tasks t JOIN runners r ON r.id = t.runner_id WHERE t.id = ?");
+    times.bind(1, task.task_id);
+    ASSERT_TRUE(times.executeStep());
+    EXPECT_LT(times.getColumn(0).getDouble(), 10.0) << "started at the poll tick, not woken";
+    EXPECT_LT(times.getColumn(1).getDouble(), 2.0);
 }
 
 TEST(ClientInProcess, FollowsTheEventsOfATaskToItsEnd) {

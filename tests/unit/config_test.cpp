@@ -241,7 +241,7 @@ TEST(LoadConfig, AVariableIsDigitsOnlyAndOutOfRangeValuesAreQuotedAsGiven) {
         load_error(dir, test::minimal_config_text(),
                    environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", "4294967296"}}));
     EXPECT_EQ(message,
-              "TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be 1..256 "
+              "TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be 1..1024 "
               "(got 4294967296)");
 }
 
@@ -258,7 +258,7 @@ TEST(LoadConfig, RejectsAVariableOutOfRangeNamingIt) {
         load_error(dir, test::minimal_config_text(),
                    environment_of({{"TASK_RUNNER_MAX_CONCURRENT_TASKS", "0"}}));
     EXPECT_EQ(message, "TASK_RUNNER_MAX_CONCURRENT_TASKS: service.max_concurrent_tasks must be "
-                       "1..256 (got 0)");
+                       "1..1024 (got 0)");
 }
 
 TEST(LoadConfig, RejectsABooleanVariableThatIsNotABoolean) {

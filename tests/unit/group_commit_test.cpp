@@ -7,6 +7,8 @@
 #include "core/migrate.h"
 #include "test_support.h"
 
+#include <poll.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -155,6 +157,22 @@ TEST_F(GroupCommitTest, WithoutADatabaseEverySubmissionIsRefusedAsUnavailable) {
     }
     EXPECT_TRUE(contains(test::read_text(dir_ / "commit.log"), "event=group_commit.cannot_open"));
     EXPECT_FALSE(test::exists(dir_ / "missing"));
+}
+
+// The runners on this host hear of a stored task at once (core/wake_channel.h); a request that
+// stored nothing new (the same task_id again) wakes nobody.
+TEST_F(GroupCommitTest, ACommitThatStoredATaskWakesTheRunnersAndARepeatDoesNot) {
+    WakeListener runner(wake_directory(config_.storage.database), "runner-1");
+    const auto woken = [&runner](int timeout_ms) {
+        pollfd wait{runner.fd(), POLLIN, 0};
+        return ::poll(&wait, 1, timeout_ms) == 1 && runner.drain();
+    };
+    GroupCommit committer(config_, log_, write_gate_);
+    const TaskRequest request = request_for("list the files in .", "wake-once");
+    committer.submit(request, {});
+    EXPECT_TRUE(woken(5000)); // sent before the answer: already there
+    EXPECT_TRUE(committer.submit(request, {}).existing);
+    EXPECT_FALSE(woken(0));
 }
 
 } // namespace

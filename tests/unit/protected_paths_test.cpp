@@ -54,6 +54,9 @@ TEST_F(ProtectedPathsTest, TheDatabaseWithItsCompanionsAndEveryConfigFileAreSecr
     EXPECT_TRUE(paths_.is_secret(dir_ / "data/task-runner.db-wal"));
     EXPECT_TRUE(paths_.is_secret(dir_ / "run"));
     EXPECT_TRUE(paths_.is_secret(dir_ / "run/fcgi.sock"));
+    // The runners' wake-up sockets (core/wake_channel.h), made or not yet.
+    EXPECT_TRUE(paths_.is_secret(dir_ / "data/task-runner.db-wake"));
+    EXPECT_TRUE(paths_.is_secret(dir_ / "data/task-runner.db-wake/runner-1.sock"));
     EXPECT_FALSE(paths_.is_secret(dir_ / "data/task-runner.db.txt"));
     EXPECT_FALSE(paths_.is_secret(dir_ / "runner"));
     EXPECT_FALSE(paths_.is_secret(dir_ / "work/notes.txt"));
