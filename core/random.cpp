@@ -25,17 +25,35 @@ void fill_random(void *buffer, std::size_t size) {
     }
 }
 
-std::string new_uuid() {
-    unsigned char b[16];
-    fill_random(b, sizeof b);
-    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40); // version 4
-    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80); // variant 10xx
+namespace {
+
+std::string uuid_text(const unsigned char (&b)[16]) {
     char text[37];
     std::snprintf(text, sizeof text,
                   "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
                   b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
                   b[14], b[15]);
     return text;
+}
+
+} // namespace
+
+std::string new_uuid() {
+    unsigned char b[16];
+    fill_random(b, sizeof b);
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40); // version 4
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80); // variant 10xx
+    return uuid_text(b);
+}
+
+std::string new_time_ordered_uuid(std::uint64_t unix_ms) {
+    unsigned char b[16];
+    fill_random(b, sizeof b);
+    for (int i = 0; i < 6; ++i) // big-endian, so the text sorts as the time does
+        b[i] = static_cast<unsigned char>(unix_ms >> (8 * (5 - i)));
+    b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x70); // version 7
+    b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80); // variant 10xx
+    return uuid_text(b);
 }
 
 std::string random_hex(std::size_t bytes) {

@@ -80,8 +80,13 @@ std::optional<TaskHead> task_head(Db &db, const std::string &id) {
 
 SubmittedTask insert_task(Db &db, const TaskRequest &request, const TaskPlacement &placement,
                           TimePoint now) {
-    SubmittedTask submitted{request.task_id ? *request.task_id : new_uuid(), format_utc(now),
-                            "queued"};
+    // Time-ordered: tasks' primary key index grows at its end (see new_time_ordered_uuid).
+    const auto unix_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    SubmittedTask submitted{request.task_id
+                                ? *request.task_id
+                                : new_time_ordered_uuid(static_cast<std::uint64_t>(unix_ms)),
+                            format_utc(now), "queued"};
     const std::string fingerprint = request_fingerprint(request);
     const std::string context = request.context ? dump_json(request.context.get()) : "";
     const std::string metadata = request.metadata ? dump_json(request.metadata.get()) : "";
