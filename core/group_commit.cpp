@@ -24,6 +24,11 @@ std::string describe(const std::exception_ptr &error) {
 
 // SQLite's own default for automatic checkpoints, in pages.
 constexpr int checkpoint_pages = 1000;
+// A WAL that grows past this although the checkpointer runs (it copies back while writers go on
+// appending, so a writer's BEGIN never finds it all copied and starts it over) is checkpointed
+// by the committer itself, after its commit and before its next BEGIN, as SQLite's automatic
+// checkpoint would: then the WAL can start over.
+constexpr int inline_checkpoint_pages = 4 * checkpoint_pages;
 
 } // namespace
 
@@ -95,6 +100,11 @@ void GroupCommitter::post(Write write, Done done) {
             Error(ErrorCode::ServiceUnavailable, name_ + ": the writer is shutting down")));
 }
 
+std::size_t GroupCommitter::queued() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return queue_.size();
+}
+
 void GroupCommitter::run() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
@@ -130,8 +140,9 @@ bool GroupCommitter::open_connection(std::deque<Pending> &group) {
         sqlite3_wal_hook(
             db_->handle().getHandle(),
             [](void *self, sqlite3 *, const char *, int pages) {
+                auto &committer = *static_cast<GroupCommitter *>(self);
+                committer.checkpoint_inline_ = pages >= inline_checkpoint_pages;
                 if (pages >= checkpoint_pages) {
-                    auto &committer = *static_cast<GroupCommitter *>(self);
                     std::lock_guard<std::mutex> guard(committer.mutex_);
                     committer.wal_full_ = true;
                     committer.checkpoint_due_.notify_one();
@@ -201,6 +212,12 @@ void GroupCommitter::commit(std::deque<Pending> &group) {
             {{"writer", name_}, {"writes", static_cast<long>(group.size())}, {"error", e.what()}});
         fail_all(group, std::current_exception());
         return;
+    }
+    if (checkpoint_inline_) {
+        checkpoint_inline_ = false;
+        // Busy (another connection checkpointing) or not done: the next commit says again.
+        sqlite3_wal_checkpoint_v2(db.handle().getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                  nullptr, nullptr);
     }
     gate = {};
     if (stored && settings_.after_commit)

@@ -8,7 +8,8 @@
 // The committer does not checkpoint: copying the WAL back into the database (every 1000 pages,
 // SQLite's default) would hold up every write queued behind it. A second thread does it on its
 // own connection, PASSIVE (it never waits for writers or readers), when a commit tells it the
-// WAL has grown that far.
+// WAL has grown that far; only a WAL that outgrows it (four times that) is checkpointed by the
+// committer itself, so that it can start over.
 //
 // A write is a function run on the committer's connection inside the group's transaction. It
 // must not begin or end transactions of its own (savepoints are fine), and must not wait for
@@ -65,6 +66,9 @@ public:
     // Queues `write` for the next transaction and returns at once.
     void post(Write write, Done done);
 
+    // How many writes wait for a transaction (not those being written).
+    std::size_t queued();
+
 private:
     struct Pending {
         Write write;
@@ -86,7 +90,8 @@ private:
     const Log &log_;
     const std::string name_;
     const Settings settings_;
-    std::optional<Db> db_; // the committer thread's; opened again when opening failed
+    std::optional<Db> db_;           // the committer thread's; opened again when opening failed
+    bool checkpoint_inline_ = false; // committer thread only: the WAL outgrew the checkpointer
 
     std::mutex mutex_;
     std::condition_variable queued_;

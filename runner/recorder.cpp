@@ -70,7 +70,23 @@ void TaskRecorder::lost(const char *write) const {
 void TaskRecorder::run_fenced(Db &db, Trail &trail, const FencedWrite &write) {
     if (trail.lease_lost)
         return; // refused before: nothing of the attempt is written any more
-    if (write(db) == 1)
+    {
+        std::lock_guard<std::mutex> guard(trail.mutex);
+        if (trail.failure)
+            return; // broken before: a later write alone would store the attempt out of order
+    }
+    int changed = 0;
+    try {
+        changed = write(db);
+    } catch (...) {
+        // Said at once, not only when the group's answers go out: the attempt's next writes in
+        // this same group must not run after this one failed.
+        std::lock_guard<std::mutex> guard(trail.mutex);
+        if (!trail.failure)
+            trail.failure = std::current_exception();
+        throw;
+    }
+    if (changed == 1)
         return;
     trail.lease_lost = true;
     try {

@@ -151,6 +151,10 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
     changed_.notify_all();
     supervisor.join();
     wakes.reset(); // the socket goes: senders forget this runner
+    // A claim that was being committed as the stop came is in the queue now, with no worker left.
+    for (ClaimedTask &task : queue_)
+        unstarted.push_back(std::move(task));
+    queue_.clear();
 
     writes_->write([&](Db &writer) {
         for (const ClaimedTask &task : unstarted)
@@ -286,9 +290,10 @@ void Runner::renew_leases(Db &writer, TimePoint lease_until) {
         renew_lease(writer, claim, lease_until);
 }
 
-// One write: the runner's row, every lease it holds, and the recovery of other runners' lapsed
-// leases. (A lease found lost stops its attempt at once; should the transaction then fail, the
-// attempt would have stopped anyway as its lease is not renewed.)
+// One write: the runner's row and every lease it holds (a lease found lost stops its attempt at
+// once; should the transaction then fail, the attempt would have stopped anyway as its lease is
+// not renewed). Then, as a write of its own, so that its failure takes no renewal with it, the
+// recovery of other runners' lapsed leases.
 void Runner::heartbeat(ProcessStats &stats) {
     Heartbeat beat;
     {
@@ -298,13 +303,13 @@ void Runner::heartbeat(ProcessStats &stats) {
     stats.sample();
     beat.cpu_percent = stats.cpu_percent();
     beat.memory_mb = stats.memory_mb();
-    int recovered = 0;
     writes_->write([&](Db &writer) {
         const TimePoint wall = Clock::now();
         record_heartbeat(writer, id_, beat, wall);
         renew_leases(writer, wall + std::chrono::seconds(config_.execution.lease_seconds));
-        recovered = recover_expired_leases(writer, wall);
     });
+    int recovered = 0;
+    writes_->write([&](Db &writer) { recovered = recover_expired_leases(writer, Clock::now()); });
     if (recovered) {
         log_.warn("tasks.recovered", {{"count", recovered}});
         note_requeued();

@@ -121,7 +121,8 @@ def started_runner(stack, runners):
     before = registered_runners(stack)
     process = start_runner(stack)
     runners.append(process)
-    wait_until(lambda: registered_runners(stack) > before, message="the runner to register")
+    # A runner checks its sandbox before it registers: seconds on a loaded machine.
+    wait_until(lambda: registered_runners(stack) > before, timeout=30, message="the runner to register")
     return process
 
 

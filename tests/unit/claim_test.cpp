@@ -12,9 +12,12 @@
 #include "runner/recorder.h"
 #include "test_support.h"
 
+#include <SQLiteCpp/Exception.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -157,6 +160,51 @@ TEST_F(ClaimTest, OneClaimTakesOnlyTheNextTaskOfASequentialBatch) {
     for (const ClaimedTask &task : claimed)
         ids.push_back(task.id);
     EXPECT_EQ(ids, (std::vector<std::string>{stored.tasks[0].id, alone}));
+}
+
+TEST_F(ClaimTest, AfterAWriteTheDatabaseRefusedNothingMoreOfTheAttemptIsWritten) {
+    // The step's end is handed over without a wait and fails; the task's end, which would
+    // store a finished task with a step left running, must not be written after it — also in
+    // the same transaction, before the failure has been reported back.
+    db().handle().exec("CREATE TRIGGER refuse_end BEFORE UPDATE OF status ON steps "
+                       "WHEN new.output = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    const std::string id = insert("broken record");
+    const std::optional<ClaimedTask> task = claim("r", Clock::now());
+    ASSERT_TRUE(task);
+    TaskRecorder recorder(db(), writes(), task->claim("r"), task->last_step);
+    TaskRecorder::Step step = recorder.begin_step(StepType::ToolUse, "list", "list_files", nullptr);
+    std::atomic<bool> hold{true}, holding{false};
+    writes().post( // keeps the committer busy until both writes below wait for one transaction
+        [&](Db &) {
+            holding = true;
+            while (hold)
+                std::this_thread::yield();
+        },
+        nullptr);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!holding && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    step.end(StepEnd::completed("refused"));
+    bool finished = true;
+    std::thread finisher([&] {
+        try {
+            finished = recorder.finish(TaskEnd{});
+        } catch (const SQLite::Exception &) {
+            finished = false;
+        }
+    });
+    while (writes().queued() < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    hold = false;
+    finisher.join();
+    EXPECT_FALSE(finished);
+    EXPECT_TRUE(recorder.broken());
+    EXPECT_FALSE(recorder.lease_lost());
+    EXPECT_EQ(column(id, "status"), "running"); // for recovery, once its lease lapses
+    EXPECT_EQ(step_column(id, 1, "status"), "running");
+    EXPECT_THROW(recorder.begin_step(StepType::Completion, "done", "", nullptr), SQLite::Exception);
+    settle();
+    EXPECT_EQ(step_column(id, 2, "status"), "(no step)");
 }
 
 TEST_F(ClaimTest, AClaimSaysWhereTheStepsOfEarlierAttemptsEnd) {
