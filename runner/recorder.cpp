@@ -67,7 +67,7 @@ void TaskRecorder::lost(const char *write) const {
                     " lost its lease; its " + write + " was refused");
 }
 
-void TaskRecorder::run_fenced(Db &db, Trail &trail, const FencedWrite &write) {
+void TaskRecorder::run_fenced(Db &db, Trail &trail, const FencedWrite &write, bool behind) {
     if (trail.lease_lost)
         return; // refused before: nothing of the attempt is written any more
     {
@@ -79,11 +79,14 @@ void TaskRecorder::run_fenced(Db &db, Trail &trail, const FencedWrite &write) {
     try {
         changed = write(db);
     } catch (...) {
-        // Said at once, not only when the group's answers go out: the attempt's next writes in
-        // this same group must not run after this one failed.
-        std::lock_guard<std::mutex> guard(trail.mutex);
-        if (!trail.failure)
-            trail.failure = std::current_exception();
+        // A write behind breaks the record, said at once and not only when the group's answers
+        // go out: the attempt's next writes in this same group must not run after it. A write
+        // that waits tells its caller, who may try it again (the task's end does).
+        if (behind) {
+            std::lock_guard<std::mutex> guard(trail.mutex);
+            if (!trail.failure)
+                trail.failure = std::current_exception();
+        }
         throw;
     }
     if (changed == 1)
@@ -101,7 +104,7 @@ void TaskRecorder::run_fenced(Db &db, Trail &trail, const FencedWrite &write) {
 void TaskRecorder::write_now(const FencedWrite &write, const char *what) {
     check_record();
     Trail &trail = *trail_;
-    writes_.write([&](Db &db) { run_fenced(db, trail, write); });
+    writes_.write([&](Db &db) { run_fenced(db, trail, write, false); });
     check_record(); // an earlier write behind may have failed beside this one
     if (trail.lease_lost)
         lost(what);
@@ -110,7 +113,7 @@ void TaskRecorder::write_now(const FencedWrite &write, const char *what) {
 void TaskRecorder::write_behind(FencedWrite write) {
     check_record();
     writes_.post(
-        [trail = trail_, write = std::move(write)](Db &db) { run_fenced(db, *trail, write); },
+        [trail = trail_, write = std::move(write)](Db &db) { run_fenced(db, *trail, write, true); },
         [trail = trail_](const std::exception_ptr &error) {
             std::lock_guard<std::mutex> guard(trail->mutex);
             if (error && !trail->failure)

@@ -127,8 +127,9 @@ private:
     void write_now(const FencedWrite &write, const char *what);
     void write_behind(FencedWrite write);
     // Runs a fenced write on the committer's connection, and learns from it whether the lease
-    // is gone; the first refusal is counted (for /metrics).
-    static void run_fenced(Db &db, Trail &trail, const FencedWrite &write);
+    // is gone; the first refusal is counted (for /metrics). A write `behind` that fails breaks
+    // the record.
+    static void run_fenced(Db &db, Trail &trail, const FencedWrite &write, bool behind);
     [[noreturn]] void lost(const char *write) const;
 
     Db &reads_;
