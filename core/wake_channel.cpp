@@ -166,11 +166,13 @@ void RunnerWaker::wake() noexcept {
     try {
         refresh();
     } catch (const std::exception &e) {
-        // Turned into a value: the runners still poll. Said once, not at every commit.
-        if (refused_ != e.what())
+        // Turned into a value: the runners still poll. Said once, not at every commit. A
+        // refused directory is not looked at again before it changes; anything else (out of
+        // descriptors, say) is tried again at the next wake.
+        if (last_logged_ != e.what())
             log_.warn("wake.refused",
                       {{"error", e.what()}, {"action", "runners are not woken; they poll"}});
-        refused_ = e.what();
+        last_logged_ = e.what();
         return;
     }
     const char byte = 'w';
@@ -206,10 +208,17 @@ void RunnerWaker::refresh() {
     if (unchanged && settled_ && directory_.valid())
         return;
     seen_ = now;
-    reopen(now);
-    list_targets();
+    try {
+        reopen(now);
+    } catch (const std::exception &e) {
+        refused_ = e.what();
+        throw;
+    }
     refused_.clear();
-    settled_ = long_after(now.st_mtim);
+    settled_ = false; // until a listing went through: one that throws is made again next time
+    const bool complete = list_targets();
+    last_logged_.clear();
+    settled_ = complete && long_after(now.st_mtim);
 }
 
 void RunnerWaker::reopen(const struct stat &seen) {
@@ -224,7 +233,7 @@ void RunnerWaker::reopen(const struct stat &seen) {
     directory_ = open_wake_directory(directory_path_, false);
 }
 
-void RunnerWaker::list_targets() {
+bool RunnerWaker::list_targets() {
     UniqueFd listing(::openat(directory_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!listing.valid())
         throw Error(ErrorCode::InternalError,
@@ -235,6 +244,7 @@ void RunnerWaker::list_targets() {
                     "wake channel: " + system_error_text("fdopendir " + directory_path_, errno));
     listing.release(); // closedir closes it now
     std::map<std::string, Target> found;
+    bool complete = true;
     while (const dirent *entry = ::readdir(entries.get())) {
         const std::string file = entry->d_name;
         struct stat info {};
@@ -247,16 +257,21 @@ void RunnerWaker::list_targets() {
             found.emplace(file, std::move(known->second));
             continue;
         }
-        Target target{datagram_socket(), info.st_ino};
-        const sockaddr_un address = address_in(directory_, file);
-        if (::connect(target.socket.get(), reinterpret_cast<const sockaddr *>(&address),
-                      sizeof address) == 0)
-            found.emplace(file, std::move(target));
-        else if (errno == ECONNREFUSED)
-            unlink_if_same(directory_, file, info.st_ino); // a dead runner's
-        // Anything else (gone meanwhile, not ours to write to): left alone.
+        try { // one entry that cannot be reached leaves the others of the listing alone
+            Target target{datagram_socket(), info.st_ino};
+            const sockaddr_un address = address_in(directory_, file);
+            if (::connect(target.socket.get(), reinterpret_cast<const sockaddr *>(&address),
+                          sizeof address) == 0)
+                found.emplace(file, std::move(target));
+            else if (errno == ECONNREFUSED)
+                unlink_if_same(directory_, file, info.st_ino); // a dead runner's
+            // Anything else (gone meanwhile, not ours to write to): left alone.
+        } catch (const std::exception &) {
+            complete = false; // out of descriptors, a name too long: tried again next time
+        }
     }
     targets_ = std::move(found);
+    return complete;
 }
 
 } // namespace tr

@@ -81,15 +81,17 @@ private:
 
     void refresh();
     void reopen(const struct stat &seen);
-    void list_targets();
+    // False when an entry could not be reached and should be tried again.
+    bool list_targets();
 
     const std::string directory_path_;
     const Log &log_;
     mutable std::mutex mutex_;
     UniqueFd directory_;
-    struct stat seen_ {};  // the directory when it was last listed (lstat)
-    bool settled_ = false; // the last listing came well after the directory's last change
-    std::string refused_;  // why the directory was refused, as logged
+    struct stat seen_ {};     // the directory when it was last listed (lstat)
+    bool settled_ = false;    // the last listing came well after the directory's last change
+    std::string refused_;     // why the directory itself was refused, until it changes
+    std::string last_logged_; // the last failure logged: each is said once, not at every commit
     std::map<std::string, Target> targets_; // by file name
     int reached_ = 0;
 };

@@ -62,6 +62,24 @@ TEST_F(WakeChannelTest, AWakeReachesTheListenerAndDrainEmptiesIt) {
     EXPECT_FALSE(readable(listener));
 }
 
+TEST_F(WakeChannelTest, AnEntryThatCannotBeReachedLeavesTheOthersWoken) {
+    WakeListener reachable(directory_, "runner-1");
+    {
+        // A socket renamed to a name too long for any address: it cannot be sent to, and must
+        // neither hide the other runners nor stop the wakes that follow.
+        const WakeListener odd(directory_, "runner-2");
+        ASSERT_EQ(::rename(odd.path().c_str(),
+                           (directory_ + "/" + std::string(200, 'x') + ".sock").c_str()),
+                  0);
+        RunnerWaker waker(directory_, log_);
+        waker.wake();
+        EXPECT_EQ(waker.reached(), 1);
+        waker.wake();
+        EXPECT_EQ(waker.reached(), 1);
+    }
+    EXPECT_TRUE(reachable.drain());
+}
+
 TEST_F(WakeChannelTest, TheDirectoryIsMadeForItsOwnerAlone) {
     const WakeListener listener(directory_, "runner-1");
     struct stat info {};
