@@ -158,6 +158,15 @@ bool GroupCommitter::open_connection(std::deque<Pending> &group) {
     }
 }
 
+void GroupCommitter::checkpoint_if_outgrown(Db &db) {
+    if (!checkpoint_inline_)
+        return;
+    checkpoint_inline_ = false;
+    // Busy (another connection checkpointing) or not done: the next commit says again.
+    sqlite3_wal_checkpoint_v2(db.handle().getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+}
+
 void GroupCommitter::commit(std::deque<Pending> &group) {
     if (!open_connection(group))
         return;
@@ -213,12 +222,7 @@ void GroupCommitter::commit(std::deque<Pending> &group) {
         fail_all(group, std::current_exception());
         return;
     }
-    if (checkpoint_inline_) {
-        checkpoint_inline_ = false;
-        // Busy (another connection checkpointing) or not done: the next commit says again.
-        sqlite3_wal_checkpoint_v2(db.handle().getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                  nullptr, nullptr);
-    }
+    checkpoint_if_outgrown(db);
     gate = {};
     if (stored && settings_.after_commit)
         settings_.after_commit();

@@ -79,6 +79,8 @@ private:
     void run();
     void run_checkpoints();
     void commit(std::deque<Pending> &group);
+    // After a commit that left the WAL past what the checkpointer keeps up with.
+    void checkpoint_if_outgrown(Db &db);
     // Opens the connection if it is not open; false (with every write of the group failed) when
     // it cannot be.
     bool open_connection(std::deque<Pending> &group);

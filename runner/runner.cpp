@@ -151,11 +151,15 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
     changed_.notify_all();
     supervisor.join();
     wakes.reset(); // the socket goes: senders forget this runner
+    record_stop(std::move(unstarted));
+    return 0;
+}
+
+void Runner::record_stop(std::deque<ClaimedTask> unstarted) {
     // A claim that was being committed as the stop came is in the queue now, with no worker left.
     for (ClaimedTask &task : queue_)
         unstarted.push_back(std::move(task));
     queue_.clear();
-
     writes_->write([&](Db &writer) {
         for (const ClaimedTask &task : unstarted)
             release_task(writer, task.claim(id_));
@@ -165,7 +169,6 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
     if (!unstarted.empty())
         other_runners_.wake();
     log_.info("runner.stopped", {{"runner", id_}});
-    return 0;
 }
 
 void Runner::work() {

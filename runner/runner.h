@@ -58,6 +58,9 @@ private:
     // What stopped the runner, for the log: a signal's name or "stop requested".
     std::string wait_for_stop(const UniqueFd &signals);
     int run_until_stopped(const sigset_t *stop_signals);
+    // After every thread has ended: gives the claimed tasks no worker started back to the queue
+    // and records the runner stopped.
+    void record_stop(std::deque<ClaimedTask> unstarted);
     void supervise();
     void work();
     // Claims as many tasks as workers are idle, in one statement.

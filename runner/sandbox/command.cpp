@@ -364,6 +364,43 @@ std::vector<std::pair<std::string, std::string>> base_environment(const std::str
             {"TMPDIR", "/tmp"}};
 }
 
+namespace {
+
+// Reads the command's output until it exits, its time is up or its task is stopped.
+void wait_for_exit(ChildProcess &child, CommandResult &result, const CommandSpec &spec,
+                   std::chrono::steady_clock::time_point deadline, const TaskControl &control) {
+    while (true) {
+        read_available(child, result, spec.max_output_bytes, poll_slice_ms);
+        if (const std::optional<ExitStatus> status = child.poll()) {
+            result.status = *status;
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            result.timed_out = true;
+            result.status = child.kill_group();
+            return;
+        }
+        if (const std::optional<StopReason> reason = control.stop_reason()) {
+            result.stopped = reason;
+            result.status = child.kill_group();
+            return;
+        }
+    }
+}
+
+void note_limits_reached(const TaskCgroup &group, const ToolsConfig &tools, CommandResult &result) {
+    if (group.hit_memory_limit())
+        result.limits_reached.push_back("the task's memory limit of " +
+                                        std::to_string(tools.memory_limit_mb) +
+                                        " MB (tools.memory_limit_mb): a process was killed");
+    if (group.hit_process_limit())
+        result.limits_reached.push_back("the task's limit of " +
+                                        std::to_string(tools.max_processes) +
+                                        " processes (tools.max_processes): a fork was refused");
+}
+
+} // namespace
+
 CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
                           const TaskControl &control) {
     const ToolsConfig &tools = sandbox.tools();
@@ -387,23 +424,7 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
                 watched.emplace(watchdog->watch(spawned.pid(), group.kill_paths()));
         },
         [&control] { control.pulse(); });
-    while (true) {
-        read_available(child, result, spec.max_output_bytes, poll_slice_ms);
-        if (const std::optional<ExitStatus> status = child.poll()) {
-            result.status = *status;
-            break;
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            result.timed_out = true;
-            result.status = child.kill_group();
-            break;
-        }
-        if (const std::optional<StopReason> reason = control.stop_reason()) {
-            result.stopped = reason;
-            result.status = child.kill_group();
-            break;
-        }
-    }
+    wait_for_exit(child, result, spec, deadline, control);
     // What the command left running in the background ends with it, and with it the last
     // writers of the pipes: its process group, and its cgroup for what left the group (setsid,
     // a double fork). Without a cgroup such a process could hold the pipes open for ever, so
@@ -417,14 +438,7 @@ CommandResult run_command(const CommandSpec &spec, const Sandbox &sandbox,
     result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
-    if (group.hit_memory_limit())
-        result.limits_reached.push_back("the task's memory limit of " +
-                                        std::to_string(tools.memory_limit_mb) +
-                                        " MB (tools.memory_limit_mb): a process was killed");
-    if (group.hit_process_limit())
-        result.limits_reached.push_back("the task's limit of " +
-                                        std::to_string(tools.max_processes) +
-                                        " processes (tools.max_processes): a fork was refused");
+    note_limits_reached(group, tools, result);
     return result;
 }
 

@@ -322,7 +322,8 @@ def test_a_key_is_stored_only_as_the_hash_of_its_secret(secured, keys):
     assert rows == [("hashcheck", "read", hashlib.sha256(key_secret(key).encode()).hexdigest())]
 
     dump = "\n".join(sqlite3.connect(f"file:{secured.db_path}?mode=ro", uri=True).iterdump())
-    raw = b"".join(path.read_bytes() for path in secured.db_path.parent.glob(secured.db_path.name + "*"))
+    raw = b"".join(path.read_bytes() for path in secured.db_path.parent.glob(secured.db_path.name + "*")
+                   if path.is_file())  # the database, its -wal and -shm (not the -wake directory)
     for name, value in keys.items():
         for secret in (value, key_secret(value)):
             assert secret not in dump, name
@@ -390,8 +391,10 @@ def test_revoking_a_key_takes_effect_on_the_next_request(secured):
 
 
 def test_the_database_file_is_private(secured, keys):
-    for path in secured.db_path.parent.glob(secured.db_path.name + "*"):
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+    paths = list(secured.db_path.parent.glob(secured.db_path.name + "*"))
+    assert secured.db_path.with_name(secured.db_path.name + "-wake") in paths  # the runners' sockets
+    for path in paths:
+        assert stat.S_IMODE(os.stat(path).st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 # -- the shipped production configuration ------------------------------------------------------
