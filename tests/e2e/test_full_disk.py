@@ -208,11 +208,20 @@ def cgi_request(stack, method, path, body=None):
 
 
 def running(pid):
-    """Whether a process exists and is not a zombie (a zombie holds no files)."""
+    """Whether any thread of a process is still alive. The leader of a multithreaded process turns
+    zombie as soon as it has exited, while its other threads may still hold the files and mappings
+    they share: only when every thread is a zombie (or gone) is nothing of it left open."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZXx"
-    except (OSError, IndexError):
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
         return False
+    for thread in threads:
+        try:
+            if thread.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZXx":
+                return True
+        except (OSError, IndexError):
+            pass
+    return False
 
 
 def kill_stack(stack):
