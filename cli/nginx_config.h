@@ -12,6 +12,12 @@ struct NginxSettings {
     std::string run_dir;     // nginx's prefix: pid, temp paths
     std::string fcgi_socket; // the handlers' unix socket
     bool as_root = false;    // then workers run as nobody:nogroup
+    // The site of a system nginx (task-runner nginx-site): TLS on the listen address when both
+    // are set, and where the console's files are. Initialised here, so {run_dir, socket, root}
+    // still initialises the rest (-Wmissing-field-initializers).
+    std::string tls_certificate = {};
+    std::string tls_key = {};
+    std::string console_dir = {};
 };
 
 // Replaces every {{name}} in `text`. Throws Error(InternalError) naming a placeholder that has
@@ -20,5 +26,11 @@ std::string render_template(const std::string &text,
                             const std::map<std::string, std::string> &values);
 
 std::string render_nginx_config(const Config &config, const NginxSettings &settings);
+
+// The part of the same rendering a system nginx includes in its http block (the maps, zones,
+// upstream and server: between the template's "task-runner nginx-site" markers), so the edge of
+// `serve` and of an installed service are one template. Throws Error(InvalidRequest) for a path
+// setting nginx could not take as one word.
+std::string render_nginx_site(const Config &config, const NginxSettings &settings);
 
 } // namespace tr::cli
