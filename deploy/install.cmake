@@ -10,7 +10,7 @@ function(tr_full_dir out directory)
     if(IS_ABSOLUTE "${directory}")
         set(${out} "${directory}" PARENT_SCOPE)
     else()
-        set(${out} "${CMAKE_INSTALL_PREFIX}/${directory}" PARENT_SCOPE)
+        set(${out} "${prefix}/${directory}" PARENT_SCOPE) # prefix: without a trailing /
     endif()
 endfunction()
 
