@@ -1,5 +1,5 @@
 // The API, from the same origin. With service.require_api_key the key is asked once (the first
-// 401), kept in sessionStorage only (gone with the tab, never in localStorage or a cookie), and
+// 401), kept in sessionStorage only (gone with the tab; never in local storage or a cookie), and
 // sent as Authorization: Bearer. EventSource cannot send that header, so the event stream is
 // read with fetch() and a streaming reader.
 

@@ -17,9 +17,10 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import Stack, free_port, wait_until
+from conftest import ROOT, Stack, free_port, wait_until
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -178,6 +179,53 @@ def test_the_policy_refuses_an_inline_script_and_the_log_shows_it(page):
     violations = page.wait(lambda d: page.csp_violations() or None, "the violations to be logged")
     assert any("script-src" in v for v in violations), violations
     page.driver.get_log("browser")  # seen: the fixture's check is for the pages themselves
+
+
+def test_the_console_builds_no_markup_from_data_and_loads_nothing_from_elsewhere():
+    # What the policy enforces at run time, said of the files themselves: no HTML is parsed from
+    # strings, no inline script or style or handler, nothing from another site.
+    sources = {path.name: path.read_text() for path in (ROOT / "console").iterdir()}
+    assert {"index.html", "app.js", "api.js", "dom.js", "console.css"} <= set(sources)
+    for name, text in sources.items():
+        for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                          "new Function", "localStorage", "http://", "https://", "//cdn"):
+            assert forbidden not in text.replace("http://www.w3.org/2000/svg", ""), (name, forbidden)
+    html = sources["index.html"]
+    assert " style=" not in html and "<style" not in html
+    for script in html.split("<script")[1:]:
+        assert script.startswith(' type="module" src="') and script.split(">", 1)[1].startswith("</script>")
+    assert not any(f" on{event}=" in html for event in ("load", "click", "error", "submit"))
+
+
+def test_keyboard_and_a_narrow_screen(page, stack):
+    page.open("#/tasks")
+    with evidence(page):
+        # Tab from the top reaches the navigation's links; Enter follows one.
+        page.find("body").send_keys(Keys.TAB)
+        for _ in range(12):
+            active = page.driver.switch_to.active_element
+            if active.get_attribute("href") and active.get_attribute("href").endswith("#/submit"):
+                break
+            active.send_keys(Keys.TAB)
+        assert active.get_attribute("href").endswith("#/submit")
+        assert active.value_of_css_property("outline-style") != "none"  # the focus is visible
+        active.send_keys(Keys.ENTER)
+        page.wait_for("#submit-form")
+        # Every field has its label.
+        for field in page.all("#submit-form textarea, #submit-form select, #submit-form input[type=text]"):
+            assert page.all(f'label[for="{field.get_attribute("id")}"]'), field.get_attribute("id")
+        # A phone's width: the page itself does not scroll sideways (wide tables scroll in place).
+        page.driver.set_window_size(390, 844)
+        try:
+            for route in ("#/tasks", "#/overview", "#/submit"):
+                page.go(route)
+                page.wait_for("main h1")
+                page.wait(lambda d: d.execute_script(
+                    "return document.documentElement.scrollWidth <= window.innerWidth + 1"),
+                    f"{route} to fit a narrow screen", timeout=5)
+                page.snap("narrow-" + route.strip("#/"))
+        finally:
+            page.driver.set_window_size(1280, 1100)
 
 
 def test_submit_a_task_from_the_form_and_watch_it_complete(page, stack):
