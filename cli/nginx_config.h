@@ -12,6 +12,7 @@ struct NginxSettings {
     std::string run_dir;     // nginx's prefix: pid, temp paths
     std::string fcgi_socket; // the handlers' unix socket
     bool as_root = false;    // then workers run as nobody:nogroup
+    std::string console_dir; // the web console's files (cli/console_directory.h); "" for none
 };
 
 // Replaces every {{name}} in `text`. Throws Error(InternalError) naming a placeholder that has
