@@ -98,14 +98,26 @@ std::string tls_directives(const NginxSettings &settings) {
            ";\n        ssl_certificate_key " + nginx_string(settings.tls_key) + ";\n";
 }
 
-// Headers on every response, nginx's own errors included (`always`).
-std::string edge_headers() {
+// What the API's answers may do in a browser: nothing.
+constexpr const char *api_policy = "default-src 'none'; frame-ancestors 'none'";
+// What the console's pages may do: load their own scripts, styles and images (and data: images),
+// and fetch from this origin. No inline script or style, no eval, no other site, no framing, no
+// <base>, no form posted elsewhere: an injected tag in a task's text has nowhere to go.
+constexpr const char *console_policy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+// Headers on every response, nginx's own errors included (`always`), with `policy` as the
+// Content-Security-Policy.
+std::string edge_headers(const char *policy) {
+    const std::string csp =
+        std::string("add_header Content-Security-Policy \"") + policy + "\" always;";
     const char *const lines[] = {
         "add_header X-Request-Id $request_id always;",
         "add_header X-Content-Type-Options nosniff always;",
         "add_header X-Frame-Options DENY always;",
         "add_header Referrer-Policy no-referrer always;",
-        "add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'\" always;",
+        csp.c_str(),
         "add_header Vary Origin always;",
         "add_header Access-Control-Allow-Origin $cors_allow_origin always;",
         "add_header Access-Control-Allow-Methods $cors_allow_methods always;",
@@ -170,7 +182,12 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
             {"user_directive", settings.as_root ? "user nobody nogroup;" : ""},
             {"cors_maps", cors_maps(config.service.cors)},
             {"host_map", host_map(config.service)},
-            {"edge_headers", edge_headers()},
+            {"edge_headers", edge_headers(api_policy)},
+            {"console_headers", edge_headers(console_policy)},
+            // Without a console, a directory that is not there: every page is the JSON 404.
+            {"console_dir",
+             nginx_string(settings.console_dir.empty() ? settings.run_dir + "/no-console"
+                                                       : settings.console_dir)},
             {"rate_key", config.service.require_api_key ? "$presented_key" : "$binary_remote_addr"},
             {"requests_per_minute", std::to_string(rate.requests_per_minute)},
             {"burst_size", std::to_string(rate.burst_size)},

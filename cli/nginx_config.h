@@ -12,12 +12,12 @@ struct NginxSettings {
     std::string run_dir;     // nginx's prefix: pid, temp paths
     std::string fcgi_socket; // the handlers' unix socket
     bool as_root = false;    // then workers run as nobody:nogroup
+    std::string console_dir; // the web console's files (cli/console_directory.h); "" for none
     // The site of a system nginx (task-runner nginx-site): TLS on the listen address when both
-    // are set, and where the console's files are. Initialised here, so {run_dir, socket, root}
-    // still initialises the rest (-Wmissing-field-initializers).
+    // are set. Initialised here, so {run_dir, socket, root, console} still initialises the rest
+    // (-Wmissing-field-initializers).
     std::string tls_certificate = {};
     std::string tls_key = {};
-    std::string console_dir = {};
 };
 
 // Replaces every {{name}} in `text`. Throws Error(InternalError) naming a placeholder that has

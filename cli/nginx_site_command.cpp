@@ -1,12 +1,13 @@
 // Rendering the system nginx's site (see nginx_site_command.h and docs/deploy.md).
 #include "cli/nginx_site_command.h"
 
+#include "cli/console_directory.h"
 #include "cli/exit_codes.h"
 #include "cli/nginx_config.h"
 #include "cli/usage_error.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "core/install_layout.h"
+#include "core/paths.h"
 
 #include <iostream>
 
@@ -20,7 +21,8 @@ int nginx_site_command(const Invocation &invocation) {
     NginxSettings settings;
     settings.run_dir = "/run/task-runner"; // only the private nginx's part uses it
     settings.fcgi_socket = invocation.value("--socket").value_or(installed_socket);
-    settings.console_dir = invocation.value("--console-dir").value_or(default_console_directory());
+    settings.console_dir =
+        invocation.value("--console-dir").value_or(console_directory(program_directory()));
     settings.tls_certificate = invocation.value("--tls-certificate").value_or("");
     settings.tls_key = invocation.value("--tls-key").value_or("");
     const std::string config_path = invocation.value("--config").value_or(default_config_path());

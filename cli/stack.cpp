@@ -5,6 +5,7 @@
 // are handled in one loop, and a stop request is seen at once even during a backoff.
 #include "cli/stack.h"
 
+#include "cli/console_directory.h"
 #include "cli/nginx_config.h"
 #include "core/component_restarts.h"
 #include "core/error.h"
@@ -100,7 +101,8 @@ void Stack::start(const std::string &config_path, const std::string &run_dir) {
     wait_until("the handlers listen on " + socket, [&] { return unix_socket_accepts(socket); });
 
     const std::string nginx_conf = run_dir + "/nginx.conf";
-    std::ofstream(nginx_conf) << render_nginx_config(config_, {run_dir, socket, ::geteuid() == 0});
+    std::ofstream(nginx_conf) << render_nginx_config(
+        config_, {run_dir, socket, ::geteuid() == 0, console_directory(bin)});
     // SIGQUIT: graceful, finishes the requests in flight. A PID namespace of its own: the master
     // dies with the launcher (die_with_parent), and the namespace takes the workers.
     add_component({"nginx",

@@ -19,7 +19,6 @@ InstallLayout build_install_layout() {
 #ifdef TR_INSTALL_BINDIR
     layout.bindir = TR_INSTALL_BINDIR;
     layout.sysconfdir = TR_INSTALL_SYSCONFDIR;
-    layout.datadir = TR_INSTALL_DATADIR;
 #endif
     return layout;
 }
@@ -51,25 +50,6 @@ std::string default_config_for(std::string_view program_dir, std::string_view bu
     if (prefix.empty()) // copied somewhere that is no prefix's bindir: the build's file
         return source_default;
     return join_path(sysconfdir_of(prefix, layout), "task-runner/task-runner.cfg");
-}
-
-std::string console_directory_for(std::string_view program_dir, std::string_view build_program_dir,
-                                  const InstallLayout &layout, const std::string &source_console) {
-    if (absolute_path(program_dir, "/") == absolute_path(build_program_dir, "/"))
-        return source_console;
-    const std::string prefix = install_prefix_of(program_dir, layout);
-    if (prefix.empty())
-        return source_console;
-    return join_path(below(prefix, layout.datadir), "task-runner/console");
-}
-
-std::string default_console_directory() {
-#if defined(TR_BUILD_PROGRAM_DIR) && defined(TR_SOURCE_CONSOLE_DIR)
-    return console_directory_for(program_directory(), TR_BUILD_PROGRAM_DIR, build_install_layout(),
-                                 TR_SOURCE_CONSOLE_DIR);
-#else
-    return "";
-#endif
 }
 
 } // namespace tr

@@ -1,6 +1,6 @@
-// Where the installed programs find their files: the configuration below the install prefix's
-// sysconfdir, the console below its datadir. Programs run from the build tree use the source
-// tree's instead (config/task-runner.cfg), so a build works without being installed.
+// Where the installed programs find their configuration: below the install prefix's sysconfdir.
+// Programs run from the build tree use the source tree's instead (config/task-runner.cfg), so a
+// build works without being installed. (The console's files: cli/console_directory.h.)
 #pragma once
 
 #include <string>
@@ -8,12 +8,11 @@
 
 namespace tr {
 
-// The directories GNUInstallDirs gave the build (CMAKE_INSTALL_BINDIR, ..._SYSCONFDIR,
-// ..._DATADIR): relative to the prefix, or absolute when configured so.
+// The directories GNUInstallDirs gave the build (CMAKE_INSTALL_BINDIR, ..._SYSCONFDIR):
+// relative to the prefix, or absolute when configured so.
 struct InstallLayout {
     std::string bindir = "bin";
     std::string sysconfdir = "etc";
-    std::string datadir = "share";
 };
 
 // The layout this build was configured with.
@@ -32,13 +31,5 @@ std::string sysconfdir_of(const std::string &prefix, const InstallLayout &layout
 // (`build_program_dir`), SYSCONFDIR/task-runner/task-runner.cfg for installed ones.
 std::string default_config_for(std::string_view program_dir, std::string_view build_program_dir,
                                const InstallLayout &layout, const std::string &source_default);
-
-// DATADIR/task-runner/console of the prefix a program in `program_dir` was installed under
-// (the build's programs: the source tree's console/).
-std::string console_directory_for(std::string_view program_dir, std::string_view build_program_dir,
-                                  const InstallLayout &layout, const std::string &source_console);
-
-// console_directory_for this program: where nginx-site points `location /` by default.
-std::string default_console_directory();
 
 } // namespace tr

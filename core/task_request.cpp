@@ -360,8 +360,9 @@ TaskRequest parse_task_request(const json_t *body, const Config &config, std::st
         if (!is_valid_task_id(text))
             reject("task_id must be 1.." + std::to_string(max_task_id_length) +
                    " characters of A-Z a-z 0-9 - _ . :, not only dots " + got(id));
-        if (text == "batch") // /api/v1/tasks/batch is the batch endpoint, not a task
-            reject("task_id \"batch\" is reserved");
+        // /api/v1/tasks/batch and /api/v1/tasks/cancel are endpoints, not tasks.
+        if (text == "batch" || text == "cancel")
+            reject("task_id \"" + text + "\" is reserved");
         request.task_id = text;
     }
 

@@ -16,6 +16,10 @@ std::vector<Route> tool_routes();
 std::vector<Route> metrics_routes();
 std::vector<Route> config_routes();
 std::vector<Route> openapi_routes();
+// The web console's additions: who the caller is, bulk cancel, the last hour of the queue.
+std::vector<Route> session_routes();
+std::vector<Route> bulk_cancel_routes();
+std::vector<Route> history_routes();
 
 // All of the above, in that order.
 std::vector<Route> all_routes();

@@ -666,3 +666,34 @@ def test_authentication_and_scope_errors_match(make_stack):
     check(response, "/api/v1/tasks/{id}")
     page = check(stack.get("/api/v1/tasks", headers={"X-API-Key": read_key}), "/api/v1/tasks")
     assert [task["task_id"] for task in page["tasks"]] == [task_id]
+
+
+def test_the_console_endpoints_match(make_stack):
+    # GET /api/v1/session, POST /api/v1/tasks/cancel and GET /api/v1/metrics/history (the web
+    # console's), with keys on: answers, refusals and bad input.
+    stack = make_stack({"service.require_api_key": True, "service.max_concurrent_tasks": 1})
+    read = {"Authorization": f"Bearer {stack.create_key('openapi', 'read')}"}
+    submit = {"Authorization": f"Bearer {stack.create_key('openapi', 'read,submit')}"}
+    body = check(stack.get("/api/v1/session", headers=read), "/api/v1/session")
+    assert body == {"auth_required": True, "owner": "openapi", "key_id": body["key_id"], "scopes": ["read"]}
+    assert check(stack.get("/api/v1/session"), "/api/v1/session")["error"]["code"] == "AUTHENTICATION_ERROR"
+
+    blocker = stack.post("/api/v1/tasks", {"task": "run the command: sleep 30.25"}, headers=submit).json()["task_id"]
+    wait_until(lambda: stack.get(f"/api/v1/tasks/{blocker}", headers=read).json()["status"] == "running",
+               timeout=20, message="the blocker to run")
+    waiting = [stack.post("/api/v1/tasks", {"task": "list the files in .", "priority": "low"},
+                          headers=submit).json()["task_id"] for _ in range(3)]
+    body = check(stack.get("/api/v1/metrics/history", headers=read), "/api/v1/metrics/history")
+    assert body["queue_depth"] == 3 and body["minutes"][-1]["submitted"] >= 4
+
+    response = stack.post("/api/v1/tasks/cancel", {"status": "queued", "priority": "low"}, headers=read)
+    assert response.status_code == 403
+    check(response, "/api/v1/tasks/cancel")
+    for bad in ({"status": "running"}, {"status": "queued", "since": "soon"}, {"status": "queued", "x": 1}):
+        response = stack.post("/api/v1/tasks/cancel", bad, headers=submit)
+        assert response.status_code == 400, bad
+        check(response, "/api/v1/tasks/cancel")
+    response = stack.post("/api/v1/tasks/cancel", {"status": "queued", "priority": "low"}, headers=submit)
+    assert check(response, "/api/v1/tasks/cancel") == {"cancelled": 3}
+    assert {stack.get(f"/api/v1/tasks/{t}", headers=read).json()["status"] for t in waiting} == {"cancelled"}
+    stack.session.delete(f"{stack.url}/api/v1/tasks/{blocker}", headers=submit, timeout=10)

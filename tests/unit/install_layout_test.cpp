@@ -1,11 +1,11 @@
-// Where installed programs look for their configuration and console (core/install_layout.h).
+// Where installed programs look for their configuration (core/install_layout.h).
 #include "core/install_layout.h"
 
 #include <gtest/gtest.h>
 
 namespace {
 
-const tr::InstallLayout gnu; // bin, etc, share
+const tr::InstallLayout gnu; // bin, etc
 const std::string source = "/src/config/task-runner.cfg";
 
 TEST(InstallLayout, TheBuildsOwnProgramsReadTheSourceTreesConfig) {
@@ -39,13 +39,6 @@ TEST(InstallLayout, AProgramOutsideAnyBindirReadsTheBuildsConfig) {
     EXPECT_EQ(tr::default_config_for("/home/me/tools", "/src/build/bin", gnu, source), source);
     // "sbin" ends in "bin" but is not the bindir "bin".
     EXPECT_EQ(tr::install_prefix_of("/usr/sbin", gnu), "");
-}
-
-TEST(InstallLayout, TheConsoleIsBelowTheDatadir) {
-    EXPECT_EQ(tr::console_directory_for("/usr/bin", "/src/build/bin", gnu, "/src/console"),
-              "/usr/share/task-runner/console");
-    EXPECT_EQ(tr::console_directory_for("/src/build/bin", "/src/build/bin", gnu, "/src/console"),
-              "/src/console");
 }
 
 } // namespace
