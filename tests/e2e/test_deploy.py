@@ -236,6 +236,7 @@ def test_the_site_is_the_edge_serve_renders(make_stack, tmp_path):
     # One template: the site nginx-site renders is, word for word, the part of the config the
     # launcher renders for its own nginx from the same file.
     run_dir = Path(tempfile.mkdtemp(prefix="tr-site-"))
+    stack = None
     try:
         stack = make_stack({"storage.run_dir": str(run_dir)})
         served = (run_dir / "nginx.conf").read_text()
@@ -248,6 +249,8 @@ def test_the_site_is_the_edge_serve_renders(make_stack, tmp_path):
             assert part in body, part
         assert "pid " not in body and "events {" not in body and "temp_path" not in body
     finally:
+        if stack is not None:  # stopped first: its socket and nginx's pid are in run_dir
+            stack.shut_down()
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
