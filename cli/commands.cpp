@@ -5,6 +5,7 @@
 #include "cli/exit_codes.h"
 #include "cli/interactive_command.h"
 #include "cli/keys_command.h"
+#include "cli/nginx_site_command.h"
 #include "cli/serve_command.h"
 #include "cli/submit_command.h"
 #include "cli/task_command.h"
@@ -24,7 +25,8 @@ const Option key_option{"--key", "KEY",
                         "users can see command lines, so prefer those two"};
 const Option config_option{"--config", "FILE",
                            "the service's configuration file (else $TASK_RUNNER_CONFIG, else "
-                           "the build's config/task-runner.cfg)"};
+                           "the build's config/task-runner.cfg, or an installed program's "
+                           "SYSCONFDIR/task-runner/task-runner.cfg)"};
 
 const ExitCode usage_exit{exit_bad_input, "wrong usage: an unknown option, a missing operand"};
 const ExitCode server_exit{exit_server,
@@ -299,7 +301,7 @@ std::vector<Command> make_commands() {
             status_command_spec(),  list_command_spec(),        cancel_command_spec(),
             events_command_spec(),  config_command_spec(),      keys_command_spec(),
             migrate_command_spec(), serve_command_spec(),       help_command_spec(),
-            version_command_spec()};
+            version_command_spec(), nginx_site_command_spec()};
 }
 
 int help_command(const Invocation &invocation) {

@@ -90,6 +90,14 @@ std::string host_map(const ServiceConfig &service) {
            refused;
 }
 
+// The TLS directives of the server, or none.
+std::string tls_directives(const NginxSettings &settings) {
+    if (settings.tls_certificate.empty())
+        return "";
+    return "        ssl_certificate " + nginx_string(settings.tls_certificate) +
+           ";\n        ssl_certificate_key " + nginx_string(settings.tls_key) + ";\n";
+}
+
 // What the API's answers may do in a browser: nothing.
 constexpr const char *api_policy = "default-src 'none'; frame-ancestors 'none'";
 // What the console's pages may do: load their own scripts, styles and images (and data: images),
@@ -155,8 +163,9 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
     if (!bind) // load_config has checked it already
         throw Error(ErrorCode::InternalError, "service.bind_address is invalid");
     const bool ipv6 = bind->host.find(':') != std::string::npos;
-    const std::string listen =
-        (ipv6 ? "[" + bind->host + "]" : bind->host) + ":" + std::to_string(bind->port);
+    const std::string listen = (ipv6 ? "[" + bind->host + "]" : bind->host) + ":" +
+                               std::to_string(bind->port) +
+                               (settings.tls_certificate.empty() ? "" : " ssl");
     const RateLimitConfig &rate = config.service.rate_limiting;
     // Retry-After for a 429: the time one more request is earned back, at least a second.
     const int retry_after =
@@ -167,6 +176,7 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
             {"run_dir", settings.run_dir},
             {"fcgi_socket", settings.fcgi_socket},
             {"listen", listen},
+            {"tls", tls_directives(settings)},
             {"max_body_kb", std::to_string(config.service.max_request_body_kb)},
             {"worker_processes", "auto"},
             {"user_directive", settings.as_root ? "user nobody nogroup;" : ""},
@@ -187,6 +197,57 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
             {"handler_timeout", std::to_string(config.service.handler_timeout_seconds)},
             {"stream_read_timeout", std::to_string(config.service.max_stream_seconds + 30)},
         });
+}
+
+} // namespace tr::cli
+
+namespace tr::cli {
+namespace {
+
+constexpr std::string_view site_begins = "    # task-runner nginx-site: the site begins.";
+constexpr std::string_view site_ends = "    # task-runner nginx-site: the site ends.\n";
+
+// A path nginx reads as one word where the template puts it unquoted (`server unix:PATH;`):
+// absolute, and only characters that cannot end the directive or start another.
+void check_nginx_path(const std::string &path, const char *what) {
+    const bool plain = !path.empty() && path.front() == '/' &&
+                       path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789/._-+@") == std::string::npos;
+    if (!plain)
+        throw Error(ErrorCode::InvalidRequest,
+                    std::string(what) +
+                        " must be an absolute path of letters, digits and / . _ - + @ (got " +
+                        in_quotes(path) + ")");
+}
+
+} // namespace
+
+std::string render_nginx_site(const Config &config, const NginxSettings &settings) {
+    check_nginx_path(settings.fcgi_socket, "the handlers' socket");
+    if (!settings.console_dir.empty())
+        check_nginx_path(settings.console_dir, "the console's directory");
+    if (settings.tls_certificate.empty() != settings.tls_key.empty())
+        throw Error(ErrorCode::InvalidRequest,
+                    "TLS needs both a certificate and its key (got only one of them)");
+    // Checked as plainly as the socket: nginx reads "$name" in these as a variable.
+    if (!settings.tls_certificate.empty()) {
+        check_nginx_path(settings.tls_certificate, "the TLS certificate");
+        check_nginx_path(settings.tls_key, "the TLS key");
+    }
+    const std::string whole = render_nginx_config(config, settings);
+    const std::size_t begin = whole.find(site_begins);
+    const std::size_t end = whole.find(site_ends, begin);
+    if (begin == std::string::npos || end == std::string::npos) // the template lost its marks
+        throw Error(ErrorCode::InternalError,
+                    "nginx template: no \"task-runner nginx-site\" marks");
+    std::string file = config.file; // in a comment: a line break would end it
+    std::replace_if(
+        file.begin(), file.end(), [](char c) { return c == '\n' || c == '\r'; }, '?');
+    return "# Task Runner's site for a system nginx, rendered by `task-runner nginx-site` from\n"
+           "# " +
+           file + ": include it in the http block (Debian: sites-enabled/).\n" +
+           "# Render it again after changing that file; edits here are lost then.\n\n" +
+           whole.substr(begin, end + site_ends.size() - begin);
 }
 
 } // namespace tr::cli

@@ -32,14 +32,6 @@ constexpr std::chrono::milliseconds ready_probe_timeout{2000};
 // How often a namespace init is sent its stop signal again while it has not stopped.
 constexpr std::chrono::milliseconds stop_signal_interval{200};
 
-std::string program_directory() {
-    char path[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-    if (n <= 0)
-        throw Error(ErrorCode::InternalError, system_error_text("readlink /proc/self/exe", errno));
-    return parent_directory(std::string(path, static_cast<std::size_t>(n)));
-}
-
 std::string find_nginx() {
     if (const char *path = std::getenv("PATH")) {
         std::string directories = path;

@@ -5,6 +5,7 @@
 #include "core/config.h"
 
 #include "core/error.h"
+#include "core/install_layout.h"
 #include "core/model.h"
 #include "core/paths.h"
 #include "core/strings.h"
@@ -23,6 +24,9 @@
 
 #ifndef TR_DEFAULT_CONFIG
 #define TR_DEFAULT_CONFIG "config/task-runner.cfg"
+#endif
+#ifndef TR_BUILD_PROGRAM_DIR
+#define TR_BUILD_PROGRAM_DIR ""
 #endif
 
 namespace tr {
@@ -379,7 +383,7 @@ public:
         }
     }
 
-    void check_relations() {
+    void check_relations(bool directories = true) {
         const ServiceConfig &service = config_.service;
         if (service.default_task_timeout > config_.execution.timeout_seconds)
             problem("service.default_task_timeout",
@@ -388,8 +392,10 @@ public:
                         std::to_string(config_.execution.timeout_seconds) + ")");
         check_addresses();
         check_waiting_requests();
-        check_tool_paths();
-        check_shared_directories();
+        if (directories) {
+            check_tool_paths();
+            check_shared_directories();
+        }
         check_allowed_hosts();
         check_cors();
     }
@@ -782,7 +788,10 @@ EnvLookup process_environment() {
 std::string default_config_path(const EnvLookup &env) {
     if (std::optional<std::string> path = env("TASK_RUNNER_CONFIG"); path && !path->empty())
         return *path;
-    return TR_DEFAULT_CONFIG;
+    // An installed program reads its prefix's configuration, never the source tree it was
+    // built from (which may be gone, or another version's).
+    return default_config_for(program_directory(), TR_BUILD_PROGRAM_DIR, build_install_layout(),
+                              TR_DEFAULT_CONFIG);
 }
 
 std::optional<BindAddress> parse_bind_address(std::string_view text) {
@@ -971,6 +980,10 @@ bool is_secret_setting(std::string_view path) {
 }
 
 Config load_config(const std::string &path, const EnvLookup &env) {
+    return load_config(path, env, ConfigChecks::Whole);
+}
+
+Config load_config(const std::string &path, const EnvLookup &env, ConfigChecks checks) {
     Config config;
     config.file = absolute_path(path, current_directory());
     config.directory = parent_directory(config.file);
@@ -992,7 +1005,7 @@ Config load_config(const std::string &path, const EnvLookup &env) {
     loader.check_ranges();
     loader.resolve_paths();
     if (loader.problems().empty())
-        loader.check_relations();
+        loader.check_relations(checks != ConfigChecks::ExceptDirectories);
     if (!loader.problems().empty())
         throw Error(ErrorCode::InvalidRequest, join(loader.problems(), "\n"));
     return config;

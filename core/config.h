@@ -135,14 +135,18 @@ EnvLookup process_environment();
 // Loads, overrides and validates. Throws Error(InvalidRequest) whose message lists every
 // problem, one per line, each with its place: "task-runner.cfg:14: execution.max_steps must be
 // 1..1000 (got 0)" or "TASK_RUNNER_LOG_LEVEL: service.log_level must be one of ...".
+// ConfigChecks::ExceptDirectories skips only whether the tools' directories exist (for
+// `task-runner nginx-site`, which may render the edge before they are made).
+enum class ConfigChecks;
 Config load_config(const std::string &path, const EnvLookup &env = process_environment());
+Config load_config(const std::string &path, const EnvLookup &env, ConfigChecks checks);
 
 // What apply_config_json checks besides each value's type: ranges and choices always; the
 // relations between settings (a working directory that exists inside the allowed paths, ...)
 // for the whole result, or not (ValuesOnly: for the live settings applied to every task, over a
 // configuration checked whole when it was loaded and when they were stored, so that a directory
 // removed meanwhile cannot turn into a model problem of every task).
-enum class ConfigChecks { Whole, ValuesOnly };
+enum class ConfigChecks { Whole, ValuesOnly, ExceptDirectories };
 
 // Applies a partial configuration given as JSON, shaped like the file ({"model": {"provider":
 // "openai"}}), on top of `config`: unknown and ill-typed settings are problems, then ranges,

@@ -60,6 +60,14 @@ std::string current_directory() {
     return buffer;
 }
 
+std::string program_directory() {
+    char path[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0)
+        throw Error(ErrorCode::InternalError, system_error_text("readlink /proc/self/exe", errno));
+    return parent_directory(std::string(path, static_cast<std::size_t>(n)));
+}
+
 std::string absolute_path(std::string_view path, std::string_view base) {
     std::vector<std::string> parts;
     const auto add = [&parts](std::string_view text) {

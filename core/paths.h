@@ -11,6 +11,10 @@ namespace tr {
 
 std::string current_directory();
 
+// The directory of the running program (/proc/self/exe resolved): where the installed layout
+// and the stack's sibling programs are found from. Throws Error(InternalError) naming the call.
+std::string program_directory();
+
 // Joins a relative path onto base and removes ".", ".." and repeated slashes lexically. Only
 // for paths we are given in config; anything a task names goes through resolve_path.
 std::string absolute_path(std::string_view path, std::string_view base);

@@ -85,6 +85,7 @@ def here(test):
 
 AUDIT = "tests/e2e/test_audit.py"
 CLI = "tests/e2e/test_cli.py"
+DEPLOY = "tests/e2e/test_deploy.py"
 EVERY_AUDIT_QUERY = (AUDIT, "test_every_query_in_the_document_gives_the_right_answer")
 # CI (.ci/run) runs the README's second line as it is written: checked in check_runner.
 CI_RUNS_THE_TEST_LINE = (".ci/run", "the README's second line")
@@ -146,6 +147,15 @@ RUNNERS = {
     ("docs/audit.md", "Who changed the configuration, the model or the keys?", "SELECT "): [EVERY_AUDIT_QUERY],
     ("docs/audit.md", "What failed, by day and error code?", "SELECT "): [EVERY_AUDIT_QUERY],
     ("docs/audit.md", "What exactly did the last failed task do?", "SELECT "): [EVERY_AUDIT_QUERY],
+    # docs/deploy.md: its sh blocks, in a staging root or against the installed programs.
+    ("docs/deploy.md", "1. Build and install", "cmake --install build --prefix /usr"):
+        [(DEPLOY, "test_the_guides_install_commands_run_as_written")],
+    ("docs/deploy.md", "1. Build and install", "systemd-sysusers /usr/lib/sysusers.d/"):
+        [(DEPLOY, "test_the_guides_install_commands_run_as_written")],
+    ("docs/deploy.md", "4. TLS and nginx", "task-runner nginx-site --tls-certificate"):
+        [(DEPLOY, "test_a_task_runs_through_the_installed_programs_behind_nginx_with_tls")],
+    ("docs/deploy.md", "5. The first task", "curl -s -H \"Authorization: Bearer $KEY\""):
+        [(DEPLOY, "test_a_task_runs_through_the_installed_programs_behind_nginx_with_tls")],
     (MAN_PAGE, "EXAMPLES", 'task-runner task "list the files in ."'):
         [(CLI, "test_the_man_page_examples_run")],
     (MAN_PAGE, "EXAMPLES", "30 2 * * * task-runner submit"):

@@ -48,6 +48,7 @@ void check(const Config &config) {
     settings.run_dir = world().dir / "run";
     settings.fcgi_socket = world().dir / "run/fcgi.sock";
     cli::render_nginx_config(config, settings);
+    cli::render_nginx_site(config, settings); // the same edge, cut at its marks for a system nginx
     for (const std::string &origin : config.service.cors.allowed_origins) {
         if (origin == "*")
             continue;
