@@ -23,7 +23,7 @@ import requests
 
 from conftest import BIN, ROOT, wait_until
 
-HELLO = "Hello, Task Runner!"
+HELLO = "list the files in ."
 
 
 class SubmissionLoad:
@@ -120,9 +120,24 @@ def report_figures(figures):
             out.write(json.dumps(figures) + "\n")
 
 
+def seed(stack, count, result_bytes=2000):
+    """`count` finished tasks with a result of `result_bytes`, written straight into the database
+    in one transaction (before the load starts: it holds the write lock meanwhile), so that the
+    backup has tens of megabytes to copy."""
+    db = writable(stack)
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany(
+        "INSERT INTO tasks (id, task, status, result, started_at, finished_at) "
+        "VALUES (?, 'seeded', 'completed', json_quote(?), ?, ?)",
+        [(f"seeded-{i}", "r" * result_bytes, days_ago(1), days_ago(1)) for i in range(count)])
+    db.execute("COMMIT")
+    db.close()
+
+
 def test_a_backup_under_load_holds_every_accepted_task_and_fails_no_request(make_stack, tmp_path):
     stack = make_stack()
     finished(stack, 10)
+    seed(stack, 20000)
     target = tmp_path / "backups" / "copy.db"
     target.parent.mkdir()
     with SubmissionLoad(stack) as load:
