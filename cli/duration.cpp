@@ -19,7 +19,7 @@ constexpr long long max_seconds = 100LL * 366 * 24 * 3600;
 
 long long unit_seconds(char unit) {
     switch (unit) {
-    case 'd': return 24 * 3600;
+    case 'd': return 24LL * 3600;
     case 'h': return 3600;
     case 'm': return 60;
     case 's': return 1;

@@ -255,7 +255,7 @@ void rename_if_exists(const std::string &from, const std::string &to) {
 std::string move_aside(const std::string &database) {
     if (!path_exists(database))
         return "";
-    const std::string aside = replaced_name(database);
+    std::string aside = replaced_name(database);
     rename_if_exists(database + "-wal", aside + "-wal");
     rename_file(database, aside, false);
     if (::unlink((database + "-shm").c_str()) != 0 && errno != ENOENT)

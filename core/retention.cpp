@@ -195,7 +195,7 @@ long long release_free_pages(Db &db, long long max_pages) {
 }
 
 std::string vacuum_database(Db &db) {
-    const std::string before = auto_vacuum_mode(db);
+    std::string before = auto_vacuum_mode(db);
     if (before == "incremental") {
         db.handle().exec("PRAGMA incremental_vacuum");
         return before;

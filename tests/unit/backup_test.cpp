@@ -183,7 +183,7 @@ TEST_F(BackupTest, RestoreRefusesWhatIsNotASoundTaskRunnerDatabase) {
     refused(dir_ / "missing.db");
     refused(dir_.make_dir("a-directory"));
     const auto variant = [&](const std::string &name, const std::string &sql) {
-        const std::string file = dir_ / name;
+        std::string file = dir_ / name;
         std::filesystem::copy_file(good, file);
         SQLite::Database db(file, SQLite::OPEN_READWRITE);
         db.exec(sql);
@@ -200,7 +200,7 @@ TEST_F(BackupTest, RestoreRefusesWhatIsNotASoundTaskRunnerDatabase) {
     std::filesystem::copy_file(good, corrupt);
     {
         std::fstream file(corrupt, std::ios::in | std::ios::out | std::ios::binary);
-        file.seekp(static_cast<std::streamoff>(std::filesystem::file_size(corrupt) - 4096 * 3));
+        file.seekp(static_cast<std::streamoff>(std::filesystem::file_size(corrupt) - 4096ULL * 3));
         const std::string garbage(4096, '\x5a');
         file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
     }

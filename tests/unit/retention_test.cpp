@@ -40,7 +40,7 @@ protected:
     // steps, so that it has events, status changes and steps, as a real one does.
     std::string add_task(const std::string &status, TimePoint ended,
                          std::optional<std::string> batch = std::nullopt, int seq = 0) {
-        const std::string id = "task-" + std::to_string(++tasks_);
+        std::string id = "task-" + std::to_string(++tasks_);
         run("INSERT INTO tasks (id, task, batch_id, batch_seq) VALUES (?, 'work', ?, ?)", id,
             batch ? *batch : std::string(), seq);
         if (!batch)
