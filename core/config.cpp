@@ -204,8 +204,15 @@ const std::vector<Setting> &settings() {
 }
 
 const char *const known_groups[] = {
-    "model", "execution", "tools", "service", "service.cors", "service.rate_limiting", "storage",
-    "storage.retention_days_by_status"};
+    "model",
+    "execution",
+    "tools",
+    "service",
+    "service.cors",
+    "service.rate_limiting",
+    "storage",
+    "storage.retention_days_by_status", // per status: completed, failed, cancelled, timeout
+};
 
 // Enough digits for any int exactly: the default six turned 16777216 into "1.67772e+07".
 std::string format_number(double value) {

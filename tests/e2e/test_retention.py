@@ -223,6 +223,13 @@ def test_prune_refuses_bad_input_saying_why(make_stack):
             ([], "prune needs --older-than")]:
         done = cli(stack, "prune", *args)
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+    # Retention deletes history: only whoever may edit the file may set it, never a request.
+    for setting in ({"retention_days": 1}, {"retention_days_by_status": {"failed": 1}},
+                    {"prune_interval_seconds": 1}):
+        put = stack.put("/api/v1/config", {"storage": setting})
+        assert put.status_code == 400 and "cannot be changed through the API" in put.text, put.text
+    shown = stack.get("/api/v1/config").json()
+    assert shown["storage"]["retention_days"] == 0, shown
 
 
 def test_the_runner_prunes_by_itself_when_retention_is_set(make_stack):
