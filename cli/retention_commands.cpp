@@ -169,7 +169,7 @@ Command prune_command_spec() {
           "incremental auto-vacuum is converted by one VACUUM (it holds the write lock while it "
           "rewrites the database: run it with the stack stopped)"}},
         "Queued and running tasks never go; a task of a batch goes only when every task of its "
-        "batch is due, and the batch with it. Deletes 500 tasks to a transaction, so the stack "
+        "batch is due, and the batch with it. Deletes 200 tasks to a transaction, so the stack "
         "may run meanwhile; the counters of /metrics are kept. The runner does the same by "
         "itself when storage.retention_days is set.",
         {{exit_ok, "done (or, with --dry-run, counted)"}, usage_exit, system_exit},

@@ -9,7 +9,7 @@
 namespace tr::runner {
 namespace {
 
-// A tick's work: some thousands of tasks, a few tens of milliseconds of writes in all.
+// A tick's work: 800 tasks at most, in four transactions of some tens of milliseconds each.
 constexpr int batches_per_tick = 4;
 constexpr long long pages_per_tick = 4096;
 // Soon after start (not at once: recovery and the first claims come first), and while more is
