@@ -309,6 +309,10 @@ def test_the_readme_examples_run_as_written(make_stack, tmp_path):
     done = run_block(stack, prune, backups)
     assert done.returncode == 0, done.stderr
     assert "would prune 4 tasks" in done.stdout and "pruned 4 tasks" in done.stdout, done.stdout
+    # The paragraph's --vacuum, on this (incremental) database: every free page returned.
+    vacuum = cli(stack, "prune", "--older-than", "90d", "--vacuum")
+    assert vacuum.returncode == 0 and "returned every free page" in vacuum.stdout, vacuum.stdout
+    assert stack.query("PRAGMA freelist_count") == [(0,)]
     done = run_block(stack, backup, backups)
     assert done.returncode == 0, done.stderr
     (copy,) = backups.iterdir()
