@@ -6,6 +6,7 @@
 #include "cli/interactive_command.h"
 #include "cli/keys_command.h"
 #include "cli/nginx_site_command.h"
+#include "cli/retention_commands.h"
 #include "cli/serve_command.h"
 #include "cli/submit_command.h"
 #include "cli/task_command.h"
@@ -300,7 +301,8 @@ std::vector<Command> make_commands() {
     return {task_command_spec(),    interactive_command_spec(), submit_command_spec(),
             status_command_spec(),  list_command_spec(),        cancel_command_spec(),
             events_command_spec(),  config_command_spec(),      keys_command_spec(),
-            migrate_command_spec(), serve_command_spec(),       help_command_spec(),
+            migrate_command_spec(), prune_command_spec(),       backup_command_spec(),
+            restore_command_spec(), serve_command_spec(),       help_command_spec(),
             version_command_spec(), nginx_site_command_spec()};
 }
 
@@ -349,7 +351,7 @@ std::string overview() {
         "        wait ended\n"
         "  2     wrong usage, or bad input (FILE:LINE)\n"
         "  3     the server could not be reached, or refused the request or the key\n"
-        "  4     submit: another run holds the lock\n"
+        "  4     submit: another run holds the lock; restore: the database is in use\n"
         "  130   Ctrl-C while waiting (task: the task was cancelled)\n"
         "\nSee task-runner(1).\n";
     return text;

@@ -184,6 +184,12 @@ std::vector<Setting> storage_settings() {
         path_setting<std::string>("storage.database", [](Config &c) -> std::string & { return c.storage.database; }),
         text("storage.synchronous", [](Config &c) -> std::string & { return c.storage.synchronous; }, nullptr, {"normal", "full"}),
         path_setting<std::string>("storage.run_dir", [](Config &c) -> std::string & { return c.storage.run_dir; }),
+        integer("storage.retention_days", [](Config &c) -> int & { return c.storage.retention_days; }, 0, 36500),
+        integer("storage.retention_days_by_status.completed", [](Config &c) -> int & { return c.storage.retention_days_by_status.completed; }, 0, 36500),
+        integer("storage.retention_days_by_status.failed", [](Config &c) -> int & { return c.storage.retention_days_by_status.failed; }, 0, 36500),
+        integer("storage.retention_days_by_status.cancelled", [](Config &c) -> int & { return c.storage.retention_days_by_status.cancelled; }, 0, 36500),
+        integer("storage.retention_days_by_status.timeout", [](Config &c) -> int & { return c.storage.retention_days_by_status.timeout; }, 0, 36500),
+        integer("storage.prune_interval_seconds", [](Config &c) -> int & { return c.storage.prune_interval_seconds; }, 1, 86400),
     };
 }
 
@@ -202,7 +208,15 @@ const std::vector<Setting> &settings() {
 }
 
 const char *const known_groups[] = {
-    "model", "execution", "tools", "service", "service.cors", "service.rate_limiting", "storage"};
+    "model",
+    "execution",
+    "tools",
+    "service",
+    "service.cors",
+    "service.rate_limiting",
+    "storage",
+    "storage.retention_days_by_status", // per status: completed, failed, cancelled, timeout
+};
 
 // Enough digits for any int exactly: the default six turned 16777216 into "1.67772e+07".
 std::string format_number(double value) {

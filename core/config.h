@@ -106,11 +106,25 @@ struct ServiceConfig {
     RateLimitConfig rate_limiting;
 };
 
+// Days a finished task of each status is kept (storage.retention_days_by_status); 0: as
+// storage.retention_days.
+struct RetentionDays {
+    int completed = 0;
+    int failed = 0;
+    int cancelled = 0;
+    int timeout = 0;
+};
+
 struct StorageConfig {
     std::string database = "data/task-runner.db";
     std::string synchronous =
         "full";          // what an API answer survives: full, power loss; normal, a crash
     std::string run_dir; // sockets and nginx state; empty: a private temp dir
+    // Finished tasks older than this (by their end time) are deleted by the runner, with their
+    // steps and events (core/retention.h); 0: kept forever.
+    int retention_days = 0;
+    RetentionDays retention_days_by_status;
+    int prune_interval_seconds = 300; // how often the runner looks for due tasks
 };
 
 struct Config {

@@ -114,6 +114,13 @@ Db::Db(const std::string &path, Durability durability)
                 busy_timeout_ms), // SQLite's handler, replaced below by ours, for the open itself
       lock_wait_(std::make_unique<LockWait>()) {
     sqlite3_busy_handler(database_.getHandle(), wait_for_lock, lock_wait_.get());
+    // A new (empty) database is made with incremental auto-vacuum, so the pages pruning frees
+    // can be given back (core/retention.h). Before the WAL switch, which already writes the
+    // header. Only then: on an existing database the pragma is a write transaction of its own
+    // (it stores the mode), at every open, and fails on a read-only one; an existing database is
+    // converted by one VACUUM instead (task-runner prune --vacuum).
+    if (struct stat file{}; ::stat(path.c_str(), &file) == 0 && file.st_size == 0)
+        database_.exec("PRAGMA auto_vacuum=INCREMENTAL");
     enable_wal(database_);
     database_.exec(durability == Durability::Full ? "PRAGMA synchronous=FULL"
                                                   : "PRAGMA synchronous=NORMAL");

@@ -7,6 +7,7 @@
 #include "core/random.h"
 #include "core/runners.h"
 #include "runner/providers/model_client.h"
+#include "runner/pruner.h"
 
 #include <SQLiteCpp/Exception.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -393,6 +395,8 @@ void Runner::supervise() {
     SteadyClock::time_point next_cancel_check = SteadyClock::now();
     SteadyClock::time_point next_poll = SteadyClock::now();
     ProcessStats stats; // CPU between heartbeats, memory at each
+    // Deletes what storage.retention_days says is due (runner/pruner.h).
+    Pruner pruner(config_.storage, log_, *writes_);
     for (;;) {
         const SteadyClock::time_point now = SteadyClock::now();
         try {
@@ -411,6 +415,8 @@ void Runner::supervise() {
                 next_poll = now + poll;
             if (!writes_failing_ && time_to_look(poll_due))
                 claim_while_idle(db);
+            if (!writes_failing_ && now >= pruner.next_run())
+                pruner.run(now);
         } catch (const SQLite::Exception &e) {
             if (is_write_failure(e)) {
                 note_write_failure(e);
@@ -424,7 +430,7 @@ void Runner::supervise() {
         }
         std::unique_lock<std::mutex> lock(mutex_);
         // Until whatever is due first; cancellations only matter while something runs.
-        SteadyClock::time_point until = std::min(next_heartbeat, next_poll);
+        SteadyClock::time_point until = std::min({next_heartbeat, next_poll, pruner.next_run()});
         if (!running_.empty())
             until = std::min(until, next_cancel_check);
         changed_.wait_until(lock, until,

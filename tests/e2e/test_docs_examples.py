@@ -101,6 +101,7 @@ REQUEST_BODY = ("README.md", "Metrics", '{"task": "list the files in ."')
 CRASH_SQL = ("README.md", "Crashes, stalls and what is guaranteed", "SELECT id, attempts, status FROM tasks")
 TABLES_SQL = ("README.md", "Where the data lives", "-- what ran, how it ended")
 BROKEN_FILE = ("README.md", "Configuration", "config/task-runner.cfg:23: execution.max_steps must be")
+RETENTION = "tests/e2e/test_retention.py"
 FUZZ_LONG_RUN = ("README.md", "Fuzzing", "tests/fuzz/long_run.sh build-asan 1800 fuzz-run")
 
 # (document, heading, how the block's first line starts) -> the tests that run it.
@@ -156,6 +157,12 @@ RUNNERS = {
         [(DEPLOY, "test_a_task_runs_through_the_installed_programs_behind_nginx_with_tls")],
     ("docs/deploy.md", "5. The first task", "curl -s -H \"Authorization: Bearer $KEY\""):
         [(DEPLOY, "test_a_task_runs_through_the_installed_programs_behind_nginx_with_tls")],
+    ("README.md", "Retention and backup", "build/bin/task-runner prune --older-than 90d --dry-run"):
+        [(RETENTION, "test_the_readme_examples_run_as_written")],
+    ("README.md", "Retention and backup", "build/bin/task-runner backup /var/backups/task-runner/"):
+        [(RETENTION, "test_the_readme_examples_run_as_written")],
+    ("README.md", "Retention and backup", "build/bin/task-runner restore /var/backups/task-runner/"):
+        [(RETENTION, "test_the_readme_examples_run_as_written")],
     (MAN_PAGE, "EXAMPLES", 'task-runner task "list the files in ."'):
         [(CLI, "test_the_man_page_examples_run")],
     (MAN_PAGE, "EXAMPLES", "30 2 * * * task-runner submit"):
