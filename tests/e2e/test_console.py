@@ -166,6 +166,24 @@ def test_the_console_is_served_with_its_policy_and_the_api_keeps_its_own(stack):
     assert refused.status_code == 421
 
 
+def test_the_console_loads_under_the_default_rate_limit_and_the_api_keeps_it(browser, make_stack, tmp_path,
+                                                                             request):
+    # The default limit (60 a minute, bursts of 10) against a page load of a dozen files and the
+    # API requests that follow, loaded twice as an operator reloading would: when the files
+    # counted against the same allowance as the API, one of them was refused with 429 and the
+    # console never started.
+    limited = make_stack({"service.rate_limiting.requests_per_minute": 60,
+                          "service.rate_limiting.burst_size": 10})
+    for page in pages(browser, limited, tmp_path, request):
+        page.open("#/tasks")
+        page.driver.refresh()
+        page.wait(lambda d: page.find("body").get_attribute("data-ready") == "true", "the console after a reload")
+        page.wait_for("#task-rows")
+    # The API itself is still held to its limit.
+    answers = [limited.get("/api/v1/tools").status_code for _ in range(15)]
+    assert 429 in answers, answers
+
+
 def test_the_policy_refuses_an_inline_script_and_the_log_shows_it(page):
     # The check every test ends with can fail: markup that did reach the page is stopped, and
     # the browser's log says so.
