@@ -246,6 +246,23 @@ def test_keyboard_and_a_narrow_screen(page, stack):
             page.driver.set_window_size(1280, 1100)
 
 
+def test_the_keyboard_keeps_its_place_when_the_list_refreshes(page, stack):
+    # The list is drawn again every two seconds: the focused link must stay focused (it went
+    # back to the top of the page at each refresh, so Tab could never get down the list).
+    first = stack.submit("run the command: echo focus-first")
+    stack.wait_for(first)
+    page.open("#/tasks")
+    with evidence(page):
+        page.wait(lambda d: first in page.text_of("#task-rows"), "the task in the list")
+        page.driver.execute_script("arguments[0].focus()", page.find(f'#task-rows a[href="#/task/{first}"]'))
+        second = stack.submit("run the command: echo focus-second")
+        page.wait(lambda d: second in page.text_of("#task-rows"), "the list to be drawn again")
+        focused = page.driver.switch_to.active_element
+        assert focused.get_attribute("href").endswith(f"#/task/{first}"), focused.get_attribute("outerHTML")
+        focused.send_keys(Keys.ENTER)
+        page.wait(lambda d: page.text_of("#task-text") == "run the command: echo focus-first", "its page")
+
+
 def test_submit_a_task_from_the_form_and_watch_it_complete(page, stack):
     page.open("#/submit")
     with evidence(page):
