@@ -392,6 +392,24 @@ def test_task_text_that_is_markup_is_shown_as_text_and_runs_nothing(page, stack)
         page.snap("hostile")
 
 
+def test_an_address_that_names_no_task_is_not_found_and_the_console_goes_on(page, stack):
+    # A link someone sends: "..%2Fsession" decodes to "../session", which nginx resolves
+    # (/api/v1/tasks/../session is /api/v1/session): the task page showed the session as a task,
+    # with Cancel and Re-run. A malformed escape left the page blank, and #/constructor (a name
+    # every object has) broke every navigation after it.
+    page.open("#/tasks")
+    with evidence(page):
+        for route in ("#/task/..%2Fsession", "#/task/..%2F..%2F..%2Fhealth", "#/batch/..%2Fstatus",
+                      "#/task/%2E%2E", "#/task/%E0%A4%A", "#/constructor", "#/toString"):
+            page.go("#/tasks")
+            page.wait_for("#task-rows", f"the list before {route}")
+            page.go(route)
+            page.wait(lambda d: page.text_of("main h1") == "Not found", f"{route} to be not found")
+            assert not page.all("#cancel-task, #rerun-task")
+        page.go("#/overview")
+        page.wait_for("svg.history", "the console to go on")
+
+
 def test_cancel_every_queued_task_matching_a_filter(page, stack):
     # Four sleeps fill the runner's four places; the rest wait in the queue.
     blockers = [stack.submit(f"run the command: sleep 30.{i}") for i in range(4)]
