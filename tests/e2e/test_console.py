@@ -184,6 +184,20 @@ def test_the_console_loads_under_the_default_rate_limit_and_the_api_keeps_it(bro
     assert 429 in answers, answers
 
 
+def test_a_console_whose_first_reads_are_rate_limited_waits_and_starts(browser, make_stack, tmp_path, request):
+    # 30 a minute with bursts of 1, per address (keys are off): this test spends the allowance
+    # just before the browser loads the console, so its first API reads are refused with 429
+    # (Retry-After: 2). The console asks again after that; it stayed on "Loading…" before.
+    limited = make_stack({"service.rate_limiting.requests_per_minute": 30,
+                          "service.rate_limiting.burst_size": 1})
+    for page in pages(browser, limited, tmp_path, request):
+        spent = [limited.get("/api/v1/tools").status_code for _ in range(3)]
+        assert spent[-1] == 429, spent
+        page.open("#/tasks")
+        page.wait_for("#task-rows")
+        assert page.text_of("main h1") == "Tasks"
+
+
 def test_the_policy_refuses_an_inline_script_and_the_log_shows_it(page):
     # The check every test ends with can fail: markup that did reach the page is stopped, and
     # the browser's log says so.
