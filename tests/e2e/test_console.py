@@ -350,6 +350,22 @@ def test_filter_the_list_and_the_failed_view(page, stack):
         page.snap("failed")
 
 
+def test_the_since_filter_is_shown_and_kept_by_the_next_filter(page, stack):
+    old = stack.submit("run the command: echo before-the-since")
+    stack.wait_for(old)
+    since = stack.get(f"/api/v1/tasks/{old}").json()["created_at"]
+    newer = stack.submit("run the command: echo after-the-since", priority="high")
+    stack.wait_for(newer)
+    page.open(f"#/tasks?since={since[:19]}Z")  # whole seconds: what the field can show
+    with evidence(page):
+        page.wait(lambda d: newer in page.text_of("#task-rows"), "the list since then")
+        assert page.find("#filter-since").get_attribute("value")  # shown (it was empty)
+        Select(page.find("#filter-priority")).select_by_value("high")
+        page.find("#filters button[type=submit]").click()
+        page.wait(lambda d: "priority=high" in d.current_url, "the next filter")
+        assert f"since={since[:19].replace(':', '%3A')}.000Z" in page.driver.current_url, page.driver.current_url
+
+
 def test_keyset_pages_walk_back(page, stack):
     for i in range(27):
         stack.submit(f"run the command: echo page-{i}", priority="low", metadata={"page": i})
