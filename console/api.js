@@ -22,11 +22,19 @@ function askForKey(message) {
   const input = document.getElementById("key-input");
   document.getElementById("key-error").textContent = message || "";
   asking = new Promise((resolve) => {
+    // Escape closes a modal dialog; every request waiting for the key would then wait for ever
+    // on a page with no way to give it but a reload. Without a key there is nothing to show, so
+    // the question comes back.
+    const closed = () => {
+      dialog.showModal();
+      input.focus();
+    };
     const submitted = (event) => {
       event.preventDefault();
       const key = input.value.trim();
       if (!key) return;
       form.removeEventListener("submit", submitted);
+      dialog.removeEventListener("close", closed);
       input.value = "";
       dialog.close();
       sessionStorage.setItem(KEY, key);
@@ -34,6 +42,7 @@ function askForKey(message) {
       resolve(key);
     };
     form.addEventListener("submit", submitted);
+    dialog.addEventListener("close", closed);
   });
   dialog.showModal();
   input.focus();

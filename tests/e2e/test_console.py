@@ -513,6 +513,18 @@ def test_the_key_is_asked_once_and_kept_in_this_tab_only(keyed_page, keyed):
         page.wait_for("#cancel-matching")
 
 
+def test_escape_does_not_leave_the_console_without_a_way_to_give_the_key(keyed_page, keyed):
+    page = keyed_page
+    with evidence(page):
+        page.open("#/tasks", wait_ready=False)
+        page.wait(lambda d: asked_for_a_key(page), "the key to be asked")
+        page.find("#key-input").send_keys(Keys.ESCAPE)  # closed the dialog; nothing asked again
+        page.wait(lambda d: asked_for_a_key(page) and d.switch_to.active_element.get_attribute("id") == "key-input",
+                  "the question to come back")
+        type_key(page, keyed.keys_by_scope["read"])
+        page.wait(lambda d: page.find("body").get_attribute("data-ready") == "true", "the console to start")
+
+
 def test_a_read_only_key_sees_no_action_buttons(keyed_page, keyed):
     page = keyed_page
     owner_task = keyed.post("/api/v1/tasks", {"task": "run the command: sleep 30.7"},
