@@ -72,7 +72,10 @@ export async function tasksPage(main, { params, can }) {
     body);
   const pager = h("p", { class: "pager" });
   const outcome = h("p", { id: "bulk-outcome", role: "status" });
-  const actions = can("submit") ? h("p", { class: "actions" },
+  // Only where the list is of queued tasks (or of any status): on the Failed view, "cancel every
+  // queued task matching this filter" cancelled every queued task, since none is failed.
+  const queuedInView = !filters.get("status") || filters.get("status") === "queued";
+  const actions = can("submit") && queuedInView ? h("p", { class: "actions" },
     h("button", { type: "button", id: "cancel-matching", class: "danger", on: { click: cancelMatching } },
       "Cancel every queued task matching this filter"), " ", outcome) : null;
 

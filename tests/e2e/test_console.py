@@ -457,6 +457,16 @@ def test_cancel_every_queued_task_matching_a_filter(page, stack):
             for task_id in queued_low:
                 assert stack.get(f"/api/v1/tasks/{task_id}").json()["status"] == "cancelled"
             assert stack.get(f"/api/v1/tasks/{queued_high}").json()["status"] == "queued"
+            # A view of another status has no queued task to cancel: no button (on the Failed
+            # view it cancelled every queued task).
+            for status, route in (("failed", "#/tasks?status=failed"),
+                                  ("completed", "#/tasks?status=completed&priority=high")):
+                page.go(route)
+                page.wait(lambda d: d.execute_script(
+                    "const s = document.getElementById('filter-status'); return s && s.value") == status, route)
+                assert not page.all("#cancel-matching"), route
+            page.go("#/tasks?status=queued")
+            page.wait_for("#cancel-matching")
     finally:
         for task_id in blockers:
             stack.session.delete(f"{stack.url}/api/v1/tasks/{task_id}", timeout=10)
