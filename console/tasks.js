@@ -83,9 +83,14 @@ export async function tasksPage(main, { params, can }) {
     const filter = { status: "queued" };
     for (const name of ["priority", "batch_id", "since"]) if (filters.get(name)) filter[name] = filters.get(name);
     if (!confirm(`Cancel every queued task matching ${JSON.stringify(filter)}?`)) return;
-    const answer = await post("/api/v1/tasks/cancel", filter);
-    outcome.textContent = `${answer.cancelled} cancelled.`;
-    await refresh();
+    try { // a refusal (429, 403...) is said where the answer would be, not dropped unseen
+      const answer = await post("/api/v1/tasks/cancel", filter);
+      outcome.textContent = `${answer.cancelled} cancelled.`;
+    } catch (error) {
+      outcome.textContent = error.message;
+      return;
+    }
+    await refresh().catch(() => {}); // the next refresh tries again
   }
 
   async function refresh() {

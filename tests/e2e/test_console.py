@@ -473,6 +473,22 @@ def test_cancel_every_queued_task_matching_a_filter(page, stack):
     stack.wait_for(queued_high)
 
 
+def test_a_refused_bulk_cancel_says_why(browser, make_stack, tmp_path, request):
+    # 12 a minute with bursts of 1, per address (keys are off): the test spends the allowance
+    # just before the click, so the POST is refused with 429, which the page must say (the
+    # refusal was an unhandled rejection: nothing on the page changed).
+    limited = make_stack({"service.rate_limiting.requests_per_minute": 12,
+                          "service.rate_limiting.burst_size": 1})
+    for page in pages(browser, limited, tmp_path, request):
+        page.open("#/tasks")
+        page.wait_for("#cancel-matching")
+        spent = [limited.get("/api/v1/tools").status_code for _ in range(3)]
+        assert spent[-1] == 429, spent
+        page.find("#cancel-matching").click()
+        page.driver.switch_to.alert.accept()
+        page.wait(lambda d: "too many requests" in page.text_of("#bulk-outcome"), "the refusal to be said")
+
+
 # -- with API keys ------------------------------------------------------------------------------
 
 
