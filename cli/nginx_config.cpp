@@ -191,6 +191,9 @@ std::string render_nginx_config(const Config &config, const NginxSettings &setti
             {"rate_key", config.service.require_api_key ? "$presented_key" : "$binary_remote_addr"},
             {"requests_per_minute", std::to_string(rate.requests_per_minute)},
             {"burst_size", std::to_string(rate.burst_size)},
+            // nginx refuses "burst=0" (and would not start); no burst is no burst parameter.
+            {"per_key_burst",
+             rate.burst_size > 0 ? "burst=" + std::to_string(rate.burst_size) + " " : ""},
             {"address_requests_per_minute", std::to_string(rate.requests_per_minute * 10)},
             {"address_burst_size", std::to_string(rate.burst_size * 10 + 10)},
             {"retry_after_seconds", std::to_string(retry_after)},

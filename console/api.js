@@ -22,11 +22,19 @@ function askForKey(message) {
   const input = document.getElementById("key-input");
   document.getElementById("key-error").textContent = message || "";
   asking = new Promise((resolve) => {
+    // Escape closes a modal dialog; every request waiting for the key would then wait for ever
+    // on a page with no way to give it but a reload. Without a key there is nothing to show, so
+    // the question comes back.
+    const closed = () => {
+      dialog.showModal();
+      input.focus();
+    };
     const submitted = (event) => {
       event.preventDefault();
       const key = input.value.trim();
       if (!key) return;
       form.removeEventListener("submit", submitted);
+      dialog.removeEventListener("close", closed);
       input.value = "";
       dialog.close();
       sessionStorage.setItem(KEY, key);
@@ -34,6 +42,7 @@ function askForKey(message) {
       resolve(key);
     };
     form.addEventListener("submit", submitted);
+    dialog.addEventListener("close", closed);
   });
   dialog.showModal();
   input.focus();
@@ -61,9 +70,21 @@ async function errorOf(response) {
   return new ApiError(response.status, "HTTP_" + response.status, `HTTP ${response.status}`);
 }
 
+// A GET refused for now (429: over the rate limit; 502/503: the handlers are restarting) is
+// asked again after the Retry-After the edge sends, a few times: otherwise a page whose first
+// read met a 429 stayed on "Something went wrong" until it was reloaded. Nothing else is
+// repeated (a POST or DELETE may have done its work).
+const TRANSIENT = [429, 502, 503];
+const RETRIES = 2;
+
+function retryDelayMs(response) {
+  const seconds = Number.parseInt(response.headers.get("Retry-After") || "1", 10);
+  return Math.min(30, Math.max(1, Number.isFinite(seconds) ? seconds : 1)) * 1000;
+}
+
 // One request; asks for a key and retries on 401. Returns the parsed JSON body.
 export async function api(method, path, body) {
-  for (;;) {
+  for (let retries = 0; ; ) {
     const init = { method, headers: headers(body === undefined ? {} : { "Content-Type": "application/json" }),
                    cache: "no-store", credentials: "omit" };
     if (body !== undefined) init.body = JSON.stringify(body);
@@ -72,6 +93,11 @@ export async function api(method, path, body) {
       const error = await errorOf(response);
       forgetKey();
       await askForKey(error.message);
+      continue;
+    }
+    if (method === "GET" && TRANSIENT.includes(response.status) && retries < RETRIES) {
+      retries += 1;
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(response)));
       continue;
     }
     if (!response.ok) throw await errorOf(response);

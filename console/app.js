@@ -21,10 +21,21 @@ export function notify(text, isError = false) {
   notice.className = isError ? "error" : "";
 }
 
+// A part of the address, decoded; null when it cannot name a task or batch: a malformed escape
+// (decodeURIComponent throws), or "." / ".." / one holding "/" once decoded, which nginx would
+// resolve as a path (GET /api/v1/tasks/..%2Fconfig is GET /api/v1/config): a link must not turn
+// the task page into a reader of another endpoint, or its Cancel into a DELETE elsewhere.
+function part(text) {
+  let decoded;
+  try { decoded = decodeURIComponent(text); } catch (_) { return null; }
+  return decoded === "." || decoded === ".." || decoded.includes("/") ? null : decoded;
+}
+
 function route() {
   const hash = location.hash.replace(/^#/, "") || "/tasks";
   const [path, query = ""] = hash.split("?");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(part);
+  if (parts.includes(null)) return { page: null, params: new URLSearchParams() }; // Not found
   return { page: parts[0] || "tasks", id: parts[1], params: new URLSearchParams(query) };
 }
 
@@ -46,7 +57,7 @@ async function render() {
   const container = h("div");
   main.replaceChildren(container);
   const { page, id, params } = route();
-  const draw = pages[page];
+  const draw = Object.hasOwn(pages, page) ? pages[page] : null; // not #/constructor, #/toString
   document.querySelectorAll("header nav a").forEach((a) => {
     if (a.getAttribute("href") === location.hash) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");

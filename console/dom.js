@@ -39,10 +39,27 @@ function append(element, children) {
   }
 }
 
-// Replaces what `element` holds.
+// Replaces what `element` holds. Pages redraw every few seconds (and at each of a task's
+// events): the keyboard's place is kept, on the same node when it is put back, else on the new
+// one with the same id, the link to the same address or the step with the same summary; without
+// this every redraw sent the focus back to the top of the page, and a keyboard user could never
+// get down the list.
 export function show(element, ...children) {
+  const focused = document.activeElement;
+  const inside = focused && focused !== element && element.contains(focused) ? focused : null;
   element.replaceChildren();
   append(element, children);
+  if (inside && document.activeElement !== inside) refocus(element, inside);
+}
+
+function refocus(element, old) {
+  let target = old.isConnected && element.contains(old) ? old : null;
+  if (!target && old.id) target = document.getElementById(old.id);
+  if (!target && old.tagName === "A" && old.getAttribute("href"))
+    target = [...element.querySelectorAll("a[href]")].find((a) => a.getAttribute("href") === old.getAttribute("href"));
+  if (!target && old.tagName === "SUMMARY") // a step of a task: its summary says which
+    target = [...element.querySelectorAll("summary")].find((s) => s.textContent === old.textContent);
+  if (target && element.contains(target)) target.focus({ preventScroll: true });
 }
 
 // A <dl> of [term, value] pairs; values may be nodes.

@@ -26,6 +26,16 @@ function sinceValue(text) {
   return text ? new Date(text).toISOString() : "";
 }
 
+// The other way, for the field to show the filter in the address: else it was empty, and the
+// next Filter (another priority, say) silently dropped the since.
+function localValue(iso) {
+  const date = iso ? new Date(iso) : null;
+  if (!date || Number.isNaN(date.getTime())) return "";
+  const two = (n) => String(n).padStart(2, "0");
+  return `${String(date.getFullYear()).padStart(4, "0")}-${two(date.getMonth() + 1)}-${two(date.getDate())}` +
+    `T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
 function row(task) {
   return h("tr", {},
     h("td", {}, h("a", { href: `#/task/${encodeURIComponent(task.task_id)}` }, task.task_id)),
@@ -43,7 +53,8 @@ export async function tasksPage(main, { params, can }) {
     select("status", "Status", STATUSES, filters.get("status") || ""),
     select("priority", "Priority", PRIORITIES, filters.get("priority") || ""),
     h("label", {}, "Batch ", h("input", { name: "batch_id", id: "filter-batch", value: filters.get("batch_id") || "", size: 20 })),
-    h("label", {}, "Since ", h("input", { name: "since", id: "filter-since", type: "datetime-local" })),
+    h("label", {}, "Since ", h("input", { name: "since", id: "filter-since", type: "datetime-local", step: 1,
+                                 value: localValue(filters.get("since")) })),
     h("button", { type: "submit" }, "Filter"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -61,7 +72,10 @@ export async function tasksPage(main, { params, can }) {
     body);
   const pager = h("p", { class: "pager" });
   const outcome = h("p", { id: "bulk-outcome", role: "status" });
-  const actions = can("submit") ? h("p", { class: "actions" },
+  // Only where the list is of queued tasks (or of any status): on the Failed view, "cancel every
+  // queued task matching this filter" cancelled every queued task, since none is failed.
+  const queuedInView = !filters.get("status") || filters.get("status") === "queued";
+  const actions = can("submit") && queuedInView ? h("p", { class: "actions" },
     h("button", { type: "button", id: "cancel-matching", class: "danger", on: { click: cancelMatching } },
       "Cancel every queued task matching this filter"), " ", outcome) : null;
 
@@ -69,9 +83,14 @@ export async function tasksPage(main, { params, can }) {
     const filter = { status: "queued" };
     for (const name of ["priority", "batch_id", "since"]) if (filters.get(name)) filter[name] = filters.get(name);
     if (!confirm(`Cancel every queued task matching ${JSON.stringify(filter)}?`)) return;
-    const answer = await post("/api/v1/tasks/cancel", filter);
-    outcome.textContent = `${answer.cancelled} cancelled.`;
-    await refresh();
+    try { // a refusal (429, 403...) is said where the answer would be, not dropped unseen
+      const answer = await post("/api/v1/tasks/cancel", filter);
+      outcome.textContent = `${answer.cancelled} cancelled.`;
+    } catch (error) {
+      outcome.textContent = error.message;
+      return;
+    }
+    await refresh().catch(() => {}); // the next refresh tries again
   }
 
   async function refresh() {

@@ -106,6 +106,13 @@ std::optional<TimePoint> parse_utc(std::string_view text) {
     parts.tm_min = minute;
     parts.tm_sec = second;
     const std::time_t seconds = timegm(&parts) - offset_seconds;
+    // A TimePoint counts nanoseconds in 64 bits (about 1677 to 2262): a time outside would
+    // overflow into some other time (since=2999-01-01 came back as one in the past, and the
+    // bulk cancel it filtered cancelled every queued task). Such a time is refused.
+    constexpr long long limit =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()).count();
+    if (seconds >= limit || seconds <= -limit)
+        return std::nullopt;
     return TimePoint(std::chrono::seconds(seconds)) +
            std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(nanos));
 }

@@ -166,6 +166,38 @@ def test_the_console_is_served_with_its_policy_and_the_api_keeps_its_own(stack):
     assert refused.status_code == 421
 
 
+def test_the_console_loads_under_the_default_rate_limit_and_the_api_keeps_it(browser, make_stack, tmp_path,
+                                                                             request):
+    # The default limit (60 a minute, bursts of 10) against a page load of a dozen files and the
+    # API requests that follow, loaded twice as an operator reloading would: when the files
+    # counted against the same allowance as the API, one of them was refused with 429 and the
+    # console never started.
+    limited = make_stack({"service.rate_limiting.requests_per_minute": 60,
+                          "service.rate_limiting.burst_size": 10})
+    for page in pages(browser, limited, tmp_path, request):
+        page.open("#/tasks")
+        page.driver.refresh()
+        page.wait(lambda d: page.find("body").get_attribute("data-ready") == "true", "the console after a reload")
+        page.wait_for("#task-rows")
+    # The API itself is still held to its limit.
+    answers = [limited.get("/api/v1/tools").status_code for _ in range(15)]
+    assert 429 in answers, answers
+
+
+def test_a_console_whose_first_reads_are_rate_limited_waits_and_starts(browser, make_stack, tmp_path, request):
+    # 30 a minute with bursts of 1, per address (keys are off): this test spends the allowance
+    # just before the browser loads the console, so its first API reads are refused with 429
+    # (Retry-After: 2). The console asks again after that; it stayed on "Loading…" before.
+    limited = make_stack({"service.rate_limiting.requests_per_minute": 30,
+                          "service.rate_limiting.burst_size": 1})
+    for page in pages(browser, limited, tmp_path, request):
+        spent = [limited.get("/api/v1/tools").status_code for _ in range(3)]
+        assert spent[-1] == 429, spent
+        page.open("#/tasks")
+        page.wait_for("#task-rows")
+        assert page.text_of("main h1") == "Tasks"
+
+
 def test_the_policy_refuses_an_inline_script_and_the_log_shows_it(page):
     # The check every test ends with can fail: markup that did reach the page is stopped, and
     # the browser's log says so.
@@ -226,6 +258,23 @@ def test_keyboard_and_a_narrow_screen(page, stack):
                 page.snap("narrow-" + route.strip("#/"))
         finally:
             page.driver.set_window_size(1280, 1100)
+
+
+def test_the_keyboard_keeps_its_place_when_the_list_refreshes(page, stack):
+    # The list is drawn again every two seconds: the focused link must stay focused (it went
+    # back to the top of the page at each refresh, so Tab could never get down the list).
+    first = stack.submit("run the command: echo focus-first")
+    stack.wait_for(first)
+    page.open("#/tasks")
+    with evidence(page):
+        page.wait(lambda d: first in page.text_of("#task-rows"), "the task in the list")
+        page.driver.execute_script("arguments[0].focus()", page.find(f'#task-rows a[href="#/task/{first}"]'))
+        second = stack.submit("run the command: echo focus-second")
+        page.wait(lambda d: second in page.text_of("#task-rows"), "the list to be drawn again")
+        focused = page.driver.switch_to.active_element
+        assert focused.get_attribute("href").endswith(f"#/task/{first}"), focused.get_attribute("outerHTML")
+        focused.send_keys(Keys.ENTER)
+        page.wait(lambda d: page.text_of("#task-text") == "run the command: echo focus-first", "its page")
 
 
 def test_submit_a_task_from_the_form_and_watch_it_complete(page, stack):
@@ -301,6 +350,22 @@ def test_filter_the_list_and_the_failed_view(page, stack):
         page.snap("failed")
 
 
+def test_the_since_filter_is_shown_and_kept_by_the_next_filter(page, stack):
+    old = stack.submit("run the command: echo before-the-since")
+    stack.wait_for(old)
+    since = stack.get(f"/api/v1/tasks/{old}").json()["created_at"]
+    newer = stack.submit("run the command: echo after-the-since", priority="high")
+    stack.wait_for(newer)
+    page.open(f"#/tasks?since={since[:19]}Z")  # whole seconds: what the field can show
+    with evidence(page):
+        page.wait(lambda d: newer in page.text_of("#task-rows"), "the list since then")
+        assert page.find("#filter-since").get_attribute("value")  # shown (it was empty)
+        Select(page.find("#filter-priority")).select_by_value("high")
+        page.find("#filters button[type=submit]").click()
+        page.wait(lambda d: "priority=high" in d.current_url, "the next filter")
+        assert f"since={since[:19].replace(':', '%3A')}.000Z" in page.driver.current_url, page.driver.current_url
+
+
 def test_keyset_pages_walk_back(page, stack):
     for i in range(27):
         stack.submit(f"run the command: echo page-{i}", priority="low", metadata={"page": i})
@@ -357,6 +422,24 @@ def test_task_text_that_is_markup_is_shown_as_text_and_runs_nothing(page, stack)
         page.snap("hostile")
 
 
+def test_an_address_that_names_no_task_is_not_found_and_the_console_goes_on(page, stack):
+    # A link someone sends: "..%2Fsession" decodes to "../session", which nginx resolves
+    # (/api/v1/tasks/../session is /api/v1/session): the task page showed the session as a task,
+    # with Cancel and Re-run. A malformed escape left the page blank, and #/constructor (a name
+    # every object has) broke every navigation after it.
+    page.open("#/tasks")
+    with evidence(page):
+        for route in ("#/task/..%2Fsession", "#/task/..%2F..%2F..%2Fhealth", "#/batch/..%2Fstatus",
+                      "#/task/%2E%2E", "#/task/%E0%A4%A", "#/constructor", "#/toString"):
+            page.go("#/tasks")
+            page.wait_for("#task-rows", f"the list before {route}")
+            page.go(route)
+            page.wait(lambda d: page.text_of("main h1") == "Not found", f"{route} to be not found")
+            assert not page.all("#cancel-task, #rerun-task")
+        page.go("#/overview")
+        page.wait_for("svg.history", "the console to go on")
+
+
 def test_cancel_every_queued_task_matching_a_filter(page, stack):
     # Four sleeps fill the runner's four places; the rest wait in the queue.
     blockers = [stack.submit(f"run the command: sleep 30.{i}") for i in range(4)]
@@ -374,10 +457,36 @@ def test_cancel_every_queued_task_matching_a_filter(page, stack):
             for task_id in queued_low:
                 assert stack.get(f"/api/v1/tasks/{task_id}").json()["status"] == "cancelled"
             assert stack.get(f"/api/v1/tasks/{queued_high}").json()["status"] == "queued"
+            # A view of another status has no queued task to cancel: no button (on the Failed
+            # view it cancelled every queued task).
+            for status, route in (("failed", "#/tasks?status=failed"),
+                                  ("completed", "#/tasks?status=completed&priority=high")):
+                page.go(route)
+                page.wait(lambda d: d.execute_script(
+                    "const s = document.getElementById('filter-status'); return s && s.value") == status, route)
+                assert not page.all("#cancel-matching"), route
+            page.go("#/tasks?status=queued")
+            page.wait_for("#cancel-matching")
     finally:
         for task_id in blockers:
             stack.session.delete(f"{stack.url}/api/v1/tasks/{task_id}", timeout=10)
     stack.wait_for(queued_high)
+
+
+def test_a_refused_bulk_cancel_says_why(browser, make_stack, tmp_path, request):
+    # 12 a minute with bursts of 1, per address (keys are off): the test spends the allowance
+    # just before the click, so the POST is refused with 429, which the page must say (the
+    # refusal was an unhandled rejection: nothing on the page changed).
+    limited = make_stack({"service.rate_limiting.requests_per_minute": 12,
+                          "service.rate_limiting.burst_size": 1})
+    for page in pages(browser, limited, tmp_path, request):
+        page.open("#/tasks")
+        page.wait_for("#cancel-matching")
+        spent = [limited.get("/api/v1/tools").status_code for _ in range(3)]
+        assert spent[-1] == 429, spent
+        page.find("#cancel-matching").click()
+        page.driver.switch_to.alert.accept()
+        page.wait(lambda d: "too many requests" in page.text_of("#bulk-outcome"), "the refusal to be said")
 
 
 # -- with API keys ------------------------------------------------------------------------------
@@ -428,6 +537,18 @@ def test_the_key_is_asked_once_and_kept_in_this_tab_only(keyed_page, keyed):
         assert not asked_for_a_key(page)
         page.go("#/tasks")
         page.wait_for("#cancel-matching")
+
+
+def test_escape_does_not_leave_the_console_without_a_way_to_give_the_key(keyed_page, keyed):
+    page = keyed_page
+    with evidence(page):
+        page.open("#/tasks", wait_ready=False)
+        page.wait(lambda d: asked_for_a_key(page), "the key to be asked")
+        page.find("#key-input").send_keys(Keys.ESCAPE)  # closed the dialog; nothing asked again
+        page.wait(lambda d: asked_for_a_key(page) and d.switch_to.active_element.get_attribute("id") == "key-input",
+                  "the question to come back")
+        type_key(page, keyed.keys_by_scope["read"])
+        page.wait(lambda d: page.find("body").get_attribute("data-ready") == "true", "the console to start")
 
 
 def test_a_read_only_key_sees_no_action_buttons(keyed_page, keyed):

@@ -259,6 +259,16 @@ def test_a_key_is_limited_on_its_own_and_health_never(make_stack):
         assert requests.get(stack.url + "/health", timeout=10).status_code == 200
 
 
+def test_a_burst_of_zero_starts_and_allows_no_burst(make_stack):
+    # service.rate_limiting.burst_size = 0 is valid configuration; nginx refuses "burst=0", and
+    # the stack did not start.
+    stack = make_stack({"service.rate_limiting.requests_per_minute": 60,
+                        "service.rate_limiting.burst_size": 0})
+    statuses, seconds, refused = burst_until_refused(lambda: requests.get(stack.url + "/api/v1/tools", timeout=10))
+    assert_refused_after_the_burst(statuses, seconds, burst=0)
+    assert "bursts of 0" in assert_json_error(refused, 429, "RATE_LIMIT_EXCEEDED")["message"]
+
+
 def test_a_made_up_key_beside_a_real_one_buys_no_allowance(make_stack):
     """nginx limits by the key the handlers check: a Bearer token before X-API-Key."""
     stack = make_stack({"service.rate_limiting.requests_per_minute": 60,

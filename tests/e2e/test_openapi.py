@@ -689,10 +689,19 @@ def test_the_console_endpoints_match(make_stack):
     response = stack.post("/api/v1/tasks/cancel", {"status": "queued", "priority": "low"}, headers=read)
     assert response.status_code == 403
     check(response, "/api/v1/tasks/cancel")
-    for bad in ({"status": "running"}, {"status": "queued", "since": "soon"}, {"status": "queued", "x": 1}):
+    # A year past what a time point holds (2262) is refused: it came back as a time in the past,
+    # and "since 2999" cancelled every queued task.
+    for bad in ({"status": "running"}, {"status": "queued", "since": "soon"}, {"status": "queued", "x": 1},
+                {"status": "queued", "since": "2999-01-01T00:00:00Z"}):
         response = stack.post("/api/v1/tasks/cancel", bad, headers=submit)
         assert response.status_code == 400, bad
         check(response, "/api/v1/tasks/cancel")
+    # A since still to come, or another owner's key, cancels none of them.
+    other = {"Authorization": f"Bearer {stack.create_key('someone-else', 'read,submit')}"}
+    for filter, headers in (({"status": "queued", "since": "2200-01-01T00:00:00Z"}, submit),
+                            ({"status": "queued"}, other)):
+        response = stack.post("/api/v1/tasks/cancel", filter, headers=headers)
+        assert check(response, "/api/v1/tasks/cancel") == {"cancelled": 0}, filter
     response = stack.post("/api/v1/tasks/cancel", {"status": "queued", "priority": "low"}, headers=submit)
     assert check(response, "/api/v1/tasks/cancel") == {"cancelled": 3}
     assert {stack.get(f"/api/v1/tasks/{t}", headers=read).json()["status"] for t in waiting} == {"cancelled"}

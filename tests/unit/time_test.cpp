@@ -74,6 +74,19 @@ TEST(ParseUtc, RoundTripsFormattedTimes) {
     }
 }
 
+TEST(ParseUtc, RefusesTimesATimePointCannotHold) {
+    // Nanoseconds in 64 bits reach 2262-04-11T23:47:16Z, and back to 1677-09-21T00:12:44Z.
+    for (const char *text : {"2999-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z",
+                             "0000-01-01T00:00:00Z", "1677-09-20T00:00:00Z"})
+        EXPECT_FALSE(parse_utc(text)) << text;
+    const std::optional<TimePoint> late = parse_utc("2262-04-11T00:00:00Z");
+    ASSERT_TRUE(late);
+    EXPECT_EQ(format_utc(*late), "2262-04-11T00:00:00.000Z");
+    const std::optional<TimePoint> early = parse_utc("1677-09-22T00:00:00Z");
+    ASSERT_TRUE(early);
+    EXPECT_EQ(format_utc(*early), "1677-09-22T00:00:00.000Z");
+}
+
 TEST(ParseUtc, AcceptsWholeSeconds) {
     EXPECT_EQ(parse_utc("2026-11-29T07:49:35Z"), reference_time());
 }
