@@ -185,6 +185,24 @@ void remove_stale_groups(const std::string &parent) {
 
 } // namespace
 
+bool enable_controller_for_children(const std::string &group, const std::string &controller) {
+    const std::string control = group + "/cgroup.subtree_control";
+    const std::string enable = "+" + controller;
+    if (write_file(control, enable))
+        return true;
+    if (errno != EBUSY)
+        return false;
+    if (members(group) != std::vector<pid_t>{::getpid()}) {
+        errno = EBUSY;
+        return false;
+    }
+    const std::string leaf = group + "/runner";
+    if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST)
+        return false;
+    return write_file(leaf + "/cgroup.procs", std::to_string(::getpid())) &&
+           write_file(control, enable);
+}
+
 TaskCgroup &TaskCgroup::operator=(TaskCgroup &&other) noexcept {
     if (this != &other) {
         remove();
@@ -282,7 +300,7 @@ bool Cgroups::add_v2(const std::string &parent, const std::vector<std::string> &
         if (!contains(offered, controller))
             continue;
         const std::string enable = std::string("+") + controller;
-        if (write_file(parent + "/cgroup.subtree_control", enable) &&
+        if (enable_controller_for_children(parent, controller) &&
             write_file(hierarchy.base + "/cgroup.subtree_control", enable))
             hierarchy.controllers.emplace_back(controller);
         else

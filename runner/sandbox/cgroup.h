@@ -34,6 +34,14 @@ struct CgroupKillPaths {
 // SIGKILL to every process in the group, then waits (up to 2 s) until it is empty.
 void kill_cgroup_members(const CgroupKillPaths &paths) noexcept;
 
+// Lets the children of cgroup v2 group `group` use `controller` (its cgroup.subtree_control).
+// A group that holds processes cannot (cgroup v2's "no internal processes" rule: EBUSY), and
+// that is where the runner is under systemd's Delegate=yes: alone in its service's group, the
+// only one it may write. Then it first moves itself into a leaf of that group, `group`/runner,
+// as systemd's delegation guide prescribes; never when another process is in the group, whose
+// place is not the runner's to change. False with errno set when the kernel refuses.
+bool enable_controller_for_children(const std::string &group, const std::string &controller);
+
 // One command's group, in every hierarchy used. Destroying it kills what is still inside and
 // removes the directories.
 class TaskCgroup {

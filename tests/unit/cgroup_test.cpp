@@ -4,16 +4,22 @@
 #include "runner/sandbox/cgroup.h"
 
 #include "core/process.h"
+#include "core/random.h"
 #include "test_support.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
 
 namespace tr::runner {
 namespace {
@@ -142,6 +148,91 @@ TEST(CgroupSetUp, DescribesWhatItLimitsOrWhyNot) {
     } else {
         EXPECT_TRUE(contains(cgroups.description(), "limit (")) << cgroups.description();
     }
+}
+
+// cgroup v2's "no internal processes" rule, with the controller these machines' v2 hierarchy
+// offers (hugetlb; the others are bound to v1 here): a group holding a process cannot give a
+// controller to its children until that process has moved into a leaf, which a runner alone in
+// its group (systemd's Delegate=yes) does; with another process there it does not.
+class CgroupLeafTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        for (const char *mount : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+            const std::string controllers = std::string(mount) + "/cgroup.controllers";
+            if (unified_.empty() && test::exists(controllers) &&
+                contains(test::read_text(controllers), "hugetlb"))
+                unified_ = mount;
+        }
+        if (::geteuid() != 0 || unified_.empty())
+            GTEST_SKIP() << "needs root and a cgroup v2 hierarchy offering hugetlb";
+        // The root hands hugetlb to its children only once asked, and is put back as it was.
+        const std::string root_control = unified_ + "/cgroup.subtree_control";
+        if (!contains(test::read_text(root_control), "hugetlb")) {
+            std::ofstream(root_control) << "+hugetlb" << std::flush;
+            enabled_at_root_ = contains(test::read_text(root_control), "hugetlb");
+            if (!enabled_at_root_)
+                GTEST_SKIP() << "the cgroup v2 root does not hand hugetlb to its children";
+        }
+        group_ = unified_ + "/task-runner-test.leaf." + random_hex(4);
+        ASSERT_EQ(::mkdir(group_.c_str(), 0755), 0) << group_;
+    }
+    void TearDown() override {
+        if (group_.empty())
+            return;
+        ::rmdir((group_ + "/runner").c_str());
+        ::rmdir(group_.c_str());
+        if (enabled_at_root_)
+            std::ofstream(unified_ + "/cgroup.subtree_control") << "-hugetlb" << std::flush;
+    }
+
+    // Runs `body` in a child process that has joined the group, and gives its exit status.
+    int in_group(const std::function<bool()> &body) const {
+        const pid_t child = ::fork();
+        if (child == 0) {
+            std::ofstream(group_ + "/cgroup.procs") << ::getpid() << std::flush;
+            ::_exit(body() ? 0 : 1);
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        return status;
+    }
+
+    std::string unified_;
+    std::string group_;
+    bool enabled_at_root_ = false;
+};
+
+TEST_F(CgroupLeafTest, AProcessAloneInItsGroupMovesIntoALeafAndTheGroupHandsOutTheController) {
+    const std::string group = group_;
+    EXPECT_EQ(in_group([&] {
+                  return enable_controller_for_children(group, "hugetlb") &&
+                         contains(test::read_text("/proc/self/cgroup"), "/runner\n");
+              }),
+              0);
+    EXPECT_TRUE(contains(test::read_text(group_ + "/cgroup.subtree_control"), "hugetlb"));
+}
+
+TEST_F(CgroupLeafTest, AProcessNotAloneInItsGroupLeavesEveryoneWhereTheyAre) {
+    const pid_t other = ::fork();
+    if (other == 0) {
+        std::ofstream(group_ + "/cgroup.procs") << ::getpid() << std::flush;
+        ::pause();
+        ::_exit(0);
+    }
+    const std::string group = group_;
+    // The other process is in the group once its pid is listed there.
+    for (int i = 0;
+         i < 500 && !contains(test::read_text(group_ + "/cgroup.procs"), std::to_string(other));
+         ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(in_group([&] {
+                  return !enable_controller_for_children(group, "hugetlb") && errno == EBUSY;
+              }),
+              0);
+    ::kill(other, SIGKILL);
+    ::waitpid(other, nullptr, 0);
+    EXPECT_FALSE(test::exists(group_ + "/runner"));
+    EXPECT_FALSE(contains(test::read_text(group_ + "/cgroup.subtree_control"), "hugetlb"));
 }
 
 } // namespace
