@@ -31,12 +31,16 @@ constexpr const char *submitted_sql =
 constexpr const char *started_sql =
     "SELECT substr(started_at, 1, 16), count(*) FROM tasks INDEXED BY tasks_by_started "
     "WHERE started_at >= ?1 AND started_at < ?2 GROUP BY 1";
+// Ended tasks by end time: retention's index (status, finished_at), a range per ended status.
 constexpr const char *finished_sql =
-    "SELECT substr(finished_at, 1, 16), count(*) FROM tasks INDEXED BY tasks_by_finished "
-    "WHERE finished_at >= ?1 AND finished_at < ?2 GROUP BY 1";
+    "SELECT substr(finished_at, 1, 16), count(*) FROM tasks INDEXED BY tasks_finished "
+    "WHERE status IN ('completed', 'failed', 'cancelled', 'timeout') AND finished_at >= ?1 AND "
+    "finished_at < ?2 GROUP BY 1";
 constexpr const char *cancelled_unstarted_sql =
-    "SELECT substr(finished_at, 1, 16), count(*) FROM tasks INDEXED BY tasks_by_finished "
-    "WHERE finished_at >= ?1 AND finished_at < ?2 AND started_at IS NULL GROUP BY 1";
+    "SELECT substr(finished_at, 1, 16), count(*) FROM tasks INDEXED BY tasks_finished "
+    "WHERE status IN ('completed', 'failed', 'cancelled', 'timeout') AND finished_at >= ?1 AND "
+    "finished_at < ?2 "
+    "AND started_at IS NULL GROUP BY 1";
 
 long long queue_depth_now(Db &db) {
     Query queued = db.query("SELECT count(*) FROM tasks WHERE status = 'queued'"); // tasks_queue

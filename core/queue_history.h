@@ -2,7 +2,7 @@
 // chart): tasks submitted, started and finished in each minute, and the queue's depth at its end.
 //
 // Every figure is an index range over the hour (tasks_newest, tasks_by_started,
-// tasks_by_finished), never a scan of the table. The depth is worked back from the depth now (a
+// tasks_finished), never a scan of the table. The depth is worked back from the depth now (a
 // count over the queue's own partial index): a minute earlier the queue held what it holds now,
 // less what was submitted since, plus what left it since (started, or cancelled unstarted). A
 // task taken back from a crashed runner re-enters the queue unseen by that sum, so a past depth
