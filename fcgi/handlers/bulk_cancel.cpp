@@ -7,6 +7,8 @@
 #include "core/task.h"
 #include "fcgi/handlers/common.h"
 
+#include <thread>
+
 namespace tr::fcgi {
 namespace {
 
@@ -86,6 +88,9 @@ HttpResponse cancel_matching(HandlerContext &context, const Call &call) {
         cancelled += slice;
         if (slice < bulk_cancel_slice)
             break;
+        // std::mutex is not fair: taken again at once, the gate went to this loop before the
+        // submissions waiting on it (60,000 queued: a submission waited 1.7 s, 0.3 s with this).
+        std::this_thread::yield();
     }
     JsonPtr reply(json_pack("{s:I}", "cancelled", static_cast<json_int_t>(cancelled)));
     return json_response(200, reply.get());
