@@ -17,8 +17,9 @@ namespace {
 // indexed read of a partial index, empty most of the time.
 constexpr std::chrono::milliseconds idle_look_interval{200};
 constexpr std::chrono::seconds after_database_error{1};
-// A lease outlasts the longest attempt by this much, so it never lapses during one.
-constexpr std::chrono::seconds lease_margin{30};
+// A lease outlasts the longest attempt (curl's whole-transfer timeout) by this much, for the
+// claim and the record around it; after a crash the delivery waits no longer than that.
+constexpr std::chrono::seconds lease_margin{3};
 
 // The body every attempt sends: the JSON GET answers for the task (or batch) as it ended, less
 // its "callback" member, which describes this very delivery and changes with each attempt.

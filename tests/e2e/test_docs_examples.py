@@ -115,6 +115,8 @@ RUNNERS = {
     ("README.md", "Command line", "printf 'list the files in .\\nrun the command: date -u\\n'"):
         [(CLI, "test_the_readme_command_line_examples_run")],
     KEYS: [here("test_keys_are_made_listed_and_revoked")],
+    ("README.md", "Webhooks", "import hashlib"):
+        [("tests/e2e/test_webhooks.py", "test_a_receiver_that_fails_twice_gets_three_signed_attempts")],
     REQUEST_BODY: [here("test_the_request_body_runs")],
     ("README.md", "C++ library", "#include <task_runner/client.h>"):
         [("tests/e2e/test_client_library.py", "test_the_readmes_program_and_commands_work_as_written")],
