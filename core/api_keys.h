@@ -33,7 +33,7 @@ Principal open_access();
 
 struct CreatedKey {
     std::string id;
-    std::string key; // the whole key: shown once, never stored
+    std::string key;            // the whole key: shown once, never stored
     std::string webhook_secret; // signs its tasks' callbacks (core/webhook_secrets.h)
 };
 
