@@ -125,10 +125,10 @@ std::string record_delivery_attempt(Db &db, const ClaimedDelivery &delivery,
     const int number = delivery.attempts + 1;
     const TimePoint next = attempt.at + webhook_retry_delay(number, config);
     const TimePoint give_up = delivery.created_at + std::chrono::seconds(config.retry_for_seconds);
-    const std::string state = !attempt.error       ? "delivered"
-                              : !attempt.retryable ? "failed"
-                              : next > give_up     ? "failed"
-                                                   : "pending";
+    std::string state = !attempt.error       ? "delivered"
+                        : !attempt.retryable ? "failed"
+                        : next > give_up     ? "failed"
+                                             : "pending";
     SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
     {
         Query update = db.query(

@@ -60,7 +60,7 @@ std::string instance_webhook_secret(Db &db, TimePoint now) {
 }
 
 std::string rotate_key_webhook_secret(Db &db, const std::string &key_id) {
-    const std::string secret = new_webhook_secret();
+    std::string secret = new_webhook_secret();
     Query set = db.query("UPDATE api_keys SET webhook_secret = ? WHERE id = ?");
     set->bind(1, secret);
     set->bind(2, key_id);
@@ -70,7 +70,7 @@ std::string rotate_key_webhook_secret(Db &db, const std::string &key_id) {
 }
 
 std::string rotate_instance_webhook_secret(Db &db, TimePoint now) {
-    const std::string secret = new_webhook_secret();
+    std::string secret = new_webhook_secret();
     Query set = db.query("INSERT INTO instance_secrets (name, value, created_at) VALUES (?, ?, ?) "
                          "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
                          "created_at = excluded.created_at");
