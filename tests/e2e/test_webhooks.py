@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import ROOT, wait_until
+from test_openapi import check
 
 # The receiver's timings are small so the whole file runs in seconds.
 WEBHOOK_SETTINGS = {
@@ -133,6 +134,7 @@ def test_a_receiver_that_fails_twice_gets_three_signed_attempts(make_stack, rece
     assert [a["error"] for a in attempts] == ["HTTP 500: receiver says no"] * 2 + [None]
     assert all(a["duration_ms"] >= 0 and a["at"].endswith("Z") for a in attempts)
 
+    check(stack.get(f"/api/v1/tasks/{task_id}"), "/api/v1/tasks/{id}")  # as documented
     requests = hook.received()
     assert len(requests) == 3
     secret = secret_of(stack)
@@ -202,6 +204,7 @@ def test_callback_urls_that_could_reach_internal_services_are_refused(make_stack
     stack.wait_for(task_id)
     callback = callback_settled(stack, f"/api/v1/tasks/{task_id}")
     assert callback["state"] == "failed"
+    check(stack.get(f"/api/v1/tasks/{task_id}"), "/api/v1/tasks/{id}")  # null status and all
     (attempt,) = callback["attempts"]
     assert attempt["http_status"] is None
     assert "loopback" in attempt["error"] and "hooks.localhost" in attempt["error"], attempt
@@ -229,7 +232,7 @@ def test_a_batch_is_signed_with_the_secret_of_the_key_that_submitted_it(make_sta
     callback = callback_settled(stack, f"/api/v1/batches/{batch_id}")
     assert callback["state"] == "delivered"
     assert [a["http_status"] for a in callback["attempts"]] == [503, 200]
-    batch = stack.get(f"/api/v1/batches/{batch_id}").json()
+    batch = check(stack.get(f"/api/v1/batches/{batch_id}"), "/api/v1/batches/{id}")
     assert batch["callback_url"] == hook.url("/batch") and batch["status"] == "completed"
 
     received = hook.received()
