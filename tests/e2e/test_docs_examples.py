@@ -465,7 +465,7 @@ def test_the_sql_of_the_readme_runs_on_a_real_database(stack):
     # One query a line, each under its comment.
     statements = [line for line in tables.replace("'...'", f"'{task['task_id']}'").splitlines()
                   if not line.startswith("--")]
-    assert len(statements) == 7 and all(s.startswith("SELECT ") for s in statements), statements
+    assert len(statements) == 8 and all(s.startswith("SELECT ") for s in statements), statements
     tasks, commands_run, life, runners, *_ = [sqlite3_rows(stack.db_path, s) for s in statements]
     assert task["task_id"] in [row["id"] for row in tasks]
     assert {"json_extract(input, '$.command')": "echo docs-example", "status": "completed"}.items() <= \

@@ -245,6 +245,7 @@ def test_a_batch_is_signed_with_the_secret_of_the_key_that_submitted_it(make_sta
             verify(secret_of(stack), h["Task-Runner-Signature"], b)  # not the instance's secret
         assert json.loads(b) == {k: v for k, v in batch.items() if k != "callback"}
 
+    assert secret not in stack.log() and secret not in json.dumps(batch)
     rotated = stack.keys("webhook-secret", key_id, "--rotate")
     assert rotated.returncode == 0 and rotated.stdout.strip() != secret
     assert secret_of(stack, key_id) == rotated.stdout.strip()
