@@ -23,7 +23,7 @@ WebhooksConfig loopback_allowed() {
     return config;
 }
 
-LoopbackHttpServer answering(std::string response) {
+LoopbackHttpServer answering(const std::string &response) {
     return LoopbackHttpServer(
         [response](const RecordedRequest &, int, const LoopbackHttpServer::Send &send) {
             send(response);
