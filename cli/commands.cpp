@@ -233,19 +233,21 @@ Command config_command_spec() {
 Command keys_command_spec() {
     return Command{
         "keys",
-        "create|list|revoke",
+        "create|list|revoke|webhook-secret",
         "Manage API keys, on the server machine, in the service's database.",
         {config_option,
          {"--owner", "NAME", "keys create: whose key it is"},
          {"--scopes", "LIST", "keys create: read,submit,admin (comma-separated)"},
-         {"--description", "TEXT", "keys create: a note"}},
+         {"--description", "TEXT", "keys create: a note"},
+         {"--rotate", "", "keys webhook-secret: replace the secret first"}},
         "task-runner keys create --owner NAME --scopes read,submit [--description TEXT]: prints "
         "the new key once on stdout (it is stored only hashed). task-runner keys list: every "
         "key, without secrets. task-runner keys revoke ID: requests with it get 401 from now "
-        "on.",
+        "on. task-runner keys webhook-secret ID|default [--rotate]: the secret that signs the "
+        "webhooks of that key's tasks (default: of tasks submitted without a key).",
         {{exit_ok, "done"},
          usage_exit,
-         {exit_server, "the database could not be used, or no such key to revoke"}},
+         {exit_server, "the database could not be used, or no such key"}},
         0,
         0,
         nullptr,

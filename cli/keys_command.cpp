@@ -1,14 +1,17 @@
 // API key management.
 //
 //   task-runner keys create --owner NAME --scopes read,submit[,admin] [--description TEXT]
-//   [--config FILE] task-runner keys list [--config FILE] task-runner keys revoke ID [--config
-//   FILE]
+//   task-runner keys list
+//   task-runner keys revoke ID
+//   task-runner keys webhook-secret ID|default [--rotate]
+// each with [--config FILE].
 #include "cli/keys_command.h"
 
 #include "cli/usage_error.h"
 #include "core/api_keys.h"
 #include "core/config_store.h"
 #include "core/local_user.h"
+#include "core/webhook_secrets.h"
 
 #include <iomanip>
 #include <iostream>
@@ -23,7 +26,12 @@ struct KeysOptions {
     std::vector<std::string> scopes;
     std::string description;
     std::string id;
+    bool rotate = false;
 };
+
+bool takes_id(const std::string &action) {
+    return action == "revoke" || action == "webhook-secret";
+}
 
 std::vector<std::string> split_commas(const std::string &text) {
     std::vector<std::string> items;
@@ -57,18 +65,42 @@ KeysOptions parse(const std::vector<std::string> &args) {
             options.scopes = split_commas(value());
         else if (arg == "--description")
             options.description = value();
-        else if (options.action == "revoke" && options.id.empty() && arg.rfind("--", 0) != 0)
+        else if (arg == "--rotate" && options.action == "webhook-secret")
+            options.rotate = true;
+        else if (takes_id(options.action) && options.id.empty() && arg.rfind("--", 0) != 0)
             options.id = arg;
         else
             throw UsageError("keys " + options.action + ": unknown argument \"" + arg + "\"");
     }
-    if (options.action != "create" && options.action != "list" && options.action != "revoke")
-        throw UsageError("keys: unknown action \"" + options.action + "\" (create, list, revoke)");
+    if (options.action != "create" && options.action != "list" && !takes_id(options.action))
+        throw UsageError("keys: unknown action \"" + options.action +
+                         "\" (create, list, revoke, webhook-secret)");
     if (options.action == "create" && (options.owner.empty() || options.scopes.empty()))
         throw UsageError("keys create needs --owner NAME and --scopes read,submit,admin");
     if (options.action == "revoke" && options.id.empty())
         throw UsageError("keys revoke needs the key's id (see keys list)");
+    if (options.action == "webhook-secret" && options.id.empty())
+        throw UsageError("keys webhook-secret needs a key's id (see keys list), or default for "
+                         "tasks submitted without a key");
     return options;
+}
+
+// The secret on stdout alone, so `$(task-runner keys webhook-secret ID)` is the secret.
+int print_webhook_secret(Db &db, const KeysOptions &options) {
+    const bool instance = options.id == "default";
+    const TimePoint now = Clock::now();
+    if (options.rotate)
+        std::cout << (instance ? rotate_instance_webhook_secret(db, now)
+                               : rotate_key_webhook_secret(db, options.id))
+                  << "\n";
+    else
+        std::cout << (instance ? instance_webhook_secret(db, now)
+                               : key_webhook_secret(db, options.id))
+                  << "\n";
+    if (options.rotate)
+        std::cerr << "Rotated: callbacks are signed with the new secret from now on; a delivery "
+                     "already retrying is signed with it at its next attempt.\n";
+    return 0;
 }
 
 } // namespace
@@ -83,7 +115,9 @@ int keys_command(const std::vector<std::string> &args) {
                                               options.description, local_user(), Clock::now());
         std::cout << key.key << "\n";
         std::cerr << "Created key " << key.id << " for " << options.owner
-                  << ". The line above is the whole key; it is not stored and is shown only now.\n";
+                  << ". The line above is the whole key; it is not stored and is shown only now.\n"
+                  << "Its tasks' callbacks are signed with " << key.webhook_secret
+                  << " (again: task-runner keys webhook-secret " << key.id << ").\n";
         if (!config.service.require_api_key)
             std::cerr << "Note: service.require_api_key is off in " << config.file
                       << ", so the API does not ask for keys yet.\n";
@@ -99,6 +133,8 @@ int keys_command(const std::vector<std::string> &args) {
                       << key.last_used_at.value_or("-") << key.revoked_at.value_or("-") << "\n";
         return 0;
     }
+    if (options.action == "webhook-secret")
+        return print_webhook_secret(db, options);
     if (!revoke_api_key(db, options.id, local_user(), Clock::now()))
         throw Error(ErrorCode::TaskNotFound, "no active key with id \"" + options.id + "\"");
     std::cout << "Revoked key " << options.id << "; requests with it now get 401.\n";

@@ -13,9 +13,9 @@
 #include "cli/terminal_text.h"
 #include "cli/usage_error.h"
 #include "cli/user_dirs.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/paths.h"
-#include "core/sha256.h"
 
 #include <cerrno>
 #include <climits>

@@ -3,7 +3,7 @@
 
 #include "cli/usage_error.h"
 #include "core/batch_store.h"
-#include "core/sha256.h"
+#include "core/digest.h"
 #include "core/task_request.h"
 
 #include <algorithm>

@@ -85,6 +85,7 @@ JsonPtr task_request_json(const task_runner::TaskRequest &request) {
         json_object_set_new(body.get(), "metadata", metadata_json(request));
     if (request.context)
         json_object_set_new(body.get(), "context", context_json(*request.context));
+    set_string(body.get(), "callback_url", request.callback_url);
     return body;
 }
 
@@ -112,6 +113,7 @@ std::string batch_request_body(const task_runner::BatchRequest &request) {
     if (request.continue_on_error)
         json_object_set_new(body.get(), "continue_on_error",
                             json_boolean(*request.continue_on_error));
+    set_string(body.get(), "callback_url", request.callback_url);
     return dump_json(body.get());
 }
 

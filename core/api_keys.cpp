@@ -1,10 +1,11 @@
 // Creating, listing, revoking and checking API keys.
 #include "core/api_keys.h"
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/random.h"
-#include "core/sha256.h"
 #include "core/strings.h"
+#include "core/webhook_secrets.h"
 
 #include <algorithm>
 #include <cctype>
@@ -72,12 +73,12 @@ CreatedKey create_api_key(Db &db, const std::string &owner, const std::vector<st
         if (scope_text.find(scope) == std::string::npos)
             scope_text += (scope_text.empty() ? "" : ",") + scope;
     }
-    CreatedKey created{random_hex(id_length / 2), ""};
+    CreatedKey created{random_hex(id_length / 2), "", new_webhook_secret()};
     const std::string secret = random_hex(secret_length / 2);
     created.key = std::string(key_prefix) + created.id + "_" + secret;
     Query insert =
         db.query("INSERT INTO api_keys (id, owner, scopes, secret_hash, description, created_at, "
-                 "created_by) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                 "created_by, webhook_secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     insert->bind(1, created.id);
     insert->bind(2, owner);
     insert->bind(3, scope_text);
@@ -86,6 +87,7 @@ CreatedKey create_api_key(Db &db, const std::string &owner, const std::vector<st
         insert->bind(5, description);
     insert->bind(6, format_utc(now));
     insert->bind(7, made_by);
+    insert->bind(8, created.webhook_secret);
     insert->exec();
     return created;
 }

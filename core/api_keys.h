@@ -33,7 +33,8 @@ Principal open_access();
 
 struct CreatedKey {
     std::string id;
-    std::string key; // the whole key: shown once, never stored
+    std::string key;            // the whole key: shown once, never stored
+    std::string webhook_secret; // signs its tasks' callbacks (core/webhook_secrets.h)
 };
 
 // `made_by` is who makes it ("alice (uid 1000)", core/local_user.h), stored in the key's row

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/random.h"
+#include "core/webhook_deliveries.h"
 
 #include <SQLiteCpp/Transaction.h>
 
@@ -46,13 +47,14 @@ std::optional<SubmittedBatch> same_batch_again(Db &db, const BatchRequest &batch
                                task->getColumn(4).getString(), true});
     }
     Query head = db.query("SELECT mode, continue_on_error, coalesce(owner, ''), task_count, "
-                          "created_at FROM batches WHERE id = ?");
+                          "created_at, callback_url FROM batches WHERE id = ?");
     head->bind(1, found.id);
     if (!head->executeStep() ||
         head->getColumn(0).getString() != (batch.sequential ? "sequential" : "parallel") ||
         (head->getColumn(1).getInt() != 0) != batch.continue_on_error ||
         head->getColumn(2).getString() != owner ||
-        head->getColumn(3).getInt() != static_cast<int>(batch.tasks.size()))
+        head->getColumn(3).getInt() != static_cast<int>(batch.tasks.size()) ||
+        optional_text(head->getColumn(5)) != batch.callback_url)
         return std::nullopt;
     found.created_at = head->getColumn(4).getString();
     return found;
@@ -68,11 +70,13 @@ BatchRequest parse_batch_request(const json_t *body, const Config &config, std::
     json_t *value;
     json_object_foreach(const_cast<json_t *>(body), key, value) {
         const std::string name = key;
-        if (name != "tasks" && name != "mode" && name != "continue_on_error")
+        if (name != "tasks" && name != "mode" && name != "continue_on_error" &&
+            name != "callback_url")
             invalid("unknown field \"" + name.substr(0, 80) +
-                    "\" (a batch accepts tasks, mode, continue_on_error)");
+                    "\" (a batch accepts tasks, mode, continue_on_error, callback_url)");
     }
     BatchRequest batch;
+    batch.callback_url = parse_callback_field(body, config);
     const json_t *tasks = json_object_get(body, "tasks");
     if (!json_is_array(tasks) || json_array_size(tasks) == 0)
         invalid("tasks must be a non-empty array of task requests, such as [{\"task\": \"list the "
@@ -112,15 +116,15 @@ BatchRequest parse_batch_request(const json_t *body, const Config &config, std::
 }
 
 SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string &owner,
-                            TimePoint now) {
+                            TimePoint now, const std::string &key_id) {
     SQLite::Transaction transaction(db.handle(), SQLite::TransactionBehavior::IMMEDIATE);
     if (std::optional<SubmittedBatch> earlier = same_batch_again(db, batch, owner))
         return *std::move(earlier); // read only: the rollback writes nothing
     SubmittedBatch submitted{new_uuid(), format_utc(now), {}};
     {
         Query insert = db.query(
-            "INSERT INTO batches (id, mode, continue_on_error, owner, task_count, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)");
+            "INSERT INTO batches (id, mode, continue_on_error, owner, task_count, created_at, "
+            "callback_url, submitted_by_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         insert->bind(1, submitted.id);
         insert->bind(2, batch.sequential ? "sequential" : "parallel");
         insert->bind(3, batch.continue_on_error ? 1 : 0);
@@ -128,12 +132,16 @@ SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string
             insert->bind(4, owner);
         insert->bind(5, static_cast<int>(batch.tasks.size()));
         insert->bind(6, submitted.created_at);
+        if (batch.callback_url)
+            insert->bind(7, *batch.callback_url);
+        if (!key_id.empty())
+            insert->bind(8, key_id);
         insert->exec();
     }
     for (std::size_t i = 0; i < batch.tasks.size(); ++i) {
         try {
             submitted.tasks.push_back(insert_task(
-                db, batch.tasks[i], {owner, submitted.id, static_cast<int>(i) + 1}, now));
+                db, batch.tasks[i], {owner, submitted.id, static_cast<int>(i) + 1, key_id}, now));
         } catch (const Error &e) {
             throw Error(e.code(), "tasks[" + std::to_string(i) + "]: " + e.what(), e.retry_after());
         }
@@ -146,9 +154,10 @@ std::optional<JsonPtr> load_batch(Db &db, const std::string &id,
                                   const std::optional<std::string> &owner) {
     const ReadSnapshot snapshot(db);
     JsonPtr batch;
+    std::optional<std::string> callback_url;
     {
-        Query select = db.query("SELECT mode, continue_on_error, coalesce(owner, ''), created_at "
-                                "FROM batches WHERE id = ?");
+        Query select = db.query("SELECT mode, continue_on_error, coalesce(owner, ''), created_at, "
+                                "callback_url FROM batches WHERE id = ?");
         select->bind(1, id);
         if (!select->executeStep() || (owner && select->getColumn(2).getString() != *owner))
             return std::nullopt;
@@ -156,6 +165,7 @@ std::optional<JsonPtr> load_batch(Db &db, const std::string &id,
                               select->getColumn(0).getString().c_str(), "continue_on_error",
                               select->getColumn(1).getInt() != 0, "created_at",
                               select->getColumn(3).getString().c_str()));
+        callback_url = optional_text(select->getColumn(4));
     }
     JsonPtr tasks(json_array());
     int total = 0, queued = 0, running = 0, completed = 0, failed = 0, cancelled = 0, timed = 0;
@@ -195,6 +205,9 @@ std::optional<JsonPtr> load_batch(Db &db, const std::string &id,
                                   "queued_tasks", queued, "total_execution_time", total_seconds,
                                   "average_execution_time",
                                   timed ? rounded_to_milliseconds(total_seconds / timed) : 0.0));
+    json_object_set_new(batch.get(), "callback_url",
+                        callback_url ? json_text(*callback_url) : json_null());
+    json_object_set_new(batch.get(), "callback", batch_callback_json(db, id, callback_url));
     return batch;
 }
 

@@ -25,6 +25,7 @@ struct BatchRequest {
     std::vector<TaskRequest> tasks;
     bool sequential = false;
     bool continue_on_error = false;
+    std::optional<std::string> callback_url; // told when the whole batch has ended
 };
 
 // Validates the whole batch first; a problem names the task: "tasks[2].priority must be ...".
@@ -43,8 +44,9 @@ struct SubmittedBatch {
 // mode and continue_on_error) is a retry: nothing is written and that batch comes back with
 // existing = true, as a task_id makes POST /api/v1/tasks idempotent. Throws Error(Conflict)
 // when any other use of a taken task_id is made.
+// `key_id` is the submitting API key (empty: none), whose secret signs the callbacks.
 SubmittedBatch insert_batch(Db &db, const BatchRequest &batch, const std::string &owner,
-                            TimePoint now);
+                            TimePoint now, const std::string &key_id = {});
 
 // The batch with its tasks' statuses, its aggregate status and the original's statistics;
 // nullopt when unknown. `owner` set: only that owner's batch is found.

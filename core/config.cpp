@@ -4,6 +4,7 @@
 // is one new row.
 #include "core/config.h"
 
+#include "core/callback_url.h"
 #include "core/error.h"
 #include "core/install_layout.h"
 #include "core/model.h"
@@ -193,6 +194,17 @@ std::vector<Setting> storage_settings() {
     };
 }
 
+std::vector<Setting> webhooks_settings() {
+    return {
+        integer("webhooks.timeout_seconds", [](Config &c) -> int & { return c.webhooks.timeout_seconds; }, 1, 300),
+        integer("webhooks.retry_for_seconds", [](Config &c) -> int & { return c.webhooks.retry_for_seconds; }, 0, 7 * 86400),
+        integer("webhooks.first_retry_delay_ms", [](Config &c) -> int & { return c.webhooks.first_retry_delay_ms; }, 10, 3600 * 1000),
+        integer("webhooks.max_retry_delay_seconds", [](Config &c) -> int & { return c.webhooks.max_retry_delay_seconds; }, 1, 86400),
+        integer("webhooks.max_response_bytes", [](Config &c) -> int & { return c.webhooks.max_response_bytes; }, 0, 16 * 1024 * 1024),
+        strings("webhooks.allowed_hosts", [](Config &c) -> StringList & { return c.webhooks.allowed_hosts; }),
+    };
+}
+
 // clang-format on
 
 const std::vector<Setting> &settings() {
@@ -200,7 +212,7 @@ const std::vector<Setting> &settings() {
         std::vector<Setting> all;
         for (const std::vector<Setting> &section :
              {model_settings(), execution_settings(), tools_settings(), service_settings(),
-              storage_settings()})
+              storage_settings(), webhooks_settings()})
             all.insert(all.end(), section.begin(), section.end());
         return all;
     }();
@@ -216,6 +228,7 @@ const char *const known_groups[] = {
     "service.rate_limiting",
     "storage",
     "storage.retention_days_by_status", // per status: completed, failed, cancelled, timeout
+    "webhooks",
 };
 
 // Enough digits for any int exactly: the default six turned 16777216 into "1.67772e+07".
@@ -412,6 +425,7 @@ public:
         }
         check_allowed_hosts();
         check_cors();
+        check_callback_hosts();
     }
 
     const std::vector<std::string> &problems() const { return problems_; }
@@ -542,6 +556,15 @@ private:
                         "\"tasks.example.com\" or \"[::1]:8080\" (got " +
                             in_quotes(entry) + ")");
         }
+    }
+
+    void check_callback_hosts() {
+        for (const std::string &entry : config_.webhooks.allowed_hosts)
+            if (!is_callback_host_pattern(entry))
+                problem("webhooks.allowed_hosts",
+                        "entries must be a host name, \"*.\" and a domain, or an address, such "
+                        "as \"hooks.example.com\", \"*.example.com\" or \"10.0.0.7\" (got " +
+                            in_quotes(entry) + ")");
     }
 
     void problem(const std::string &path, const std::string &message) {

@@ -127,6 +127,19 @@ struct StorageConfig {
     int prune_interval_seconds = 300; // how often the runner looks for due tasks
 };
 
+// Callbacks (README "Webhooks"): what a delivery may take and where it may go.
+struct WebhooksConfig {
+    int timeout_seconds = 10;           // one attempt, from connecting to the last byte
+    int retry_for_seconds = 3600;       // no attempt starts later than this after the first
+    int first_retry_delay_ms = 1000;    // after the first failure; doubling after each
+    int max_retry_delay_seconds = 600;  // the doubling stops here
+    int max_response_bytes = 64 * 1024; // a longer answer is cut off: only its status matters
+    // Hosts callbacks may reach: "name", "*.example.com" or an address; empty: any host with
+    // public addresses. Loopback, private and other internal addresses are reached only through
+    // an entry naming the host exactly, or the address itself (core/callback_url.h).
+    std::vector<std::string> allowed_hosts;
+};
+
 struct Config {
     std::string file;      // the file it was loaded from, absolute
     std::string directory; // relative paths in the file resolve against this
@@ -135,6 +148,7 @@ struct Config {
     ToolsConfig tools;
     ServiceConfig service;
     StorageConfig storage;
+    WebhooksConfig webhooks;
     // Where each setting's value came from: "config/task-runner.cfg:14", "env BIND_ADDRESS" or
     // "default", keyed by its path ("execution.max_steps").
     std::map<std::string, std::string> sources;

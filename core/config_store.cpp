@@ -37,6 +37,7 @@ constexpr const char *file_only[] = {
     "service.bind_address",
     "service.cors.",
     "model.allowed_endpoint_hosts",
+    "webhooks.allowed_hosts", // what the runner may call: SSRF's list
 };
 
 bool is_file_only(const std::string &path) {

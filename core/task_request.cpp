@@ -2,6 +2,7 @@
 // ignored, because a misspelt "prority" would otherwise silently run the task at the default.
 #include "core/task_request.h"
 
+#include "core/callback_url.h"
 #include "core/error.h"
 #include "core/paths.h"
 #include "core/strings.h"
@@ -339,10 +340,20 @@ TaskContext resolve_task_context(const json_t *context, const Config &config,
     return resolved;
 }
 
+std::optional<std::string> parse_callback_field(const json_t *body, const Config &config) {
+    const json_t *value = json_object_get(body, "callback_url");
+    if (!value || json_is_null(value))
+        return std::nullopt;
+    std::string url = string_field(value, "callback_url");
+    check_callback_url(url, config.webhooks.allowed_hosts);
+    return url;
+}
+
 TaskRequest parse_task_request(const json_t *body, const Config &config, std::string_view owner) {
     if (!json_is_object(body))
         reject(std::string("the request body must be a JSON object ") + got(body));
-    reject_unknown_fields(body, "", {"task", "task_id", "priority", "metadata", "context"});
+    reject_unknown_fields(body, "",
+                          {"task", "task_id", "priority", "metadata", "context", "callback_url"});
 
     TaskRequest request;
     const json_t *task = json_object_get(body, "task");
@@ -389,6 +400,7 @@ TaskRequest parse_task_request(const json_t *body, const Config &config, std::st
         resolve_task_context(context, config, owner); // validates; the runner resolves it again
         request.context = json_share(const_cast<json_t *>(context));
     }
+    request.callback_url = parse_callback_field(body, config);
     return request;
 }
 

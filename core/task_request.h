@@ -38,7 +38,12 @@ struct TaskRequest {
     Priority priority = Priority::Normal;
     JsonPtr metadata; // an object, or null
     JsonPtr context;  // the validated context object as given, or null; stored for the runner
+    std::optional<std::string> callback_url; // checked (core/callback_url.h), stored as given
 };
+
+// body's "callback_url", checked against config.webhooks; nullopt when absent or null. Throws
+// Error(InvalidRequest). (A batch's own callback_url is read the same way.)
+std::optional<std::string> parse_callback_field(const json_t *body, const Config &config);
 
 // Throws Error(InvalidRequest) on the first problem found. `owner` is the submitting key's
 // owner (empty without authentication): its workspace is where the task's paths resolve.

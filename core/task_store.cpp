@@ -1,8 +1,9 @@
 // Inserting submissions and reading tasks as JSON.
 #include "core/task_store.h"
 
+#include "core/digest.h"
 #include "core/random.h"
-#include "core/sha256.h"
+#include "core/webhook_deliveries.h"
 
 #include <SQLiteCpp/Transaction.h>
 
@@ -14,11 +15,12 @@ namespace {
 
 constexpr const char *insert_sql =
     "INSERT INTO tasks (id, task, context, priority, metadata, created_at, request_hash, owner, "
-    "batch_id, batch_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "batch_id, batch_seq, callback_url, submitted_by_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?)";
 
 constexpr const char *select_task_sql =
     "SELECT id, status, task, priority, metadata, batch_id, plan, result, metrics, error_code, "
-    "error_message, attempts, provider, model, created_at, started_at, finished_at "
+    "error_message, attempts, provider, model, created_at, started_at, finished_at, callback_url "
     "FROM tasks WHERE id = ?";
 
 constexpr const char *select_steps_sql =
@@ -65,6 +67,10 @@ std::string request_fingerprint(const TaskRequest &request) {
                                 request.task.size(), "priority", to_string(request.priority),
                                 "metadata", request.metadata ? request.metadata.get() : json_null(),
                                 "context", request.context ? request.context.get() : json_null()));
+    // Only when set: the fingerprints of requests without one stay what they were before
+    // callbacks existed, so retries of those still match.
+    if (request.callback_url)
+        json_object_set_new(canonical.get(), "callback_url", json_text(*request.callback_url));
     std::unique_ptr<char, void (*)(void *)> text(
         json_dumps(canonical.get(), JSON_COMPACT | JSON_SORT_KEYS), std::free);
     return sha256_hex(text ? text.get() : "");
@@ -107,6 +113,10 @@ SubmittedTask insert_task(Db &db, const TaskRequest &request, const TaskPlacemen
             insert->bind(9, placement.batch_id);
             insert->bind(10, placement.batch_seq);
         }
+        if (request.callback_url)
+            insert->bind(11, *request.callback_url);
+        if (!placement.key_id.empty())
+            insert->bind(12, placement.key_id);
         insert->exec();
         return submitted;
     } catch (const SQLite::Exception &e) {
@@ -197,6 +207,10 @@ std::optional<JsonPtr> load_task(Db &db, const std::string &id) {
     json_object_set_new(t, "created_at", text_or_null(row.getColumn(14)));
     json_object_set_new(t, "started_at", text_or_null(row.getColumn(15)));
     json_object_set_new(t, "completed_at", text_or_null(row.getColumn(16)));
+    const std::optional<std::string> callback_url = optional_text(row.getColumn(17));
+    json_object_set_new(t, "callback_url", text_or_null(row.getColumn(17)));
+    select->reset(); // the callback's reads are statements of their own
+    json_object_set_new(t, "callback", task_callback_json(db, id, callback_url));
 
     JsonPtr steps(json_array());
     Query select_steps = db.query(select_steps_sql);

@@ -23,6 +23,7 @@ struct TaskPlacement {
     std::string owner;    // the submitting key's owner; empty without authentication
     std::string batch_id; // empty: not in a batch
     int batch_seq = 0;
+    std::string key_id; // the submitting API key, whose secret signs callbacks; empty: none
 };
 
 // SHA-256 of the request in canonical form (defaults filled in, keys sorted): what makes a

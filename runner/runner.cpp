@@ -8,6 +8,7 @@
 #include "core/runners.h"
 #include "runner/providers/model_client.h"
 #include "runner/pruner.h"
+#include "runner/webhook_sender.h"
 
 #include <SQLiteCpp/Exception.h>
 #include <poll.h>
@@ -126,6 +127,7 @@ int Runner::run_until_stopped(const sigset_t *stop_signals) {
     for (int i = 0; i < config_.service.max_concurrent_tasks; ++i)
         workers.emplace_back(&Runner::work, this);
     std::thread supervisor(&Runner::supervise, this);
+    const WebhookSender webhooks(config_, log_, id_); // its own thread; stops when run() returns
 
     const std::string reason = wait_for_stop(signals);
     log_.info("runner.stopping",

@@ -15,7 +15,8 @@ HttpResponse submit_batch(HandlerContext &context, const Call &call) {
     SubmittedBatch submitted;
     {
         std::lock_guard<std::mutex> writer(context.process.write_gate);
-        submitted = insert_batch(context.db, batch, call.principal.owner, Clock::now());
+        submitted = insert_batch(context.db, batch, call.principal.owner, Clock::now(),
+                                 call.principal.key_id);
     }
     if (!submitted.existing)
         wake_runners(context);

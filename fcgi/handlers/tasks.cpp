@@ -33,7 +33,7 @@ HttpResponse submit_task(HandlerContext &context, const Call &call) {
     std::optional<WaitSlot> slot;
     if (wait && *wait > 0)
         slot.emplace(context); // before writing: a refused wait must not leave a task behind
-    const TaskPlacement placement{call.principal.owner, "", 0};
+    const TaskPlacement placement{call.principal.owner, "", 0, call.principal.key_id};
     SubmittedTask task;
     if (context.process.submissions) {
         task = context.process.submissions->submit(request, placement);

@@ -40,6 +40,8 @@ struct TaskRequest {
     std::map<std::string, std::string> metadata;
     std::string metadata_json;
     std::optional<TaskContext> context;
+    // http(s) URL the server POSTs the finished task to, signed (README "Webhooks").
+    std::optional<std::string> callback_url;
 
     TaskRequest() = default;
     // Implicit: a task is its text, so client.submit("list the files in .") reads as it should.
@@ -50,6 +52,7 @@ struct BatchRequest {
     std::vector<TaskRequest> tasks;
     std::optional<std::string> mode; // parallel (the server's default) or sequential
     std::optional<bool> continue_on_error;
+    std::optional<std::string> callback_url; // told once every task of the batch has ended
 };
 
 // GET /api/v1/tasks filters; unset ones are not sent.

@@ -117,6 +117,8 @@ RUNNERS = {
     ("README.md", "Command line", "printf 'list the files in .\\nrun the command: date -u\\n'"):
         [(CLI, "test_the_readme_command_line_examples_run")],
     KEYS: [here("test_keys_are_made_listed_and_revoked")],
+    ("README.md", "Webhooks", "import hashlib"):
+        [("tests/e2e/test_webhooks.py", "test_a_receiver_that_fails_twice_gets_three_signed_attempts")],
     REQUEST_BODY: [here("test_the_request_body_runs")],
     ("README.md", "C++ library", "#include <task_runner/client.h>"):
         [("tests/e2e/test_client_library.py", "test_the_readmes_program_and_commands_work_as_written")],
@@ -480,7 +482,7 @@ def test_the_sql_of_the_readme_runs_on_a_real_database(stack):
     # One query a line, each under its comment.
     statements = [line for line in tables.replace("'...'", f"'{task['task_id']}'").splitlines()
                   if not line.startswith("--")]
-    assert len(statements) == 7 and all(s.startswith("SELECT ") for s in statements), statements
+    assert len(statements) == 8 and all(s.startswith("SELECT ") for s in statements), statements
     tasks, commands_run, life, runners, *_ = [sqlite3_rows(stack.db_path, s) for s in statements]
     assert task["task_id"] in [row["id"] for row in tasks]
     assert {"json_extract(input, '$.command')": "echo docs-example", "status": "completed"}.items() <= \

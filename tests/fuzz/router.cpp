@@ -72,7 +72,7 @@ struct Stack {
         TaskRequest request;
         request.task_id = "bob-private";
         request.task = std::string("read README.md ") + bob_secret;
-        insert_task(*db, request, {keys.empty() ? "" : "bob", "", 0}, Clock::now());
+        insert_task(*db, request, {keys.empty() ? "" : "bob", "", 0, ""}, Clock::now());
     }
 };
 

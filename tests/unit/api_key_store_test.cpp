@@ -4,9 +4,9 @@
 // recorded with it.
 #include "core/api_keys.h"
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/migrate.h"
-#include "core/sha256.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>

@@ -655,13 +655,13 @@ TEST_F(ClaimTest, TheSameRequestWithTheSameIdGivesBackTheFirstTask) {
     TaskRequest request;
     request.task = "read README.md";
     request.task_id = "retry-me";
-    const SubmittedTask first = insert_task(db(), request, {"alice", "", 0}, t0);
-    const SubmittedTask again = insert_task(db(), request, {"alice", "", 0}, t0 + seconds(5));
+    const SubmittedTask first = insert_task(db(), request, {"alice", "", 0, ""}, t0);
+    const SubmittedTask again = insert_task(db(), request, {"alice", "", 0, ""}, t0 + seconds(5));
     EXPECT_FALSE(first.existing);
     EXPECT_TRUE(again.existing);
     EXPECT_EQ(again.created_at, first.created_at);
     // The same id and request from another owner is not a retry: it would leak the first.
-    EXPECT_THROW(insert_task(db(), request, {"bob", "", 0}, t0), Error);
+    EXPECT_THROW(insert_task(db(), request, {"bob", "", 0, ""}, t0), Error);
 }
 
 TEST_F(ClaimTest, LoadTaskOfAnUnknownIdIsNothing) {

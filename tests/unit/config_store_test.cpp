@@ -227,6 +227,9 @@ TEST_F(ConfigStore, RefusesWhatTheApiMayNotChange) {
                          "only in the configuration file"));
     EXPECT_TRUE(contains(refusal(R"({"storage": {"database": "/tmp/x.db"}})"),
                          "storage.database cannot be changed through the API"));
+    // An admin key must not open the runner's callbacks to the internal network.
+    EXPECT_TRUE(contains(refusal(R"({"webhooks": {"allowed_hosts": ["169.254.169.254"]}})"),
+                         "webhooks.allowed_hosts can be changed only in the configuration file"));
 }
 
 TEST_F(ConfigStore, RefusesAModelThatCouldNotRun) {

@@ -497,7 +497,7 @@ TEST(LoadConfig, RejectsAnUnknownGroupListingTheKnownOnes) {
     const std::string message = load_error(dir, "\nmodle = { provider = \"builtin\"; };\n");
     EXPECT_EQ(message, config_path(dir) +
                            ":2: unknown setting modle (the file takes model, execution, tools, "
-                           "service, storage)");
+                           "service, storage, webhooks)");
 }
 
 TEST(LoadConfig, RejectsAnUnknownSettingInANestedGroup) {

@@ -28,7 +28,7 @@ protected:
         request.priority = priority;
         const TimePoint at =
             parse_utc("2026-11-29T10:00:00Z").value() + std::chrono::seconds(second);
-        return insert_task(*db_, request, {owner, "", 0}, at).id;
+        return insert_task(*db_, request, {owner, "", 0, ""}, at).id;
     }
 
     std::vector<std::string> ids(const JsonPtr &page) {

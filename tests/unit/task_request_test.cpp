@@ -198,7 +198,7 @@ TEST_F(TaskRequestTest, RejectsAnUnknownTopLevelField) {
     EXPECT_EQ(
         rejection(R"({"task":"t","prority":"high"})"),
         "unknown field \"prority\" (a task request accepts task, task_id, priority, metadata, "
-        "context)");
+        "context, callback_url)");
 }
 
 TEST_F(TaskRequestTest, RejectsMetadataThatIsNotAnObject) {

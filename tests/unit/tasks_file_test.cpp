@@ -3,7 +3,7 @@
 #include "cli/tasks_file.h"
 
 #include "cli/usage_error.h"
-#include "core/sha256.h"
+#include "core/digest.h"
 
 #include <gtest/gtest.h>
 
