@@ -64,7 +64,7 @@ protected:
         TaskRequest request;
         request.task = text;
         request.priority = priority;
-        return insert_task(db_, request, {owner, batch, batch.empty() ? 0 : 1},
+        return insert_task(db_, request, {owner, batch, batch.empty() ? 0 : 1, ""},
                            Clock::now() - std::chrono::minutes(minutes_ago))
             .id;
     }
