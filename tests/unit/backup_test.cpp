@@ -195,6 +195,13 @@ TEST_F(BackupTest, RestoreRefusesWhatIsNotASoundTaskRunnerDatabase) {
     refused(variant("trigger.db", "CREATE TRIGGER steal AFTER INSERT ON tasks BEGIN "
                                   "DELETE FROM api_keys; END"));
     refused(variant("table.db", "CREATE TABLE extra (x)"));
+    // CREATE refuses the name, a row written into sqlite_schema does not, and SQLite then loads
+    // the trigger and fires it (integrity_check finds nothing wrong).
+    refused(variant("reserved-name.db",
+                    "PRAGMA writable_schema = ON; INSERT INTO sqlite_schema (type, name, "
+                    "tbl_name, rootpage, sql) VALUES ('trigger', 'sqlite_steal', 'tasks', 0, "
+                    "'CREATE TRIGGER sqlite_steal AFTER INSERT ON tasks BEGIN DELETE FROM "
+                    "api_keys; END'); PRAGMA writable_schema = OFF"));
     // Pages of the copy overwritten: integrity_check (or SQLite itself) finds it.
     const std::string corrupt = dir_ / "corrupt.db";
     std::filesystem::copy_file(good, corrupt);
