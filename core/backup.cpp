@@ -114,12 +114,35 @@ void copy_all_pages(SQLite::Backup &backup) {
     }
 }
 
+// --force onto the database itself (or its -wal, or a hard link to either) would rename a copy
+// over a file the stack has open: its connections write on into the old inode, and the WAL left
+// beside the new file would be applied to it. lstat: a symlink named FILE is what the rename
+// replaces, not what it points to, so a symlink to the database is no danger.
+void refuse_database_files(const std::string &database, const std::string &target) {
+    struct stat replaced {};
+    if (::lstat(target.c_str(), &replaced) != 0)
+        return; // nothing there to replace
+    for (const char *suffix : {"", "-wal", "-shm", "-journal"}) {
+        const std::string file = database + suffix;
+        struct stat live {};
+        if (::stat(file.c_str(), &live) != 0 || live.st_dev != replaced.st_dev ||
+            live.st_ino != replaced.st_ino)
+            continue;
+        std::string message = target;
+        message += " is the database's own file (";
+        message += file;
+        message += "): back up to another file";
+        throw Error(ErrorCode::InvalidRequest, message);
+    }
+}
+
 } // namespace
 
 BackupReport back_up_database(const std::string &database, const std::string &target,
                               bool overwrite) {
     if (!path_exists(database))
         throw Error(ErrorCode::InvalidRequest, "no database at " + database);
+    refuse_database_files(database, target);
     if (!overwrite && path_exists(target))
         throw Error(ErrorCode::Conflict, target + " exists; pass --force to overwrite it");
     TemporaryFile copy(target, "partial");
@@ -180,11 +203,15 @@ UniqueFd lock_out_connections(const std::string &database) {
     throw Error(ErrorCode::InternalError, system_error_text("fcntl F_SETLK " + shm, errno));
 }
 
-// The schema as sqlite_schema has it, SQLite's own objects aside: one line per object.
+// The schema as sqlite_schema has it, one line per object, the statistics of ANALYZE aside.
+// Names starting "sqlite_" are compared too: SQLite refuses them in CREATE, but not in a row
+// written with writable_schema, and loads such a row as any other (a trigger "sqlite_x" on
+// tasks fires like one named "steal").
 std::vector<std::string> schema_of(SQLite::Database &database) {
     SQLite::Statement select(database,
-                             "SELECT type, name, coalesce(sql, '') FROM sqlite_schema "
-                             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name");
+                             "SELECT type, name, coalesce(sql, '') FROM sqlite_schema WHERE NOT "
+                             "(type = 'table' AND name IN ('sqlite_stat1', 'sqlite_stat4')) "
+                             "ORDER BY type, name");
     std::vector<std::string> objects;
     while (select.executeStep())
         objects.push_back(select.getColumn(0).getString() + " " + select.getColumn(1).getString() +

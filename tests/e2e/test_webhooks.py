@@ -172,6 +172,16 @@ def test_a_receiver_that_fails_twice_gets_three_signed_attempts(make_stack, rece
     assert secret not in stack.log()
 
 
+def test_the_readme_verifier_answers_a_forged_header_with_value_error_not_a_crash():
+    """A header is the sender's to write: one whose v1 is not ASCII must be refused as the
+    README says (ValueError), not raise TypeError out of hmac.compare_digest(str, str)."""
+    body = b'{"id": "x"}'
+    now = int(time.time())
+    for header in (f"t={now},v1=\u00e9" + "0" * 63, f"t={now},v1=\u0661", f"t={now},v1="):
+        with pytest.raises(ValueError):
+            verify("whsec_" + "0" * 64, header, body)
+
+
 def test_callback_urls_that_could_reach_internal_services_are_refused(make_stack, receiver):
     # No loopback entry: the receiver on 127.0.0.1 is reachable by no admitted name.
     stack = make_stack(dict(WEBHOOK_SETTINGS, **{"webhooks.allowed_hosts": ["*.localhost", "10.0.0.7"]}))

@@ -123,6 +123,34 @@ TEST_F(BackupTest, AnExistingFileIsOverwrittenOnlyWhenAsked) {
     EXPECT_FALSE(test::exists(dir_ / "x.db"));
 }
 
+// --force onto the live database would rename a copy over the file the stack has open.
+TEST_F(BackupTest, TheDatabaseItselfIsNeverTheTargetEvenWithForce) {
+    add_tasks(path_, 3, "kept-");
+    struct stat before {};
+    ASSERT_EQ(::stat(path_.c_str(), &before), 0);
+    const std::string link = dir_ / "hard-link.db";
+    std::filesystem::create_hard_link(path_, link);
+    Db open_meanwhile(path_); // the stack: its -wal is there
+    ASSERT_TRUE(test::exists(path_ + "-wal"));
+    for (const std::string &target : {path_, link, path_ + "-wal", path_ + "-shm"})
+        EXPECT_EQ(error_of([&] { back_up_database(path_, target, true); }),
+                  ErrorCode::InvalidRequest)
+            << target;
+    struct stat after {};
+    ASSERT_EQ(::stat(path_.c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino) << "the live file was not replaced";
+    EXPECT_EQ(tasks_in(path_), 3);
+    EXPECT_EQ(hidden_files(dir_ / "data"), 0);
+    // A symlink named FILE is replaced itself, not followed: the database stays.
+    const std::string symlink = dir_ / "symlink.db";
+    std::filesystem::create_symlink(path_, symlink);
+    back_up_database(path_, symlink, true);
+    EXPECT_FALSE(std::filesystem::is_symlink(symlink));
+    EXPECT_EQ(tasks_in(symlink), 3);
+    ASSERT_EQ(::stat(path_.c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino);
+}
+
 TEST_F(BackupTest, RestoreReplacesTheDatabaseAndKeepsTheOldOne) {
     add_tasks(path_, 5, "backed-up-");
     const std::string backup = dir_ / "copy.db";
@@ -195,6 +223,13 @@ TEST_F(BackupTest, RestoreRefusesWhatIsNotASoundTaskRunnerDatabase) {
     refused(variant("trigger.db", "CREATE TRIGGER steal AFTER INSERT ON tasks BEGIN "
                                   "DELETE FROM api_keys; END"));
     refused(variant("table.db", "CREATE TABLE extra (x)"));
+    // CREATE refuses the name, a row written into sqlite_schema does not, and SQLite then loads
+    // the trigger and fires it (integrity_check finds nothing wrong).
+    refused(variant("reserved-name.db",
+                    "PRAGMA writable_schema = ON; INSERT INTO sqlite_schema (type, name, "
+                    "tbl_name, rootpage, sql) VALUES ('trigger', 'sqlite_steal', 'tasks', 0, "
+                    "'CREATE TRIGGER sqlite_steal AFTER INSERT ON tasks BEGIN DELETE FROM "
+                    "api_keys; END'); PRAGMA writable_schema = OFF"));
     // Pages of the copy overwritten: integrity_check (or SQLite itself) finds it.
     const std::string corrupt = dir_ / "corrupt.db";
     std::filesystem::copy_file(good, corrupt);
