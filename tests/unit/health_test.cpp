@@ -1,35 +1,19 @@
 // fcgi/handlers/health: 200 only while the database answers and a runner has sent a heartbeat
 // within the window; otherwise 503 with the reason, for a load balancer and a human alike.
-#include "core/json.h"
-#include "core/migrate.h"
 #include "core/runners.h"
-#include "fcgi/handlers/routes.h"
-#include "fcgi/router.h"
-#include "test_support.h"
+#include "route_fixture.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <optional>
 #include <string>
 
 namespace tr::fcgi {
 namespace {
 
-class HealthTest : public ::testing::Test {
+// The route tests' handler process in miniature (route_fixture.h), with runners to look at.
+class HealthTest : public test_routes::RouteTest {
 protected:
-    HealthTest()
-        : path_(prepared(dir_ / "tasks.db")), log_fd_(::open("/dev/null", O_WRONLY | O_CLOEXEC)),
-          log_("fcgi", LogLevel::Error, log_fd_.get()), db_(path_),
-          process_(stopping_), context_{config_, log_, db_, process_}, router_(health_routes()) {
-        migrate(db_.handle());
-    }
-
-    static std::string prepared(const std::string &path) {
-        prepare_database_file(path);
-        return path;
-    }
-
     // A runner row as the runner writes it, its heartbeat `age` ago.
     void add_runner(const std::string &id, std::chrono::seconds age, bool stopped = false) {
         const std::string heartbeat = format_utc(Clock::now() - age);
@@ -54,18 +38,6 @@ protected:
         std::string matched;
         return router_.dispatch(context, request, no_stream_, matched);
     }
-
-    test::TempDir dir_;
-    Config config_;
-    std::string path_;
-    UniqueFd log_fd_;
-    Log log_;
-    Db db_;
-    std::atomic<bool> stopping_{false};
-    ProcessState process_;
-    HandlerContext context_;
-    Router router_;
-    const StreamWriter no_stream_ = [](std::string_view) { return false; };
 };
 
 std::string member(const HttpResponse &response, const char *name) {
